@@ -1,0 +1,52 @@
+package fastpath
+
+// ErrorEvent describes an event that was not accepted, for the error stream. Its JSON has the shape
+// of the error/2.1.0 schema in the primary schema repository.
+type ErrorEvent struct {
+	SchemaURI        string // "/error/2.1.0"
+	Stream           string // the error stream
+	EmitterID        string // who rejected it: the service name
+	ErrorType        string // Result.ErrorType
+	Message          []byte // the errorsText
+	ErroredStream    []byte // the event's stream name, when it had one
+	ErroredSchemaURI []byte // the event's $schema, when it had one
+	RawEvent         []byte // the event as received, JSON
+}
+
+// AppendErrorEvent appends e as JSON, with dt, meta.dt, a new meta.id and the request id from req.
+func (req *Request) AppendErrorEvent(dst []byte, e *ErrorEvent) []byte {
+	dst = append(dst, `{"$schema":`...)
+	dst = AppendJSONString(dst, e.SchemaURI)
+	dst = append(dst, `,"meta":{"stream":`...)
+	dst = AppendJSONString(dst, e.Stream)
+	dst = append(dst, `,"dt":"`...)
+	dst = append(dst, req.DT...)
+	dst = append(dst, `","id":"`...)
+	dst = append(dst, req.newUUID()...)
+	dst = append(dst, '"')
+	if len(req.RequestID) > 0 {
+		dst = append(dst, `,"request_id":`...)
+		dst = AppendJSONString(dst, b2s(req.RequestID))
+	}
+	dst = append(dst, `},"dt":"`...)
+	dst = append(dst, req.DT...)
+	dst = append(dst, `","emitter_id":`...)
+	dst = AppendJSONString(dst, e.EmitterID)
+	if e.ErrorType != "" {
+		dst = append(dst, `,"error_type":`...)
+		dst = AppendJSONString(dst, e.ErrorType)
+	}
+	if len(e.ErroredSchemaURI) > 0 {
+		dst = append(dst, `,"errored_schema_uri":`...)
+		dst = AppendJSONString(dst, b2s(e.ErroredSchemaURI))
+	}
+	if len(e.ErroredStream) > 0 {
+		dst = append(dst, `,"errored_stream_name":`...)
+		dst = AppendJSONString(dst, b2s(e.ErroredStream))
+	}
+	dst = append(dst, `,"message":`...)
+	dst = AppendJSONString(dst, b2s(e.Message))
+	dst = append(dst, `,"raw_event":`...)
+	dst = AppendJSONString(dst, b2s(e.RawEvent))
+	return append(dst, '}')
+}

@@ -1,0 +1,46 @@
+//go:build !race
+
+package fastpath
+
+import (
+	"testing"
+	"time"
+
+	"github.com/valyala/fastjson"
+)
+
+// The valid path, parse to serialized bytes, must not allocate once warm (validation is the
+// compiled no-op here; the compiled validator guards its own allocations).
+func TestProcessValidEventDoesNotAllocate(t *testing.T) {
+	l := newFakeLookup(t, AcceptAll)
+	o := DefaultOptions()
+	body := []byte(`[{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event"},"test":"x"},` +
+		`{"$schema":"/test/event/1.0.0","meta":{"stream":"keyed"},"page":{"page_id":12},"wiki_id":"enwiki"}]`)
+	hdr := byteHeaders{"User-Agent": []byte("curl/8")}
+	rid := []byte("rid-1")
+	var p fastjson.Parser
+	var r Result
+	now := time.Now()
+	n := testing.AllocsPerRun(1000, func() {
+		req := AcquireRequest()
+		req.Start(now, rid, hdr)
+		v, err := p.ParseBytes(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range v.GetArray() {
+			Process(l, &o, ev, req, &r)
+			if r.Outcome != Accepted {
+				t.Fatalf("not accepted: %s", r.Errors.Text())
+			}
+		}
+		ReleaseRequest(req)
+	})
+	if n != 0 {
+		t.Fatalf("valid path allocates %.2f times per request, want 0", n)
+	}
+}
+
+type byteHeaders map[string][]byte
+
+func (h byteHeaders) Peek(k string) []byte { return h[k] }

@@ -1,0 +1,257 @@
+package fastpath
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fastjson"
+)
+
+const testSchemaDoc = `{
+ "title": "test/event", "$id": "/test/event/1.0.0",
+ "$schema": "https://json-schema.org/draft-07/schema#",
+ "type": "object", "required": ["$schema", "meta"],
+ "properties": {
+  "$schema": {"type": "string"},
+  "meta": {"type": "object", "required": ["dt", "stream"], "properties": {
+    "dt": {"type": "string"}, "id": {"type": "string"}, "request_id": {"type": "string"},
+    "stream": {"type": "string"}}},
+  "test": {"type": "string", "default": "default value"},
+  "nested": {"type": "object", "properties": {"inner": {"type": "integer", "default": 7}}},
+  "http": {"type": "object", "properties": {"request_headers": {"type": "object", "additionalProperties": {"type": "string"}}}},
+  "page": {"type": "object", "properties": {"page_id": {"type": "integer"}}},
+  "wiki_id": {"type": "string"}
+ }
+}`
+
+const legacySchemaDoc = `{"title": "legacy", "type": "object", "properties": {
+ "$schema": {"type": "string"}, "dt": {"type": "string"}, "client_dt": {"type": "string"},
+ "meta": {"type": "object", "properties": {"stream": {"type": "string"}, "dt": {"type": "string"}}}}}`
+
+type fakeLookup struct {
+	streams map[string]*Stream
+	schemas map[string]*Schema
+}
+
+func (f *fakeLookup) Stream(name []byte) *Stream { return f.streams[string(name)] }
+
+func (f *fakeLookup) Schema(uri []byte) (*Schema, error) {
+	if s := f.schemas[string(uri)]; s != nil {
+		return s, nil
+	}
+	return nil, errString("no schema at " + string(uri))
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+type headers map[string]string
+
+func (h headers) Peek(k string) []byte {
+	if v, ok := h[k]; ok {
+		return []byte(v)
+	}
+	return nil
+}
+
+func mustSchema(t testing.TB, uri, doc string, v Validator) *Schema {
+	t.Helper()
+	s, err := NewSchema(uri, []byte(doc), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newFakeLookup(t testing.TB, v Validator) *fakeLookup {
+	s := mustSchema(t, "/test/event/1.0.0", testSchemaDoc, v)
+	legacy := mustSchema(t, "/legacy/1.0.0", legacySchemaDoc, AcceptAll)
+	return &fakeLookup{
+		streams: map[string]*Stream{
+			"test.event": {Name: "test.event", SchemaTitle: "test/event", Topic: "eqiad.test.event",
+				HeaderFields: []HeaderField{
+					{Dotted: "http.request_headers.user-agent", Path: SplitPath("http.request_headers.user-agent"), Header: "User-Agent"},
+					{Dotted: "not.declared", Path: SplitPath("not.declared"), Header: "User-Agent"},
+				}},
+			"keyed": {Name: "keyed", SchemaTitle: "test/event", Topic: "keyed",
+				KeyFields: []KeyField{{Name: "wiki_id", Path: []string{"wiki_id"}}, {Name: "page_id", Path: SplitPath("page.page_id")}}},
+			"other.service": {Name: "other.service", SchemaTitle: "test/event", Topic: "other.service",
+				Refusal: "stream 'other.service' is produced through 'eventgate-main'"},
+			"legacy": {Name: "legacy", SchemaTitle: "legacy", Topic: "legacy"},
+		},
+		schemas: map[string]*Schema{"/test/event/1.0.0": s, "/legacy/1.0.0": legacy},
+	}
+}
+
+func TestProcess(t *testing.T) {
+	l := newFakeLookup(t, AcceptAll)
+	o := DefaultOptions()
+	now := time.Date(2026, 11, 23, 18, 42, 0, 123456789, time.UTC)
+
+	f := func(event string, hdr headers, wantOutcome Outcome, wantTopic, wantKey string, wantInValue, wantErr []string) {
+		t.Helper()
+		var p fastjson.Parser
+		ev, err := p.Parse(event)
+		if err != nil {
+			t.Fatalf("bad test event: %s", err)
+		}
+		req := AcquireRequest()
+		defer ReleaseRequest(req)
+		req.Start(now, []byte(hdr["X-Request-Id"]), hdr)
+		var r Result
+		Process(l, &o, ev, req, &r)
+		if r.Outcome != wantOutcome {
+			t.Fatalf("outcome: got %d, want %d; errors: %s", r.Outcome, wantOutcome, r.Errors.Text())
+		}
+		if r.Topic != wantTopic {
+			t.Fatalf("topic: got %q, want %q", r.Topic, wantTopic)
+		}
+		if string(r.Key) != wantKey {
+			t.Fatalf("key: got %q, want %q", r.Key, wantKey)
+		}
+		for _, s := range wantInValue {
+			if !strings.Contains(string(r.Value), s) {
+				t.Fatalf("value %s lacks %s", r.Value, s)
+			}
+		}
+		text := r.Errors.Text()
+		for _, s := range wantErr {
+			if !strings.Contains(text, s) {
+				t.Fatalf("errors %q lack %q", text, s)
+			}
+		}
+		if wantOutcome == Accepted && !fastjson.Exists(r.Value, "meta", "dt") {
+			t.Fatalf("accepted value has no meta.dt: %s", r.Value)
+		}
+	}
+
+	// Enrichment: meta.dt, meta.id, meta.request_id, a header field through a map; the default.
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event"}}`,
+		headers{"X-Request-Id": "rid-1", "User-Agent": "curl/8"}, Accepted, "eqiad.test.event", "",
+		[]string{`"dt":"2026-11-23T18:42:00.123Z"`, `"id":"`, `"request_id":"rid-1"`,
+			`"http":{"request_headers":{"user-agent":"curl/8"}}`, `"test":"default value"`}, nil)
+	// Fields the event has are kept; a field the schema does not declare is not added.
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event","dt":"2020-01-01T00:00:00Z","id":"x"},"test":"mine"}`,
+		headers{"User-Agent": "ua"}, Accepted, "eqiad.test.event", "",
+		[]string{`"dt":"2020-01-01T00:00:00Z"`, `"id":"x"`, `"test":"mine"`}, nil)
+	// Nested defaults fill into present objects.
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event"},"nested":{}}`, nil, Accepted,
+		"eqiad.test.event", "", []string{`"nested":{"inner":7}`}, nil)
+	// Key from message_key_fields, in configured order.
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"keyed"},"page":{"page_id":12},"wiki_id":"enwiki"}`, nil,
+		Accepted, "keyed", `{"wiki_id":"enwiki","page_id":12}`, nil, nil)
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"keyed"},"wiki_id":"enwiki"}`, nil,
+		Invalid, "", "", nil, []string{"page.page_id is missing"})
+	// Legacy schemas get dt.
+	f(`{"$schema":"/legacy/1.0.0","meta":{"stream":"legacy"},"client_dt":"2020-01-01T00:00:00Z"}`, nil, Accepted,
+		"legacy", "", []string{`"dt":"2026-11-23T18:42:00.123Z","client_dt"`[:30]}, nil)
+	// The contract, step by step.
+	f(`[1]`, nil, Invalid, "", "", nil, []string{"should be object"})
+	f(`{"$schema":"/test/event/1.0.0"}`, nil, Invalid, "", "", nil, []string{"'.meta.stream' should have a string meta.stream"})
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":12}}`, nil, Invalid, "", "", nil, []string{"meta.stream"})
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"nope"}}`, nil, Invalid, "", "", nil, []string{"'nope' is not in the stream configuration"})
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"other.service"}}`, nil, Refused, "", "", nil, []string{"eventgate-main"})
+	f(`{"meta":{"stream":"test.event"}}`, nil, Invalid, "", "", nil, []string{"'.$schema' should have a string $schema"})
+	f(`{"$schema":"/nope/1.0.0","meta":{"stream":"test.event"}}`, nil, Invalid, "", "", nil, []string{"no schema at /nope/1.0.0"})
+	f(`{"$schema":"/legacy/1.0.0","meta":{"stream":"test.event"}}`, nil, Invalid, "", "", nil, []string{"titled 'test/event'", "is titled 'legacy'"})
+}
+
+func TestProcessValidationErrors(t *testing.T) {
+	v := ValidatorFunc(func(ev *fastjson.Value, errs *Errors) bool {
+		if ev.Get("test").Type() == fastjson.TypeString {
+			return true
+		}
+		errs.Add("type", "/test", "#/properties/test/type", `{"type":"string"}`, "should be string")
+		return false
+	})
+	l := newFakeLookup(t, v)
+	o := DefaultOptions()
+	var p fastjson.Parser
+	ev := fastjson.MustParse(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event"},"test":0.01}`)
+	_ = p
+	req := AcquireRequest()
+	defer ReleaseRequest(req)
+	req.Start(time.Now(), nil, nil)
+	var r Result
+	Process(l, &o, ev, req, &r)
+	if r.Outcome != Invalid || r.ErrorType != "ValidationError" {
+		t.Fatalf("got outcome %d type %q", r.Outcome, r.ErrorType)
+	}
+	if got, want := r.Errors.Text(), "'.test' should be string"; got != want {
+		t.Fatalf("errorsText: got %q, want %q", got, want)
+	}
+	got := string(r.Errors.AppendJSON(nil))
+	want := `[{"keyword":"type","instancePath":"/test","dataPath":".test","schemaPath":"#/properties/test/type","params":{"type":"string"},"message":"should be string"}]`
+	if got != want {
+		t.Fatalf("errors JSON:\n got %s\nwant %s", got, want)
+	}
+	if !fastjson.Exists([]byte(`{"a":`+got+`}`), "a") {
+		t.Fatalf("errors JSON does not parse: %s", got)
+	}
+}
+
+func TestAppendDataPath(t *testing.T) {
+	f := func(pointer, want string) {
+		t.Helper()
+		if got := string(AppendDataPath(nil, pointer)); got != want {
+			t.Fatalf("AppendDataPath(%q) = %q, want %q", pointer, got, want)
+		}
+	}
+	f("", "")
+	f("/test", ".test")
+	f("/meta/id", ".meta.id")
+	f("/items/0/name", ".items[0].name")
+	f("/http/request_headers/user-agent", ".http.request_headers['user-agent']")
+	f("/a~1b/it's", "['a/b']['it\\'s']")
+	f("/$schema", ".$schema")
+}
+
+func TestNewUUIDIsVersion4AndUnique(t *testing.T) {
+	req := AcquireRequest()
+	defer ReleaseRequest(req)
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		u := string(req.newUUID())
+		if len(u) != 36 || u[14] != '4' || !strings.ContainsRune("89ab", rune(u[19])) || u[8] != '-' || u[23] != '-' {
+			t.Fatalf("not a version 4 UUID: %s", u)
+		}
+		if seen[u] {
+			t.Fatalf("UUID repeated: %s", u)
+		}
+		seen[u] = true
+	}
+}
+
+func TestErrorEventShape(t *testing.T) {
+	req := AcquireRequest()
+	defer ReleaseRequest(req)
+	req.Start(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), []byte("rid"), nil)
+	b := req.AppendErrorEvent(nil, &ErrorEvent{
+		SchemaURI: "/error/2.1.0", Stream: "intake.error", EmitterID: "intake", ErrorType: "ValidationError",
+		Message: []byte("'.test' should be string"), ErroredStream: []byte("test.event"),
+		ErroredSchemaURI: []byte("/test/event/1.0.0"), RawEvent: []byte(`{"test":"a\"b\n"}`),
+	})
+	v, err := fastjson.ParseBytes(b)
+	if err != nil {
+		t.Fatalf("error event is not JSON: %s\n%s", err, b)
+	}
+	f := func(want string, path ...string) {
+		t.Helper()
+		if got := string(v.GetStringBytes(path...)); got != want {
+			t.Fatalf("%v: got %q, want %q", path, got, want)
+		}
+	}
+	f("/error/2.1.0", "$schema")
+	f("intake.error", "meta", "stream")
+	f("2026-01-02T03:04:05.000Z", "meta", "dt")
+	f("2026-01-02T03:04:05.000Z", "dt")
+	f("rid", "meta", "request_id")
+	f("intake", "emitter_id")
+	f("test.event", "errored_stream_name")
+	f(`{"test":"a\"b\n"}`, "raw_event")
+	if len(v.GetStringBytes("meta", "id")) != 36 {
+		t.Fatalf("meta.id is not a UUID: %s", b)
+	}
+}

@@ -1,0 +1,121 @@
+package fastpath
+
+import (
+	crand "crypto/rand"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/valyala/fastjson"
+)
+
+// HeaderSource gives the request headers by name (fasthttp's *RequestHeader is one). The returned
+// slice must stay valid until the request's events are processed.
+type HeaderSource interface {
+	Peek(key string) []byte
+}
+
+// Request is the state shared by the events of one HTTP request: ingestion time, request id,
+// headers, and the arena the enrichment values are built in. Pooled: AcquireRequest/ReleaseRequest.
+type Request struct {
+	// DT is the ingestion time as RFC 3339 UTC with milliseconds, set by Start.
+	DT []byte
+	// RequestID is the X-Request-Id header, empty when the client sent none.
+	RequestID []byte
+	// Headers gives the other request headers for enrich_fields_from_http_headers.
+	Headers HeaderSource
+
+	arena     fastjson.Arena
+	dtValue   *fastjson.Value // DT as a value, built once per request and shared by its events
+	ridValue  *fastjson.Value
+	rng       *rand.ChaCha8
+	uuid      [36]byte
+	scratchKV []byte
+}
+
+var requestPool sync.Pool
+
+// AcquireRequest returns a Request from the pool; call Start before processing events.
+func AcquireRequest() *Request {
+	if v := requestPool.Get(); v != nil {
+		return v.(*Request)
+	}
+	var seed [32]byte
+	_, _ = crand.Read(seed[:]) // crypto/rand.Read never fails on supported platforms
+	return &Request{rng: rand.NewChaCha8(seed)}
+}
+
+// ReleaseRequest returns r to the pool. Nothing built by r may be used afterwards.
+func ReleaseRequest(r *Request) {
+	r.reset()
+	requestPool.Put(r)
+}
+
+func (r *Request) reset() {
+	r.DT = r.DT[:0]
+	r.RequestID = nil
+	r.Headers = nil
+	r.arena.Reset()
+	r.dtValue = nil
+	r.ridValue = nil
+	if cap(r.scratchKV) > maxKeepBytes {
+		r.scratchKV = nil
+	}
+	r.scratchKV = r.scratchKV[:0]
+}
+
+// maxKeepBytes caps the buffers a pooled object keeps: one huge request must not pin its memory.
+const maxKeepBytes = 64 << 10
+
+// Start sets the ingestion time and request id for the request's events. requestID and headers are
+// borrowed: they must stay valid until the request's events are processed.
+func (r *Request) Start(now time.Time, requestID []byte, headers HeaderSource) {
+	r.DT = AppendDT(r.DT[:0], now)
+	r.RequestID = requestID
+	r.Headers = headers
+	r.dtValue = nil
+	r.ridValue = nil
+}
+
+// AppendDT appends t as RFC 3339 in UTC with millisecond precision, the form of meta.dt.
+func AppendDT(dst []byte, t time.Time) []byte {
+	return t.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
+}
+
+func (r *Request) dt() *fastjson.Value {
+	if r.dtValue == nil {
+		r.dtValue = r.arena.NewStringBytes(r.DT)
+	}
+	return r.dtValue
+}
+
+func (r *Request) requestID() *fastjson.Value {
+	if r.ridValue == nil {
+		r.ridValue = r.arena.NewStringBytes(r.RequestID)
+	}
+	return r.ridValue
+}
+
+// newUUID returns a random (version 4) UUID in r's buffer, valid until the next call.
+func (r *Request) newUUID() []byte {
+	const hexDigits = "0123456789abcdef"
+	var b [16]byte
+	hi, lo := r.rng.Uint64(), r.rng.Uint64()
+	for i := 0; i < 8; i++ {
+		b[i] = byte(hi >> (56 - 8*i))
+		b[8+i] = byte(lo >> (56 - 8*i))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			r.uuid[j] = '-'
+			j++
+		}
+		r.uuid[j] = hexDigits[c>>4]
+		r.uuid[j+1] = hexDigits[c&0x0f]
+		j += 2
+	}
+	return r.uuid[:]
+}

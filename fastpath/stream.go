@@ -1,0 +1,62 @@
+package fastpath
+
+import (
+	"strings"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// Stream is one configured stream, resolved for this service: everything the per-event checks need,
+// computed once per stream config snapshot. Immutable once built.
+type Stream struct {
+	// Name is the stream's name. For a stream configured by /regex/, it is the event's stream name
+	// that matched.
+	Name string
+	// SchemaTitle is the title every event of the stream must have ("schema_title").
+	SchemaTitle string
+	// Topic is the Kafka topic its events go to: the configured prefix + Name, or Name alone when the
+	// stream's config says "topic_prefixes: null".
+	Topic string
+	// DestinationService is the stream's "destination_event_service".
+	DestinationService string
+	// Refusal is "" when this service may produce to the stream, else the reason it may not.
+	Refusal string
+	// KeyFields build the Kafka message key ("message_key_fields"), in configured order.
+	KeyFields []KeyField
+	// HeaderFields are the fields filled from HTTP headers
+	// ("producers.<service>.enrich_fields_from_http_headers").
+	HeaderFields []HeaderField
+	// Config is the stream's configuration as JSON, as served by GET /v1/streams.
+	Config []byte
+	// Counters count the stream's events by outcome; nil counters are allowed (nothing counted).
+	Counters *StreamCounters
+}
+
+// KeyField is one entry of a stream's message_key_fields: Name in the key object, Path in the event.
+type KeyField struct {
+	Name string
+	Path []string
+}
+
+// HeaderField fills the event field Path (dotted form in Dotted) from the request header Header.
+type HeaderField struct {
+	Dotted string
+	Path   []string
+	Header string
+}
+
+// StreamCounters are the per-stream event counters, registered once per snapshot.
+type StreamCounters struct {
+	Accepted *metrics.Counter
+	Invalid  *metrics.Counter
+	Refused  *metrics.Counter
+	Errored  *metrics.Counter
+}
+
+// SplitPath splits a dotted field path ("meta.stream") into its segments.
+func SplitPath(dotted string) []string {
+	if dotted == "" {
+		return nil
+	}
+	return strings.Split(dotted, ".")
+}
