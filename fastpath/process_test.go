@@ -255,3 +255,42 @@ func TestErrorEventShape(t *testing.T) {
 		t.Fatalf("meta.id is not a UUID: %s", b)
 	}
 }
+
+// Default values are shared by every event they are filled into. fastjson unescapes strings and keys
+// on first read, in place; before NewSchema settled the document, two requests serializing the same
+// default raced on that write (seen with -race).
+func TestSharedDefaultsAreSafeConcurrently(t *testing.T) {
+	doc := `{"title":"d","type":"object","properties":{"$schema":{"type":"string"},
+	  "meta":{"type":"object","properties":{"stream":{"type":"string"}}},
+	  "obj":{"type":"object","default":{"k\u0041":"line\nbreak","n":[1,{"x\"y":"z"}]}},
+	  "s":{"type":"string","default":"tab\there"}}}`
+	sc := mustSchema(t, "/d/1.0.0", doc, AcceptAll)
+	l := &fakeLookup{streams: map[string]*Stream{"d": {Name: "d", SchemaTitle: "d", Topic: "d"}},
+		schemas: map[string]*Schema{"/d/1.0.0": sc}}
+	o := DefaultOptions()
+	want := `{"$schema":"/d/1.0.0","meta":{"stream":"d"},"obj":{"kA":"line\nbreak","n":[1,{"x\"y":"z"}]},"s":"tab\there"}`
+	done := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			var p fastjson.Parser
+			var r Result
+			req := AcquireRequest()
+			defer ReleaseRequest(req)
+			got := ""
+			for i := 0; i < 200; i++ {
+				ev, _ := p.Parse(`{"$schema":"/d/1.0.0","meta":{"stream":"d"}}`)
+				Process(l, &o, ev, req, &r)
+				got = string(r.Value)
+				if got != want {
+					break
+				}
+			}
+			done <- got
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if got := <-done; got != want {
+			t.Fatalf("got  %s\nwant %s", got, want)
+		}
+	}
+}

@@ -60,6 +60,7 @@ func NewSchema(uri string, doc []byte, v Validator) (*Schema, error) {
 	if root.Type() != fastjson.TypeObject {
 		return nil, fmt.Errorf("cannot use schema %q: the document is a JSON %s, not an object", uri, root.Type())
 	}
+	settle(root, 0)
 	s.Title = string(root.GetStringBytes("title"))
 	s.ID = string(root.GetStringBytes("$id"))
 	if s.ID == "" {
@@ -132,4 +133,23 @@ func buildPathTree(schema *fastjson.Value, depth int) *pathNode {
 		n.mapOf = buildPathTree(ap, depth+1)
 	}
 	return n
+}
+
+// settle reads every value of a parsed document once. fastjson unescapes strings and object keys
+// lazily, in place, on first read; default values are shared by concurrent requests, so that first
+// write must happen here, before the schema is published, not during a request.
+func settle(v *fastjson.Value, depth int) {
+	if v == nil || depth > maxSchemaDepth {
+		return
+	}
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		o.Visit(func(_ []byte, c *fastjson.Value) { settle(c, depth+1) })
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		for _, c := range a {
+			settle(c, depth+1)
+		}
+	}
 }

@@ -1,0 +1,207 @@
+package schemacache
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kaptinlin/jsonschema"
+	"github.com/valyala/fastjson"
+
+	"intake/fastpath"
+)
+
+// refScheme names schemas by their path under the bases while kaptinlin compiles: a document
+// "/test/event/1.0.0" is compiled as refScheme+"/test/event/1.0.0", so its "$id" and any "$ref"
+// like "/fragment/common/1.0.0" resolve into the bases, never onto the network.
+const refScheme = "schemarepo"
+
+const refPrefix = refScheme + "://repo/"
+
+// compileSchema builds the fastpath schema of one document (compact JSON, as converted by toJSON).
+func (c *Cache) compileSchema(ref schemaRef, doc []byte) (*fastpath.Schema, error) {
+	v, err := c.compileValidator(ref, doc)
+	if err != nil {
+		return nil, err
+	}
+	s, err := fastpath.NewSchema(ref.canonical, doc, v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSchemaInvalid, err)
+	}
+	return s, nil
+}
+
+func (c *Cache) compileValidator(ref schemaRef, doc []byte) (*validator, error) {
+	// The rendering copy: errors are worded from the schema as written.
+	v := &validator{}
+	root, err := v.parser.ParseBytes(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot parse %s: %w", ErrSchemaInvalid, ref.canonical, err)
+	}
+	if root.Type() != fastjson.TypeObject {
+		return nil, fmt.Errorf("%w: %s is a JSON %s, not a schema object", ErrSchemaInvalid, ref.canonical, root.Type())
+	}
+	freeze(root, 0)
+	v.doc = root
+
+	kdoc, err := dedupeIDs(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrSchemaInvalid, ref.canonical, err)
+	}
+
+	// A fresh compiler per document: the repositories repeat nested $ids with different content
+	// across files, which one shared compiler would mix up (or refuse as conflicts).
+	comp := jsonschema.NewCompiler()
+	comp.SetAssertFormat(true)
+	// Its default http(s) loaders go to the network at compile time. Every scheme a $ref can use
+	// resolves through the same resolver as event URIs: inside the bases or not at all.
+	clear(comp.Loaders)
+	load := c.refLoader()
+	for _, scheme := range []string{"http", "https", "file", refScheme} {
+		comp.RegisterLoader(scheme, load)
+	}
+	if c.fastFormats {
+		for name, fn := range fastFormats {
+			comp.RegisterFormat(name, fn, "string")
+		}
+	}
+	ks, err := comp.Compile(kdoc, refPrefix+ref.stem)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrSchemaInvalid, ref.canonical, err)
+	}
+	v.schema = ks
+	return v, nil
+}
+
+// refLoader loads the documents a $ref names, through the resolver.
+func (c *Cache) refLoader() func(string) (io.ReadCloser, error) {
+	return func(uri string) (io.ReadCloser, error) {
+		name := uri
+		if strings.HasPrefix(uri, refPrefix) {
+			name = "/" + strings.TrimPrefix(uri, refPrefix)
+		}
+		ref, err := c.res.parse(name)
+		if err != nil {
+			return nil, fmt.Errorf("cannot resolve $ref %q: %w", uri, err)
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, c.httpTimeout)
+		defer cancel()
+		f, err := c.res.fetch(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("cannot resolve $ref %q: %w", uri, err)
+		}
+		doc, err := toJSON(f.data)
+		if err != nil {
+			return nil, fmt.Errorf("cannot resolve $ref %q: %s: %w", uri, f.location, err)
+		}
+		return io.NopCloser(bytes.NewReader(doc)), nil
+	}
+}
+
+// freeze forces fastjson's lazy unescaping (object keys on first lookup, strings on first Type)
+// so the tree can then be read from many goroutines without a data race.
+func freeze(v *fastjson.Value, depth int) {
+	if v == nil || depth > 256 {
+		return
+	}
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		o.Visit(func(_ []byte, c *fastjson.Value) { freeze(c, depth+1) })
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		for _, c := range a {
+			freeze(c, depth+1)
+		}
+	}
+}
+
+// dedupeIDs returns doc with repeated "$id"s of embedded schemas removed, keeping the last one as
+// Ajv 6 does (a later $id overwrites the earlier in its ref table). Ajv 6 accepts such documents
+// and the real repositories have them; kaptinlin refuses them as conflicting resources. Only the
+// copy kaptinlin compiles is changed.
+func dedupeIDs(doc []byte) ([]byte, error) {
+	var p fastjson.Parser
+	root, err := p.ParseBytes(doc)
+	if err != nil {
+		return nil, err
+	}
+	type occurrence struct {
+		o   *fastjson.Object
+		key string
+	}
+	byID := make(map[string][]occurrence)
+	dup := false
+	walkSchemas(root, 0, func(o *fastjson.Object, isRoot bool) {
+		for _, key := range [...]string{"$id", "id"} {
+			idv := o.Get(key)
+			if idv == nil || idv.Type() != fastjson.TypeString {
+				continue
+			}
+			id := strings.TrimSuffix(string(idv.GetStringBytes()), "#")
+			if id == "" {
+				continue
+			}
+			if isRoot {
+				// The root keeps its id: it names the document. It is visited first.
+				byID[id] = append(byID[id], occurrence{})
+			} else {
+				byID[id] = append(byID[id], occurrence{o: o, key: key})
+			}
+			if len(byID[id]) > 1 {
+				dup = true
+			}
+		}
+	})
+	if !dup {
+		return doc, nil
+	}
+	for _, occ := range byID {
+		if len(occ) < 2 {
+			continue
+		}
+		keep := len(occ) - 1
+		if occ[0].o == nil {
+			keep = 0
+		}
+		for i, oc := range occ {
+			if i != keep && oc.o != nil {
+				oc.o.Del(oc.key)
+			}
+		}
+	}
+	return root.MarshalTo(nil), nil
+}
+
+// walkSchemas calls fn for every schema object in a schema document: the root and everything
+// under the keywords that hold schemas. Values under "examples", "default", "enum", "const" are
+// data, not schemas, and are not visited.
+func walkSchemas(v *fastjson.Value, depth int, fn func(o *fastjson.Object, isRoot bool)) {
+	if v == nil || depth > 256 || v.Type() != fastjson.TypeObject {
+		return
+	}
+	o, _ := v.Object()
+	fn(o, depth == 0)
+	o.Visit(func(k []byte, c *fastjson.Value) {
+		switch string(k) {
+		case "properties", "patternProperties", "definitions", "$defs", "dependentSchemas", "dependencies":
+			if co, err := c.Object(); err == nil {
+				co.Visit(func(_ []byte, s *fastjson.Value) { walkSchemas(s, depth+1, fn) })
+			}
+		case "additionalProperties", "additionalItems", "contains", "propertyNames", "not", "if", "then", "else",
+			"unevaluatedProperties", "unevaluatedItems", "contentSchema":
+			walkSchemas(c, depth+1, fn)
+		case "items", "allOf", "anyOf", "oneOf", "prefixItems":
+			if c.Type() == fastjson.TypeArray {
+				a, _ := c.Array()
+				for _, s := range a {
+					walkSchemas(s, depth+1, fn)
+				}
+			} else {
+				walkSchemas(c, depth+1, fn)
+			}
+		}
+	})
+}

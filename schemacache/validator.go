@@ -1,0 +1,877 @@
+package schemacache
+
+import (
+	"cmp"
+	"encoding/json"
+	"math"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/kaptinlin/jsonschema"
+	"github.com/valyala/fastjson"
+
+	"intake/fastpath"
+)
+
+// validator is the fastpath.Validator of one schema: kaptinlin/jsonschema decides, and its result
+// tree is reworded into the errors Ajv 6 (and so EventGate) reports, because EventGate clients
+// read them.
+type validator struct {
+	schema *jsonschema.Schema
+	// doc is the schema as written, for wording errors (the limit, the pattern, the enum). Frozen
+	// at build time (see freeze), read-only afterwards; parser owns it.
+	doc    *fastjson.Value
+	parser fastjson.Parser
+}
+
+var _ fastpath.Validator = (*validator)(nil)
+
+// maxPooledBuf bounds the buffers kept in bufPool: one huge event must not pin its buffer.
+const maxPooledBuf = 1 << 20
+
+var bufPool sync.Pool
+
+func getBuf() *[]byte {
+	if v := bufPool.Get(); v != nil {
+		return v.(*[]byte)
+	}
+	b := make([]byte, 0, 4096)
+	return &b
+}
+
+func putBuf(b *[]byte) {
+	if cap(*b) > maxPooledBuf {
+		return
+	}
+	*b = (*b)[:0]
+	bufPool.Put(b)
+}
+
+var parserPool fastjson.ParserPool
+
+// Validate implements fastpath.Validator. v is only read: it is serialized into a pooled buffer
+// that kaptinlin decodes with exact numbers.
+func (vd *validator) Validate(v *fastjson.Value, errs *fastpath.Errors) bool {
+	bp := getBuf()
+	buf := v.MarshalTo((*bp)[:0])
+	res := vd.schema.ValidateJSON(buf)
+	ok := res.IsValid()
+	if !ok {
+		// Slow path: the event is invalid. Word its errors from a private parse of buf (v may
+		// share values with other requests, and reading fastjson values is not always
+		// race-free).
+		vd.render(res, buf, errs)
+	}
+	*bp = buf
+	putBuf(bp)
+	return ok
+}
+
+type renderer struct {
+	root *fastjson.Value // the schema document, for local $refs
+	out  []fastpath.ValidationError
+}
+
+func (vd *validator) render(res *jsonschema.EvaluationResult, buf []byte, errs *fastpath.Errors) {
+	p := parserPool.Get()
+	defer parserPool.Put(p)
+	inst, err := p.ParseBytes(buf)
+	if err != nil {
+		inst = nil
+	}
+	r := &renderer{root: vd.doc}
+	r.walk(res, vd.doc, "#", inst, "", 0)
+	if len(r.out) == 0 {
+		// Every error was a summary of nothing we could place: say what kaptinlin said rather
+		// than report an invalid event without a reason.
+		r.fallbackAll(res, "", 0)
+	}
+	for _, e := range r.out {
+		errs.Add(e.Keyword, e.InstancePath, e.SchemaPath, e.Params, e.Message)
+	}
+}
+
+const maxRenderDepth = 128
+
+func (r *renderer) add(keyword, instancePath, schemaPath, params, message string) {
+	r.out = append(r.out, fastpath.ValidationError{
+		Keyword: keyword, InstancePath: instancePath, SchemaPath: schemaPath, Params: params, Message: message,
+	})
+}
+
+// walk renders the errors of one result node. sch is the schema node it evaluated (nil when
+// unknown, e.g. behind a non-local $ref), sp its Ajv schema path, inst the instance value and ip
+// its JSON pointer.
+//
+// kaptinlin keeps errors in maps and children in map order; walk emits them in the order Ajv 6
+// evaluates (its rule order, properties in schema order, data keys in data order, a composite's
+// own error after its children's), so that errorsText reads as EventGate's would.
+func (r *renderer) walk(res *jsonschema.EvaluationResult, sch *fastjson.Value, sp string, inst *fastjson.Value, ip string, depth int) {
+	if res == nil || depth > maxRenderDepth {
+		return
+	}
+	type step struct {
+		rank  float64
+		order int
+		kw    string                       // an error of this node, or
+		d     *jsonschema.EvaluationResult // a child result
+		name  string
+	}
+	var steps []step
+	for k := range res.Errors {
+		rk := ajvRank(k)
+		switch k {
+		case "anyOf", "oneOf", "then", "else":
+			rk += 0.5 // after the children it summarizes
+		}
+		steps = append(steps, step{rank: rk, kw: k})
+	}
+	var propOrder, keyOrder map[string]int
+	for _, d := range res.Details {
+		if d == nil || d.Valid {
+			continue
+		}
+		kw, name := splitEvaluationPath(d.EvaluationPath)
+		st := step{d: d, kw: kw, name: name, rank: ajvRank(kw) + 0.1}
+		switch kw {
+		case "properties":
+			if propOrder == nil {
+				propOrder = memberOrder(schemaGet(sch, "properties"))
+			}
+			st.order = propOrder[name]
+		case "additionalProperties", "propertyNames", "patternProperties":
+			if keyOrder == nil {
+				keyOrder = memberOrder(inst)
+			}
+			st.order = keyOrder[name]
+			if kw == "additionalProperties" {
+				st.rank = ajvRank(kw) // checked in the same loop over data keys as the "false" form
+			} else if kw == "patternProperties" {
+				st.rank += 0.1
+			}
+		case "":
+			if schemaGet(sch, "$ref") == nil && schemaGet(sch, "else") != nil {
+				st.rank = ajvRank("else") + 0.1
+			} else {
+				st.rank = ajvRank("$ref") + 0.1
+			}
+		default:
+			st.order, _ = strconv.Atoi(name)
+		}
+		steps = append(steps, st)
+	}
+	slices.SortStableFunc(steps, func(a, b step) int {
+		if c := cmp.Compare(a.rank, b.rank); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.order, b.order); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.kw+"/"+a.name, b.kw+"/"+b.name)
+	})
+	for _, st := range steps {
+		if st.d == nil {
+			r.leaf(st.kw, res.Errors[st.kw], sch, sp, inst, ip)
+		} else {
+			r.child(st.d, st.kw, st.name, sch, sp, inst, ip, depth)
+		}
+	}
+}
+
+// child renders the errors of a child result: kw and name are its keyword and (property name or
+// index) as kaptinlin's per-level evaluation path gives them.
+func (r *renderer) child(d *jsonschema.EvaluationResult, kw, name string, sch *fastjson.Value, sp string, inst *fastjson.Value, ip string, depth int) {
+	switch kw {
+	case "properties":
+		child := objectGet(inst, name)
+		if child == nil {
+			// kaptinlin also evaluates a missing required property against null; Ajv reports
+			// only "required", which the parent renders.
+			return
+		}
+		r.walk(d, schemaGet(sch, "properties", name), sp+"/properties/"+fragment(name), child, ip+pointerToken(name), depth+1)
+	case "patternProperties":
+		child := objectGet(inst, name)
+		if child == nil {
+			return
+		}
+		// kaptinlin names the property, not the pattern: find the pattern that matched.
+		pat, psch := matchingPattern(sch, name)
+		if psch == nil {
+			r.walk(d, nil, sp+"/patternProperties", child, ip+pointerToken(name), depth+1)
+			return
+		}
+		r.walk(d, psch, sp+"/patternProperties/"+fragment(pat), child, ip+pointerToken(name), depth+1)
+	case "additionalProperties":
+		ap := schemaGet(sch, "additionalProperties")
+		if isFalseSchema(ap) {
+			return // worded once per property by the parent's "additionalProperties"
+		}
+		child := objectGet(inst, name)
+		if child == nil {
+			return
+		}
+		r.walk(d, ap, sp+"/additionalProperties", child, ip+pointerToken(name), depth+1)
+	case "propertyNames":
+		// Ajv reports the name's errors at the object, then says which name failed.
+		var a fastjson.Arena
+		r.walk(d, schemaGet(sch, "propertyNames"), sp+"/propertyNames", a.NewString(name), ip, depth+1)
+		r.add("propertyNames", ip, sp+"/propertyNames",
+			`{"propertyName":`+jsonString(name)+`}`,
+			"property name '"+name+"' is invalid")
+	case "items", "prefixItems":
+		idx, err := strconv.Atoi(name)
+		if err != nil {
+			return
+		}
+		child := arrayGet(inst, idx)
+		if child == nil {
+			return
+		}
+		csch, csp := itemSchema(sch, sp, kw, idx)
+		if isFalseSchema(csch) {
+			return // worded by the parent's "items" (additionalItems: false)
+		}
+		r.walk(d, csch, csp, child, ip+"/"+name, depth+1)
+	case "dependentSchemas":
+		csch := schemaGet(sch, "dependentSchemas", name)
+		csp := sp + "/dependentSchemas/" + fragment(name)
+		if csch == nil {
+			csch = schemaGet(sch, "dependencies", name)
+			csp = sp + "/dependencies/" + fragment(name)
+		}
+		r.walk(d, csch, csp, inst, ip, depth+1)
+	case "not":
+		// The subschema passed, which is why "not" failed: nothing below to report.
+	case "if":
+		// A failed "if" is not an error: it picks "else".
+	case "contains":
+		// Ajv 6 reports only "should contain a valid item", on the parent.
+	case "":
+		// kaptinlin leaves the path of a $ref's result and of an "else" result empty. In
+		// draft-07 a $ref ignores its siblings, so a schema with both is read as the $ref.
+		if ref := schemaGet(sch, "$ref"); ref != nil && ref.Type() == fastjson.TypeString {
+			target := string(ref.GetStringBytes())
+			r.walk(d, r.localRef(target), target, inst, ip, depth+1)
+		} else if els := schemaGet(sch, "else"); els != nil {
+			r.walk(d, els, sp+"/else", inst, ip, depth+1)
+		} else {
+			r.walk(d, nil, sp, inst, ip, depth+1)
+		}
+	default:
+		// In-place applicators: allOf/N, anyOf/N, oneOf/N, then...
+		var csch *fastjson.Value
+		if name != "" {
+			csch = schemaGet(sch, kw, name)
+		} else {
+			csch = schemaGet(sch, kw)
+		}
+		r.walk(d, csch, sp+d.EvaluationPath, inst, ip, depth+1)
+	}
+}
+
+// ajvRank orders keywords as Ajv 6 evaluates them (lib/compile/rules.js: type first, then the
+// number, string, array and object rules, then the rules for any type).
+func ajvRank(kw string) float64 {
+	switch kw {
+	case "type":
+		return 0
+	case "maximum", "exclusiveMaximum":
+		return 1
+	case "minimum", "exclusiveMinimum":
+		return 2
+	case "multipleOf":
+		return 3
+	case "maxLength":
+		return 4
+	case "minLength":
+		return 5
+	case "pattern":
+		return 6
+	case "format":
+		return 7
+	case "maxItems":
+		return 8
+	case "minItems":
+		return 9
+	case "items", "prefixItems", "additionalItems":
+		return 10
+	case "contains":
+		return 11
+	case "uniqueItems":
+		return 12
+	case "maxProperties":
+		return 13
+	case "minProperties":
+		return 14
+	case "required":
+		return 15
+	case "dependentRequired", "dependentSchemas", "dependencies":
+		return 16
+	case "propertyNames":
+		return 17
+	case "additionalProperties", "properties", "patternProperties":
+		return 18
+	case "$ref":
+		return 19
+	case "const":
+		return 20
+	case "enum":
+		return 21
+	case "not":
+		return 22
+	case "anyOf":
+		return 23
+	case "oneOf":
+		return 24
+	case "allOf":
+		return 25
+	case "if", "then", "else":
+		return 26
+	default:
+		return 27
+	}
+}
+
+// memberOrder maps each member name of an object to its position.
+func memberOrder(v *fastjson.Value) map[string]int {
+	m := map[string]int{}
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return m
+	}
+	o, _ := v.Object()
+	o.Visit(func(k []byte, _ *fastjson.Value) { m[string(k)] = len(m) })
+	return m
+}
+
+// localRef returns the schema a "#/..." $ref names in the document, or nil (for other refs the
+// errors keep kaptinlin's words).
+func (r *renderer) localRef(ref string) *fastjson.Value {
+	if ref == "#" {
+		return r.root
+	}
+	if !strings.HasPrefix(ref, "#/") {
+		return nil
+	}
+	var keys []string
+	for _, tok := range strings.Split(ref[2:], "/") {
+		if t, err := url.PathUnescape(tok); err == nil {
+			tok = t
+		}
+		keys = append(keys, strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~"))
+	}
+	return schemaGet(r.root, keys...)
+}
+
+// leaf words one error kaptinlin reported on a node. Summaries of applicators whose children
+// carry the real error are dropped.
+func (r *renderer) leaf(kw string, e *jsonschema.EvaluationError, sch *fastjson.Value, sp string, inst *fastjson.Value, ip string) {
+	switch kw {
+	case "properties", "patternProperties", "propertyNames", "prefixItems", "allOf", "$ref", "$dynamicRef",
+		"dependentSchemas", "contentSchema", "unevaluatedProperties", "unevaluatedItems":
+		return
+	}
+	if sch == nil {
+		if kw != "items" && kw != "additionalProperties" {
+			r.fallback(kw, e, sp, ip)
+		}
+		return
+	}
+	switch kw {
+	case "items":
+		// With "items" given as a list (draft-07 tuples), kaptinlin's "items" is additionalItems.
+		if items := sch.Get("items"); items != nil && items.Type() == fastjson.TypeArray && isFalseSchema(sch.Get("additionalItems")) {
+			n := strconv.Itoa(len(items.GetArray()))
+			r.add("additionalItems", ip, sp+"/additionalItems", `{"limit":`+n+`}`, "should NOT have more than "+n+" items")
+		}
+		return
+	case "additionalProperties":
+		if !isFalseSchema(sch.Get("additionalProperties")) || inst == nil || inst.Type() != fastjson.TypeObject {
+			return
+		}
+		o, _ := inst.Object()
+		o.Visit(func(k []byte, _ *fastjson.Value) {
+			key := string(k)
+			if declared(sch, key) {
+				return
+			}
+			r.add("additionalProperties", ip, sp+"/additionalProperties",
+				`{"additionalProperty":`+jsonString(key)+`}`, "should NOT have additional properties")
+		})
+	case "type":
+		t := typeText(sch.Get("type"))
+		if t == "" {
+			r.fallback(kw, e, sp, ip)
+			return
+		}
+		r.add("type", ip, sp+"/type", `{"type":`+jsonString(t)+`}`, "should be "+t)
+	case "required":
+		if inst == nil || inst.Type() != fastjson.TypeObject {
+			r.fallback(kw, e, sp, ip)
+			return
+		}
+		n := len(r.out)
+		for _, rv := range sch.GetArray("required") {
+			name := string(rv.GetStringBytes())
+			if rv.Type() != fastjson.TypeString || inst.Get(name) != nil {
+				continue
+			}
+			r.add("required", ip, sp+"/required", `{"missingProperty":`+jsonString(name)+`}`,
+				"should have required property '"+name+"'")
+		}
+		if len(r.out) == n {
+			r.fallback(kw, e, sp, ip)
+		}
+	case "enum":
+		r.add("enum", ip, sp+"/enum", `{"allowedValues":`+rawJSON(sch.Get("enum"))+`}`, "should be equal to one of the allowed values")
+	case "const":
+		r.add("const", ip, sp+"/const", `{"allowedValue":`+rawJSON(sch.Get("const"))+`}`, "should be equal to constant")
+	case "pattern":
+		pat := string(sch.GetStringBytes("pattern"))
+		r.add("pattern", ip, sp+"/pattern", `{"pattern":`+jsonString(pat)+`}`, `should match pattern "`+pat+`"`)
+	case "format":
+		f := string(sch.GetStringBytes("format"))
+		r.add("format", ip, sp+"/format", `{"format":`+jsonString(f)+`}`, `should match format "`+f+`"`)
+	case "minimum", "maximum":
+		r.limit(kw, kw, sch, sp, ip, false)
+	case "exclusiveMinimum", "exclusiveMaximum":
+		plain := "minimum"
+		if kw == "exclusiveMaximum" {
+			plain = "maximum"
+		}
+		if ex := sch.Get(kw); ex != nil && ex.Type() == fastjson.TypeTrue {
+			// Draft-04 boolean form: Ajv reports it as the plain keyword.
+			r.limit(plain, plain, sch, sp, ip, true)
+			return
+		}
+		r.limit(kw, kw, sch, sp, ip, true)
+	case "minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties":
+		n := jsNumberText(sch.Get(kw))
+		var msg string
+		switch kw {
+		case "minLength":
+			msg = "should NOT be shorter than " + n + " characters"
+		case "maxLength":
+			msg = "should NOT be longer than " + n + " characters"
+		case "minItems":
+			msg = "should NOT have fewer than " + n + " items"
+		case "maxItems":
+			msg = "should NOT have more than " + n + " items"
+		case "minProperties":
+			msg = "should NOT have fewer than " + n + " properties"
+		default:
+			msg = "should NOT have more than " + n + " properties"
+		}
+		r.add(kw, ip, sp+"/"+kw, `{"limit":`+n+`}`, msg)
+	case "multipleOf":
+		n := jsNumberText(sch.Get("multipleOf"))
+		r.add("multipleOf", ip, sp+"/multipleOf", `{"multipleOf":`+n+`}`, "should be multiple of "+n)
+	case "uniqueItems":
+		i, j, ok := ajvDuplicate(sch, inst)
+		if !ok {
+			r.fallback(kw, e, sp, ip)
+			return
+		}
+		is, js := strconv.Itoa(i), strconv.Itoa(j)
+		r.add("uniqueItems", ip, sp+"/uniqueItems", `{"i":`+is+`,"j":`+js+`}`,
+			"should NOT have duplicate items (items ## "+js+" and "+is+" are identical)")
+	case "schema":
+		r.add("false schema", ip, sp, "{}", "boolean schema is false")
+	case "anyOf":
+		r.add("anyOf", ip, sp+"/anyOf", "{}", "should match some schema in anyOf")
+	case "oneOf":
+		params := `{"passingSchemas":null}`
+		if m, ok := e.Params["matches"].(string); ok && e.Code == "one_of_multiple_matches" {
+			params = `{"passingSchemas":[` + m + `]}`
+		}
+		r.add("oneOf", ip, sp+"/oneOf", params, "should match exactly one schema in oneOf")
+	case "not":
+		r.add("not", ip, sp+"/not", "{}", "should NOT be valid")
+	case "then", "else":
+		r.add("if", ip, sp+"/if", `{"failingKeyword":"`+kw+`"}`, `should match "`+kw+`" schema`)
+	case "contains":
+		r.add("contains", ip, sp+"/contains", "{}", "should contain a valid item")
+	case "dependentRequired":
+		if !r.dependencies(sch, sp, inst, ip) {
+			r.fallback(kw, e, sp, ip)
+		}
+	default:
+		r.fallback(kw, e, sp, ip)
+	}
+}
+
+// limit words minimum/maximum and their exclusive forms as Ajv's _limit rule does.
+func (r *renderer) limit(keyword, limitKey string, sch *fastjson.Value, sp, ip string, exclusive bool) {
+	op := ">="
+	if strings.HasSuffix(strings.ToLower(limitKey), "maximum") {
+		op = "<="
+	}
+	if exclusive {
+		op = op[:1]
+	}
+	n := jsNumberText(sch.Get(limitKey))
+	r.add(keyword, ip, sp+"/"+keyword,
+		`{"comparison":"`+op+`","limit":`+n+`,"exclusive":`+strconv.FormatBool(exclusive)+`}`,
+		"should be "+op+" "+n)
+}
+
+// dependencies words draft-07 property dependencies ("dependencies": {"a": ["b"]}) as Ajv 6:
+// one error per missing dependency of each present property.
+func (r *renderer) dependencies(sch *fastjson.Value, sp string, inst *fastjson.Value, ip string) bool {
+	if inst == nil || inst.Type() != fastjson.TypeObject {
+		return false
+	}
+	key := "dependencies"
+	deps := sch.GetObject(key)
+	if deps == nil {
+		key = "dependentRequired"
+		deps = sch.GetObject(key)
+	}
+	if deps == nil {
+		return false
+	}
+	n := len(r.out)
+	deps.Visit(func(k []byte, v *fastjson.Value) {
+		prop := string(k)
+		if v.Type() != fastjson.TypeArray || inst.Get(prop) == nil {
+			return
+		}
+		var names []string
+		for _, d := range v.GetArray() {
+			names = append(names, string(d.GetStringBytes()))
+		}
+		list := strings.Join(names, ", ")
+		what := "properties " + list
+		if len(names) == 1 {
+			what = "property " + list
+		}
+		for _, m := range names {
+			if inst.Get(m) != nil {
+				continue
+			}
+			r.add("dependencies", ip, sp+"/"+key,
+				`{"property":`+jsonString(prop)+`,"missingProperty":`+jsonString(m)+`,"depsCount":`+strconv.Itoa(len(names))+`,"deps":`+jsonString(list)+`}`,
+				"should have "+what+" when property "+prop+" is present")
+		}
+	})
+	return len(r.out) > n
+}
+
+// fallback keeps kaptinlin's own words for what Ajv 6 has no wording for.
+func (r *renderer) fallback(kw string, e *jsonschema.EvaluationError, sp, ip string) {
+	params := "{}"
+	if len(e.Params) > 0 {
+		if b, err := json.Marshal(e.Params); err == nil {
+			params = string(b)
+		}
+	}
+	r.add(kw, ip, sp+"/"+kw, params, e.Error())
+}
+
+func (r *renderer) fallbackAll(res *jsonschema.EvaluationResult, ip string, depth int) {
+	if res == nil || depth > maxRenderDepth {
+		return
+	}
+	ip += res.InstanceLocation
+	keys := make([]string, 0, len(res.Errors))
+	for k := range res.Errors {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		r.fallback(k, res.Errors[k], "#"+res.EvaluationPath, ip)
+	}
+	for _, d := range res.Details {
+		if d != nil && !d.Valid {
+			r.fallbackAll(d, ip, depth+1)
+		}
+	}
+}
+
+// splitEvaluationPath splits kaptinlin's per-level evaluation path ("/properties/a/b") into the
+// keyword and the rest, which is the raw (unescaped) property name or index.
+func splitEvaluationPath(p string) (kw, name string) {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i+1:]
+	}
+	return p, ""
+}
+
+func schemaGet(sch *fastjson.Value, keys ...string) *fastjson.Value {
+	if sch == nil || sch.Type() != fastjson.TypeObject {
+		return nil
+	}
+	return sch.Get(keys...)
+}
+
+func objectGet(v *fastjson.Value, name string) *fastjson.Value {
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return nil
+	}
+	o, _ := v.Object()
+	return o.Get(name)
+}
+
+func arrayGet(v *fastjson.Value, i int) *fastjson.Value {
+	if v == nil || v.Type() != fastjson.TypeArray {
+		return nil
+	}
+	a, _ := v.Array()
+	if i < 0 || i >= len(a) {
+		return nil
+	}
+	return a[i]
+}
+
+// itemSchema returns the schema (and its Ajv path) an array element was checked against.
+func itemSchema(sch *fastjson.Value, sp, kw string, idx int) (*fastjson.Value, string) {
+	items := schemaGet(sch, "items")
+	tuple := items != nil && items.Type() == fastjson.TypeArray
+	i := strconv.Itoa(idx)
+	if kw == "prefixItems" {
+		if schemaGet(sch, "prefixItems") != nil {
+			return schemaGet(sch, "prefixItems", i), sp + "/prefixItems/" + i
+		}
+		return schemaGet(sch, "items", i), sp + "/items/" + i
+	}
+	if tuple {
+		return schemaGet(sch, "additionalItems"), sp + "/additionalItems"
+	}
+	return items, sp + "/items"
+}
+
+func isFalseSchema(v *fastjson.Value) bool { return v != nil && v.Type() == fastjson.TypeFalse }
+
+// declared reports whether an object schema covers key through properties or patternProperties.
+func declared(sch *fastjson.Value, key string) bool {
+	if props := sch.GetObject("properties"); props != nil && props.Get(key) != nil {
+		return true
+	}
+	pat, _ := matchingPattern(sch, key)
+	return pat != ""
+}
+
+func matchingPattern(sch *fastjson.Value, key string) (string, *fastjson.Value) {
+	pp := schemaGet(sch, "patternProperties")
+	if pp == nil || pp.Type() != fastjson.TypeObject {
+		return "", nil
+	}
+	o, _ := pp.Object()
+	var pat string
+	var psch *fastjson.Value
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if pat != "" {
+			return
+		}
+		re, err := regexp.Compile(string(k))
+		if err == nil && re.MatchString(key) {
+			pat, psch = string(k), v
+		}
+	})
+	return pat, psch
+}
+
+func typeText(v *fastjson.Value) string {
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeArray:
+		var parts []string
+		for _, t := range v.GetArray() {
+			parts = append(parts, string(t.GetStringBytes()))
+		}
+		return strings.Join(parts, ",")
+	}
+	return ""
+}
+
+func rawJSON(v *fastjson.Value) string {
+	if v == nil {
+		return "null"
+	}
+	return string(v.MarshalTo(nil))
+}
+
+func jsonString(s string) string { return string(appendJSONString(nil, s)) }
+
+// jsNumberText writes a schema's number as JavaScript prints it.
+func jsNumberText(v *fastjson.Value) string {
+	if v == nil || v.Type() != fastjson.TypeNumber {
+		return rawJSON(v)
+	}
+	f, err := v.Float64()
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return rawJSON(v)
+	}
+	return string(appendJSNumber(nil, f))
+}
+
+// fragment escapes a property name for an Ajv schema path: a JSON pointer token, then
+// encodeURIComponent (Ajv's util.escapeFragment), so "$schema" reads "%24schema".
+func fragment(name string) string {
+	name = strings.ReplaceAll(strings.ReplaceAll(name, "~", "~0"), "/", "~1")
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&0xf])
+	}
+	return b.String()
+}
+
+func pointerToken(name string) string {
+	return string(fastpath.AppendPointerToken(nil, name))
+}
+
+// ajvDuplicate finds the pair of equal items Ajv 6's uniqueItems names. For items of declared
+// scalar type Ajv keys a map by the item (the lower index is found last, so i < j); otherwise it
+// compares every pair from the end (i > j).
+func ajvDuplicate(sch, inst *fastjson.Value) (i, j int, ok bool) {
+	if inst == nil || inst.Type() != fastjson.TypeArray {
+		return 0, 0, false
+	}
+	a, _ := inst.Array()
+	itemType := schemaGet(sch, "items", "type")
+	var types []string
+	typeIsArray := false
+	if itemType != nil {
+		switch itemType.Type() {
+		case fastjson.TypeString:
+			types = []string{string(itemType.GetStringBytes())}
+		case fastjson.TypeArray:
+			typeIsArray = true
+			for _, t := range itemType.GetArray() {
+				types = append(types, string(t.GetStringBytes()))
+			}
+		}
+	}
+	scalar := len(types) > 0 && !slices.Contains(types, "object") && !slices.Contains(types, "array")
+	if !scalar {
+		for i := len(a) - 1; i >= 0; i-- {
+			for j := i - 1; j >= 0; j-- {
+				if jsEqual(a[i], a[j], 0) {
+					return i, j, true
+				}
+			}
+		}
+		return 0, 0, false
+	}
+	seen := make(map[string]int, len(a))
+	for i := len(a) - 1; i >= 0; i-- {
+		item := a[i]
+		if !typeMatches(types, item) {
+			continue
+		}
+		key := jsKey(item, typeIsArray)
+		if j, dup := seen[key]; dup {
+			return i, j, true
+		}
+		seen[key] = i
+	}
+	return 0, 0, false
+}
+
+func typeMatches(types []string, v *fastjson.Value) bool {
+	for _, t := range types {
+		switch t {
+		case "string":
+			if v.Type() == fastjson.TypeString {
+				return true
+			}
+		case "number":
+			if v.Type() == fastjson.TypeNumber {
+				return true
+			}
+		case "integer":
+			if v.Type() == fastjson.TypeNumber {
+				f, _ := v.Float64()
+				if f == math.Trunc(f) {
+					return true
+				}
+			}
+		case "boolean":
+			if v.Type() == fastjson.TypeTrue || v.Type() == fastjson.TypeFalse {
+				return true
+			}
+		case "null":
+			if v.Type() == fastjson.TypeNull {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// jsKey is the property name JavaScript makes of a scalar used as an object key.
+func jsKey(v *fastjson.Value, quoteStrings bool) string {
+	switch v.Type() {
+	case fastjson.TypeString:
+		if quoteStrings {
+			return `"` + string(v.GetStringBytes())
+		}
+		return string(v.GetStringBytes())
+	case fastjson.TypeNumber:
+		f, _ := v.Float64()
+		return string(appendJSNumber(nil, f))
+	default:
+		return v.Type().String()
+	}
+}
+
+// jsEqual is fast-deep-equal, which Ajv 6 uses: numbers compare as doubles.
+func jsEqual(a, b *fastjson.Value, depth int) bool {
+	if depth > maxRenderDepth || a.Type() != b.Type() {
+		return false
+	}
+	switch a.Type() {
+	case fastjson.TypeNumber:
+		x, _ := a.Float64()
+		y, _ := b.Float64()
+		return x == y
+	case fastjson.TypeString:
+		return string(a.GetStringBytes()) == string(b.GetStringBytes())
+	case fastjson.TypeArray:
+		x, _ := a.Array()
+		y, _ := b.Array()
+		if len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !jsEqual(x[i], y[i], depth+1) {
+				return false
+			}
+		}
+		return true
+	case fastjson.TypeObject:
+		x, _ := a.Object()
+		y, _ := b.Object()
+		if x.Len() != y.Len() {
+			return false
+		}
+		eq := true
+		x.Visit(func(k []byte, v *fastjson.Value) {
+			if !eq {
+				return
+			}
+			w := y.Get(string(k))
+			eq = w != nil && jsEqual(v, w, depth+1)
+		})
+		return eq
+	default:
+		return true
+	}
+}
