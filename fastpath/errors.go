@@ -1,9 +1,6 @@
 package fastpath
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // ValidationError is one reason an event is invalid, in the terms Ajv (and so EventGate) reports.
 type ValidationError struct {
@@ -54,13 +51,13 @@ func (e *Errors) AppendJSON(dst []byte) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"keyword":`...)
-		dst = strconv.AppendQuote(dst, ve.Keyword)
+		dst = AppendJSONString(dst, ve.Keyword)
 		dst = append(dst, `,"instancePath":`...)
-		dst = strconv.AppendQuote(dst, ve.InstancePath)
+		dst = AppendJSONString(dst, ve.InstancePath)
 		dst = append(dst, `,"dataPath":`...)
 		dst = appendQuotedDataPath(dst, ve.InstancePath)
 		dst = append(dst, `,"schemaPath":`...)
-		dst = strconv.AppendQuote(dst, ve.SchemaPath)
+		dst = AppendJSONString(dst, ve.SchemaPath)
 		dst = append(dst, `,"params":`...)
 		if ve.Params == "" {
 			dst = append(dst, "{}"...)
@@ -68,7 +65,7 @@ func (e *Errors) AppendJSON(dst []byte) []byte {
 			dst = append(dst, ve.Params...)
 		}
 		dst = append(dst, `,"message":`...)
-		dst = strconv.AppendQuote(dst, ve.Message)
+		dst = AppendJSONString(dst, ve.Message)
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')
@@ -93,7 +90,7 @@ func (e *Errors) Text() string { return string(e.AppendText(nil)) }
 
 func appendQuotedDataPath(dst []byte, pointer string) []byte {
 	var buf [128]byte
-	return strconv.AppendQuote(dst, string(AppendDataPath(buf[:0], pointer)))
+	return AppendJSONString(dst, string(AppendDataPath(buf[:0], pointer)))
 }
 
 // AppendDataPath converts a JSON pointer ("/meta/id", "/items/0") into Ajv 6's dataPath

@@ -164,7 +164,7 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 
 	// 9. The topic, then the bytes to produce.
 	r.Topic = st.Topic
-	r.Value = ev.MarshalTo(r.Value[:0])
+	r.Value = AppendJSON(r.Value[:0], ev)
 	r.Outcome = Accepted
 }
 
@@ -248,7 +248,7 @@ func appendKey(dst []byte, ev *fastjson.Value, fields []KeyField) ([]byte, bool)
 		}
 		dst = AppendJSONString(dst, fields[i].Name)
 		dst = append(dst, ':')
-		dst = v.MarshalTo(dst)
+		dst = AppendJSON(dst, v)
 	}
 	return append(dst, '}'), true
 }

@@ -22,7 +22,13 @@ const refPrefix = refScheme + "://repo/"
 
 // compileSchema builds the fastpath schema of one document (compact JSON, as converted by toJSON).
 func (c *Cache) compileSchema(ref schemaRef, doc []byte) (*fastpath.Schema, error) {
-	v, err := c.compileValidator(ref, doc)
+	var v fastpath.Validator
+	var err error
+	if c.cfg.ValidatorFor != nil {
+		v, err = c.cfg.ValidatorFor(ref.canonical, doc)
+	} else {
+		v, err = c.compileValidator(ref, doc)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +178,7 @@ func dedupeIDs(doc []byte) ([]byte, error) {
 			}
 		}
 	}
-	return root.MarshalTo(nil), nil
+	return fastpath.AppendJSON(nil, root), nil
 }
 
 // walkSchemas calls fn for every schema object in a schema document: the root and everything

@@ -373,12 +373,26 @@ func TestConfigErrors(t *testing.T) {
 			t.Fatalf("got %v, want an error containing %q", err, want)
 		}
 	}
-	f(Config{SchemaBaseURIs: []string{egSchemas}}, "--stream-config")
 	f(Config{SchemaBaseURIs: []string{egSchemas}, StreamConfig: "/nonexistent/streams.json"}, "--stream-config")
 	f(Config{StreamConfig: egStreamConfig}, "--schema-base-uri")
 	f(Config{SchemaBaseURIs: []string{"/nonexistent/dir"}, StreamConfig: egStreamConfig}, "--schema-base-uri")
 	f(Config{SchemaBaseURIs: []string{"ftp://x/y"}, StreamConfig: egStreamConfig}, "--schema-base-uri")
 	f(Config{SchemaBaseURIs: []string{egSchemas}, StreamConfig: egStreamConfig, FormatMode: "slow"}, "format mode")
+}
+
+// Without a stream config there are no streams, and schemas still load (intake validate).
+func TestNoStreamConfig(t *testing.T) {
+	c, err := New(Config{SchemaBaseURIs: []string{egSchemas}, Logger: quietLogger, RefreshInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if n := len(c.Current().Streams()); n != 0 {
+		t.Fatalf("%d streams, want none", n)
+	}
+	if _, err := c.LoadSchema("/test/0.0.1"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func absPath(t *testing.T, p string) string {

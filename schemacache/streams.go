@@ -187,7 +187,7 @@ func (c *Cache) buildStream(name string, v *fastjson.Value) (*fastpath.Stream, s
 		Name:               name,
 		SchemaTitle:        string(v.GetStringBytes("schema_title")),
 		DestinationService: string(v.GetStringBytes("destination_event_service")),
-		Config:             v.MarshalTo(nil),
+		Config:             fastpath.AppendJSON(nil, v),
 		Counters:           streamCounters(name),
 	}
 	prefix := c.cfg.TopicPrefix

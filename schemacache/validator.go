@@ -57,7 +57,7 @@ var parserPool fastjson.ParserPool
 // that kaptinlin decodes with exact numbers.
 func (vd *validator) Validate(v *fastjson.Value, errs *fastpath.Errors) bool {
 	bp := getBuf()
-	buf := v.MarshalTo((*bp)[:0])
+	buf := fastpath.AppendJSON((*bp)[:0], v)
 	res := vd.schema.ValidateJSON(buf)
 	ok := res.IsValid()
 	if !ok {
@@ -697,7 +697,7 @@ func rawJSON(v *fastjson.Value) string {
 	if v == nil {
 		return "null"
 	}
-	return string(v.MarshalTo(nil))
+	return string(fastpath.AppendJSON(nil, v))
 }
 
 func jsonString(s string) string { return string(appendJSONString(nil, s)) }

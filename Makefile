@@ -1,0 +1,45 @@
+# intake's build. Go 1.27 is pinned in go.mod; GOTOOLCHAIN=auto lets an older local Go fetch it
+# through the module proxy.
+export GOTOOLCHAIN := auto
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build run test test-race bench lint fmt fuzz clean
+
+all: build
+
+## build: compile bin/intake
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/intake ./cmd/intake
+
+## run: build and serve the example config on 127.0.0.1:8192 with the embedded broker
+run: build
+	./bin/intake serve --config examples/config.yaml
+
+## test: every test, then the concurrent packages again under the race detector
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./fastpath/ ./kafkaout/ ./schemacache/ ./edge/
+
+## bench: the benchmarks, one screen
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## lint: go vet and gofmt
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+## fmt: format the code
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## fuzz: fuzz the body guards for a minute
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzEvents -fuzztime 60s ./edge/
+
+clean:
+	rm -rf bin

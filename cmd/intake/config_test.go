@@ -1,0 +1,122 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOptionsPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "intake.yaml")
+	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:1\nschema_base_uri: [a, b]\nkafka_linger: 7ms\nmax_events: 5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := func(args []string, env map[string]string, want func(*serveFlags) string) {
+		t.Helper()
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		o := newOptions("serve", "")
+		o.String("config", "", "")
+		sf := defineServeFlags(o)
+		if err := o.parse(args, "config"); err != nil {
+			t.Fatal(err)
+		}
+		if msg := want(sf); msg != "" {
+			t.Fatal(msg)
+		}
+		for k := range env {
+			os.Unsetenv(k)
+		}
+	}
+	// Defaults with nothing given.
+	f(nil, nil, func(s *serveFlags) string {
+		if *s.listen != "127.0.0.1:8192" || len(*s.schemaBases) != 0 || *s.maxEvents != 10000 {
+			return "defaults are not in force"
+		}
+		return ""
+	})
+	// The file over the defaults.
+	f([]string{"--config", file}, nil, func(s *serveFlags) string {
+		if *s.listen != "127.0.0.1:1" || strings.Join(*s.schemaBases, ",") != "a,b" || *s.linger != 7*time.Millisecond || *s.maxEvents != 5 {
+			return "file values are not in force"
+		}
+		return ""
+	})
+	// The environment over the file; the command line over both.
+	f([]string{"--config", file, "--max-events", "9"}, map[string]string{"INTAKE_LISTEN": "127.0.0.1:2", "INTAKE_SCHEMA_BASE_URI": "x,y", "INTAKE_MAX_EVENTS": "8"},
+		func(s *serveFlags) string {
+			if *s.listen != "127.0.0.1:2" || strings.Join(*s.schemaBases, ",") != "x,y" || *s.maxEvents != 9 || *s.linger != 7*time.Millisecond {
+				return "precedence is wrong: " + *s.listen + " " + strings.Join(*s.schemaBases, ",")
+			}
+			return ""
+		})
+	// The config file named by the environment.
+	f(nil, map[string]string{"INTAKE_CONFIG": file}, func(s *serveFlags) string {
+		if *s.listen != "127.0.0.1:1" {
+			return "INTAKE_CONFIG is not read"
+		}
+		return ""
+	})
+}
+
+func TestConfigFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(file, []byte("listen: x\nlistne: y\n"), 0o644)
+	o := newOptions("serve", "")
+	o.String("config", "", "")
+	defineServeFlags(o)
+	err := o.parse([]string{"--config", file}, "config")
+	if err == nil || !strings.Contains(err.Error(), "unknown keys listne") {
+		t.Fatalf("a misspelled key must be an error naming it, got %v", err)
+	}
+	o = newOptions("serve", "")
+	o.String("config", "", "")
+	defineServeFlags(o)
+	if err := o.parse([]string{"--config", filepath.Join(dir, "missing.yaml")}, "config"); err == nil || !strings.Contains(err.Error(), "--config") {
+		t.Fatalf("a missing file must be an error naming --config, got %v", err)
+	}
+}
+
+func TestValidateCommand(t *testing.T) {
+	f := func(input string, args []string, wantCode int, wantLines ...string) {
+		t.Helper()
+		var out strings.Builder
+		code, err := validate(args, strings.NewReader(input), &out)
+		if err != nil {
+			code = 2
+		}
+		if code != wantCode {
+			t.Fatalf("exit %d, want %d (err %v)\n%s", code, wantCode, err, out.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(wantLines) > 0 && len(lines) != len(wantLines) {
+			t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(wantLines), out.String())
+		}
+		for i, w := range wantLines {
+			if !strings.Contains(lines[i], w) {
+				t.Fatalf("line %d %q lacks %q", i, lines[i], w)
+			}
+		}
+	}
+	withStreams := []string{"--schema-base-uri", "../../examples/schemas", "--stream-config", "../../examples/stream-config.json"}
+	schemasOnly := []string{"--schema-base-uri", "../../examples/schemas"}
+	batch, err := os.ReadFile("../../examples/events/batch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f(string(batch), withStreams, 1, `{"index":0,"valid":true`, `{"index":1,"valid":true`, `{"index":2,"valid":false,"errors":[{"keyword":"minimum"`)
+	one, _ := os.ReadFile("../../examples/events/click.json")
+	f(string(one), withStreams, 0, `{"index":0,"valid":true,"errors":[]}`)
+	// NDJSON; without a stream config any stream name goes, the schema still decides.
+	f(`{"$schema":"/example/click/1.0.0","dt":"2026-01-01T00:00:00Z","meta":{"stream":"anything"},"page":{"id":1},"button":"save"}
+{"$schema":"/example/click/1.0.0","meta":{"stream":"anything"}}
+not json`, schemasOnly, 1, `"valid":true`, `should have required property 'dt'`, `"keyword":"json"`)
+	f(string(one), []string{"--schema-base-uri", "../../examples/schemas", "--stream-config", "/nonexistent"}, 2)
+	f(string(one), nil, 2)
+	f("", schemasOnly, 2)
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func tail(args []string) error {
+	o := newOptions("tail", "Usage: intake tail [flags] TOPIC\n\n"+
+		"Prints a topic's events, one JSON line each, as they arrive. Against the embedded broker of\n"+
+		"\"intake serve\" by default, so you can watch events arrive.")
+	brokers := o.List("kafka-brokers", []string{"127.0.0.1:9092"}, "Kafka seed brokers host:port")
+	fromBeginning := o.Bool("from-beginning", false, "start at the oldest event kept, not at the newest")
+	max := o.Int("max", 0, "stop after this many events (0: run until interrupted)")
+	keys := o.Bool("keys", false, `print {"partition":P,"offset":O,"key":K,"value":EVENT} instead of the event alone`)
+	idle := o.Duration("idle-timeout", 0, "stop when no event arrived for this long (0: wait forever)")
+	if err := o.parse(args, ""); err != nil {
+		return err
+	}
+	if o.fs.NArg() != 1 {
+		o.fs.Usage()
+		return fmt.Errorf("tail needs exactly one TOPIC")
+	}
+	topic := o.fs.Arg(0)
+	reset := kgo.NewOffset().AtEnd()
+	if *fromBeginning {
+		reset = kgo.NewOffset().AtStart()
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(*brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(reset), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		return fmt.Errorf("cannot create a Kafka client for %v (--kafka-brokers): %w", *brokers, err)
+	}
+	defer cl.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	out := bufio.NewWriter(os.Stdout)
+	defer out.Flush()
+	printed := 0
+	for {
+		fctx, cancel := ctx, context.CancelFunc(func() {})
+		if *idle > 0 {
+			fctx, cancel = context.WithTimeout(ctx, *idle)
+		}
+		fetches := cl.PollFetches(fctx)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if fctx.Err() != nil && fetches.NumRecords() == 0 {
+			return nil // idle
+		}
+		for _, fe := range fetches.Errors() {
+			if !errors.Is(fe.Err, context.DeadlineExceeded) && !errors.Is(fe.Err, context.Canceled) {
+				return fmt.Errorf("cannot read %s: %w", topic, fe.Err)
+			}
+		}
+		var stopNow bool
+		fetches.EachRecord(func(r *kgo.Record) {
+			if stopNow {
+				return
+			}
+			if *keys {
+				out.Write(appendKeyed(nil, r))
+			} else {
+				out.Write(r.Value)
+			}
+			out.WriteByte('\n')
+			printed++
+			stopNow = *max > 0 && printed >= *max
+		})
+		out.Flush()
+		if stopNow {
+			return nil
+		}
+	}
+}
+
+// appendKeyed renders a record with its partition, offset and key; JSON keys and values are
+// embedded as they are, anything else as a JSON string.
+func appendKeyed(dst []byte, r *kgo.Record) []byte {
+	dst = append(dst, `{"partition":`...)
+	dst = strconv.AppendInt(dst, int64(r.Partition), 10)
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, r.Offset, 10)
+	dst = append(dst, `,"timestamp":`...)
+	dst = strconv.AppendQuote(dst, r.Timestamp.UTC().Format(time.RFC3339Nano))
+	dst = append(dst, `,"key":`...)
+	dst = appendJSONOrString(dst, r.Key)
+	dst = append(dst, `,"value":`...)
+	dst = appendJSONOrString(dst, r.Value)
+	return append(dst, '}')
+}
+
+func appendJSONOrString(dst, b []byte) []byte {
+	switch {
+	case b == nil:
+		return append(dst, "null"...)
+	case json.Valid(b):
+		return append(dst, b...)
+	}
+	s, _ := json.Marshal(string(b))
+	return append(dst, s...)
+}

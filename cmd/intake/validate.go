@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"intake/fastpath"
+	"intake/schemacache"
+)
+
+// validate checks events as the edge would, without producing. Exit status: 0 all valid, 1 some
+// invalid, 2 usage or configuration error (returned as err).
+func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
+	o := newOptions("validate", "Usage: intake validate [flags] [FILE|-]\n\n"+
+		"Reads events (a JSON array, one object, or one object per line) from FILE or standard input,\n"+
+		"runs the edge's checks without producing, and prints one line per event:\n"+
+		`  {"index": i, "valid": true|false, "errors": [...]}`+"\n"+
+		"Without --stream-config only the schema is checked (any stream name goes).")
+	bases := o.List("schema-base-uri", nil, "schema repository base: a directory, file:///dir or http(s)://host/path; tried in order")
+	streamConfig := o.String("stream-config", "", "stream configuration file or URL (optional)")
+	serviceName := o.String("service-name", "", "check streams as the service of this name would")
+	formatMode := o.String("format-mode", "fast", "fast (Ajv 6's formats, as EventGate) or full")
+	streamField := o.String("stream-field", "meta.stream", "event field that names its stream")
+	schemaField := o.String("schema-field", "$schema", "event field that names its schema")
+	if err := o.parse(args, ""); err != nil {
+		return 2, err
+	}
+	if len(*bases) == 0 {
+		return 2, fmt.Errorf("no schema repository: set --schema-base-uri")
+	}
+	if o.fs.NArg() > 1 {
+		return 2, fmt.Errorf("validate reads one FILE (or - for standard input)")
+	}
+	in := stdin
+	if name := o.fs.Arg(0); name != "" && name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return 2, fmt.Errorf("cannot read events: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return 2, fmt.Errorf("cannot read events: %w", err)
+	}
+
+	cache, err := schemacache.New(schemacache.Config{
+		SchemaBaseURIs:  *bases,
+		StreamConfig:    *streamConfig,
+		ServiceName:     *serviceName,
+		RefreshInterval: -1,
+		FormatMode:      *formatMode,
+	})
+	if err != nil {
+		return 2, err
+	}
+	defer cache.Close()
+	opts := fastpath.Options{StreamField: fastpath.SplitPath(*streamField), SchemaField: fastpath.SplitPath(*schemaField)}
+	var lookup fastpath.Lookup = cache.Current()
+	anyStream := &schemaOnly{cache: cache, schemaField: opts.SchemaField}
+	if *streamConfig == "" {
+		lookup = anyStream
+	}
+
+	events, err := splitEvents(data)
+	if err != nil {
+		return 2, err
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	req := fastpath.AcquireRequest()
+	defer fastpath.ReleaseRequest(req)
+	req.Start(time.Now(), nil, nil)
+	var p fastjson.Parser
+	var r fastpath.Result
+	code := 0
+	var line []byte
+	for i, raw := range events {
+		line = append(line[:0], `{"index":`...)
+		line = strconv.AppendInt(line, int64(i), 10)
+		ev, err := p.ParseBytes(raw)
+		if err != nil {
+			r.Reset()
+			r.Errors.Add("json", "", "#", "", "should be JSON: "+err.Error())
+			r.Outcome = fastpath.Invalid
+		} else {
+			anyStream.prepare(ev)
+			fastpath.Process(lookup, &opts, ev, req, &r)
+		}
+		if r.Outcome == fastpath.Accepted {
+			line = append(line, `,"valid":true,"errors":[]}`...)
+		} else {
+			code = 1
+			line = append(line, `,"valid":false,"errors":`...)
+			line = r.Errors.AppendJSON(line)
+			line = append(line, '}')
+		}
+		line = append(line, '\n')
+		w.Write(line)
+	}
+	return code, nil
+}
+
+// splitEvents accepts a JSON array of events, one JSON value, or one JSON value per line.
+func splitEvents(data []byte) ([][]byte, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, fmt.Errorf("no events in the input")
+	}
+	var p fastjson.Parser
+	if v, err := p.ParseBytes(data); err == nil {
+		if v.Type() != fastjson.TypeArray {
+			return [][]byte{data}, nil
+		}
+		var out [][]byte
+		for _, e := range v.GetArray() {
+			out = append(out, fastpath.AppendJSON(nil, e))
+		}
+		return out, nil
+	}
+	var out [][]byte
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		if l = bytes.TrimSpace(l); len(l) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// schemaOnly is the Lookup of validate without a stream config: any stream name stands for a stream
+// whose schema_title is that of the event's own schema, so only the schema is checked.
+type schemaOnly struct {
+	cache       *schemacache.Cache
+	schemaField []string
+	stream      fastpath.Stream
+}
+
+func (s *schemaOnly) prepare(ev *fastjson.Value) {
+	s.stream = fastpath.Stream{}
+	if uri := ev.GetStringBytes(s.schemaField...); uri != nil {
+		if sc, err := s.cache.LoadSchema(string(uri)); err == nil {
+			s.stream.SchemaTitle = sc.Title
+		}
+	}
+}
+
+func (s *schemaOnly) Stream(name []byte) *fastpath.Stream {
+	s.stream.Name = string(name)
+	return &s.stream
+}
+
+func (s *schemaOnly) Schema(uri []byte) (*fastpath.Schema, error) {
+	return s.cache.LoadSchema(string(uri))
+}

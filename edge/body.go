@@ -1,0 +1,209 @@
+package edge
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fasthttp"
+)
+
+// errTooLarge is returned when a decompressed body exceeds Config.MaxDecompressedBytes.
+var errTooLarge = errors.New("too large")
+
+// mediaTypeOK reports whether a request's Content-Type is one intake reads as JSON events:
+// application/json, text/plain (browser beacons, which cannot set a type without a CORS preflight),
+// application/reports+json (the Reporting API), or none at all.
+func mediaTypeOK(ct []byte) bool {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.TrimSpace(ct)
+	switch {
+	case len(ct) == 0,
+		bytes.EqualFold(ct, []byte("application/json")),
+		bytes.EqualFold(ct, []byte("text/plain")),
+		bytes.EqualFold(ct, []byte("application/reports+json")):
+		return true
+	}
+	return false
+}
+
+type gzipReader struct {
+	zr  *gzip.Reader
+	src bytes.Reader
+}
+
+var gzipReaderPool sync.Pool
+
+// gunzip appends the decompressed body to dst, reading at most limit bytes of output.
+func gunzip(dst, body []byte, limit int) ([]byte, error) {
+	g, _ := gzipReaderPool.Get().(*gzipReader)
+	if g == nil {
+		g = &gzipReader{}
+	}
+	defer gzipReaderPool.Put(g)
+	g.src.Reset(body)
+	var err error
+	if g.zr == nil {
+		g.zr, err = gzip.NewReader(&g.src)
+	} else {
+		err = g.zr.Reset(&g.src)
+	}
+	if err != nil {
+		return dst, err
+	}
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := g.zr.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if len(dst) > limit {
+			return dst, errTooLarge
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// scanJSON is a cheap pass over a body before fastjson parses it, for what fastjson lets through
+// or makes costly: nesting deeper than maxDepth (deep input makes parse errors cost memory out of
+// all proportion), numbers outside JSON's grammar ("01", "1.", "+1", "-"), and raw control
+// characters inside strings. It returns "" when the body passes, else what is wrong and where.
+// Structure (brackets, commas, literals) is left to the parser.
+func scanJSON(b []byte, maxDepth int) string {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				switch {
+				case b[i] == '\\':
+					if !validEscape(b, i) {
+						return "a string has a malformed escape at offset " + itoa(i)
+					}
+					i++
+				case b[i] < 0x20:
+					return "a string has a raw control character (byte " + itoa(int(b[i])) + ") at offset " + itoa(i) + "; write it as \\u00XX"
+				}
+			}
+		case c == '{' || c == '[':
+			if depth++; depth > maxDepth {
+				return "JSON nests deeper than " + itoa(maxDepth) + " levels (--max-depth) at offset " + itoa(i)
+			}
+		case c == '}' || c == ']':
+			depth--
+		case c == ',' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		default:
+			// A scalar token: a number, true, false or null, and nothing else (fastjson also takes
+			// "+1", "01", "NaN", "Inf").
+			end, ok := scanNumber(b, i)
+			if c != '-' && (c < '0' || c > '9') {
+				tok := b[i:end]
+				ok = string(tok) == "true" || string(tok) == "false" || string(tok) == "null"
+			}
+			if !ok {
+				return "malformed value " + strconv.Quote(string(b[i:end])) + " at offset " + itoa(i)
+			}
+			i = end - 1
+		}
+	}
+	return ""
+}
+
+// scanNumber checks the number starting at b[i] against JSON's grammar,
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and returns where its token ends.
+func scanNumber(b []byte, i int) (end int, ok bool) {
+	start := i
+	tokenEnd := func() int {
+		j := start
+		for j < len(b) && !isDelimiter(b[j]) {
+			j++
+		}
+		return j
+	}
+	digits := func() bool {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n > 0
+	}
+	if b[i] == '-' {
+		i++
+	}
+	if i == start && (b[i] < '0' || b[i] > '9') {
+		return tokenEnd(), false
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		digits()
+	default:
+		return tokenEnd(), false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return tokenEnd(), false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return tokenEnd(), false
+		}
+	}
+	if i < len(b) && !isDelimiter(b[i]) {
+		return tokenEnd(), false
+	}
+	return i, true
+}
+
+// validEscape reports whether the backslash at b[i] starts one of JSON's escapes.
+func validEscape(b []byte, i int) bool {
+	if i+1 >= len(b) {
+		return false
+	}
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return true
+	case 'u':
+		if i+5 >= len(b) {
+			return false
+		}
+		for _, h := range b[i+2 : i+6] {
+			if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func isDelimiter(c byte) bool {
+	switch c {
+	case ',', ']', '}', ' ', '\t', '\n', '\r', ':':
+		return true
+	}
+	return false
+}
+
+// contentEncoding returns the request's Content-Encoding, lower-cased and trimmed.
+func contentEncoding(h *fasthttp.RequestHeader) []byte {
+	return bytes.TrimSpace(h.ContentEncoding())
+}

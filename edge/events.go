@@ -1,0 +1,434 @@
+package edge
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+
+	"intake/fastpath"
+	"intake/kafkaout"
+)
+
+// eventStatus is what became of one event of a request.
+type eventStatus uint8
+
+const (
+	statusPending     eventStatus = iota // queued for Kafka, result not known yet
+	statusInvalid                        // broke the contract or its schema
+	statusRefused                        // its stream is not open to this service or caller
+	statusUnavailable                    // could not be queued (back-pressure) or Kafka did not answer in time
+	statusFailed                         // Kafka refused it
+	statusAccepted                       // acknowledged by Kafka, or queued by a hasty request
+)
+
+// requestState is the reusable per-request memory of POST /v1/events. Pooled.
+type requestState struct {
+	parser   fastjson.Parser
+	res      fastpath.Result
+	status   []eventStatus
+	messages []string // per event: why it was unavailable or failed
+	single   [1]*fastjson.Value
+	body     []byte // decompressed body
+	invalid  []byte // the "invalid" entries of the response, JSON
+	failed   []byte // the "error" entries of the response, JSON
+	scratch  []byte
+	errEvent []byte
+}
+
+var requestStatePool sync.Pool
+
+func getRequestState() *requestState {
+	if v := requestStatePool.Get(); v != nil {
+		return v.(*requestState)
+	}
+	return &requestState{}
+}
+
+func putRequestState(st *requestState) {
+	st.reset()
+	requestStatePool.Put(st)
+}
+
+// maxKeepBytes caps what a pooled buffer keeps: one huge request must not pin its memory.
+const maxKeepBytes = 256 << 10
+
+func (st *requestState) reset() {
+	st.res.Reset()
+	st.status = st.status[:0]
+	clear(st.messages)
+	st.messages = st.messages[:0]
+	st.single[0] = nil
+	for _, b := range []*[]byte{&st.body, &st.invalid, &st.failed, &st.scratch, &st.errEvent} {
+		if cap(*b) > maxKeepBytes {
+			*b = nil
+		}
+		*b = (*b)[:0]
+	}
+}
+
+// handleEvents is POST /v1/events.
+func (s *Server) handleEvents(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	code := s.serveEvents(ctx, start)
+	eventsResponses.inc(code)
+	eventsRequestDuration.UpdateDuration(start)
+}
+
+func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
+	if s.draining.Load() {
+		return s.respondUnavailable(ctx, "intake is shutting down; retry against another instance")
+	}
+	h := &ctx.Request.Header
+	if !mediaTypeOK(h.ContentType()) {
+		return s.respondError(ctx, fasthttp.StatusUnsupportedMediaType,
+			"Content-Type must be application/json, text/plain or application/reports+json, not "+strconv.Quote(string(h.ContentType())))
+	}
+
+	st := getRequestState()
+	defer putRequestState(st)
+
+	body := ctx.Request.Body()
+	switch enc := contentEncoding(h); {
+	case len(enc) == 0 || string(enc) == "identity":
+	case string(enc) == "gzip" || string(enc) == "x-gzip":
+		var err error
+		st.body, err = gunzip(st.body[:0], body, s.cfg.MaxDecompressedBytes)
+		if errors.Is(err, errTooLarge) {
+			return s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
+				"decompressed request body is larger than "+itoa(s.cfg.MaxDecompressedBytes)+" bytes (--max-decompressed-bytes)")
+		}
+		if err != nil {
+			return s.respondError(ctx, fasthttp.StatusBadRequest, "cannot decompress the gzip request body: "+err.Error())
+		}
+		body = st.body
+	default:
+		return s.respondError(ctx, fasthttp.StatusUnsupportedMediaType,
+			"Content-Encoding must be gzip or identity, not "+strconv.Quote(string(enc)))
+	}
+	eventsBodyBytes.Update(float64(len(body)))
+
+	// Guards before parsing: fastjson accepts invalid UTF-8, and deep nesting makes parse errors costly.
+	if len(body) == 0 {
+		return s.respondError(ctx, fasthttp.StatusBadRequest, "Request body was empty. Must provide JSON encoded events.")
+	}
+	if !utf8.Valid(body) {
+		return s.respondError(ctx, fasthttp.StatusBadRequest, "request body is not valid UTF-8")
+	}
+	if problem := scanJSON(body, s.cfg.MaxDepth); problem != "" {
+		return s.respondError(ctx, fasthttp.StatusBadRequest, "cannot parse the request body as JSON: "+problem)
+	}
+	root, err := st.parser.ParseBytes(body)
+	if err != nil {
+		return s.respondError(ctx, fasthttp.StatusBadRequest, parseErrorMessage(body, err))
+	}
+	var events []*fastjson.Value
+	switch root.Type() {
+	case fastjson.TypeArray:
+		events, _ = root.Array()
+	case fastjson.TypeObject:
+		st.single[0] = root
+		events = st.single[:]
+	default:
+		return s.respondError(ctx, fasthttp.StatusBadRequest,
+			"request body must be one JSON event object or an array of them, not a JSON "+root.Type().String())
+	}
+	if len(events) == 0 {
+		return s.respondError(ctx, fasthttp.StatusBadRequest, "Request body was empty. Must provide JSON encoded events.")
+	}
+	if len(events) > s.cfg.MaxEvents {
+		return s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
+			"request has "+itoa(len(events))+" events, more than "+itoa(s.cfg.MaxEvents)+" (--max-events)")
+	}
+	eventsPerRequest.Update(float64(len(events)))
+
+	hasty := queryFlag(ctx.QueryArgs(), "hasty")
+	var batch *kafkaout.Batch
+	if !hasty {
+		batch = kafkaout.AcquireBatch()
+		defer kafkaout.ReleaseBatch(batch)
+	}
+	req := fastpath.AcquireRequest()
+	defer fastpath.ReleaseRequest(req)
+	req.Start(now, h.Peek("X-Request-Id"), h)
+
+	snap := s.cache.Current()
+	if cap(st.status) < len(events) {
+		st.status = make([]eventStatus, len(events))
+		st.messages = make([]string, len(events))
+	}
+	st.status = st.status[:len(events)]
+	st.messages = st.messages[:len(events)]
+
+	if batch != nil {
+		batch.Add(len(events)) // a result slot per event, by event index
+	}
+	pending := 0
+	for i, ev := range events {
+		fastpath.Process(snap, &s.cfg.Fields, ev, req, &st.res)
+		r := &st.res
+		switch r.Outcome {
+		case fastpath.Accepted:
+			// Fast path: queue the event; TryProduce copies key and value.
+			if err := s.prod.TryProduce(r.Topic, r.Key, r.Value, batch, i); err != nil {
+				st.status[i] = statusUnavailable
+				st.messages[i] = unavailableMessage(err)
+				continue
+			}
+			if batch == nil {
+				st.status[i] = statusAccepted
+				count(r.Stream, fastpath.Accepted)
+			} else {
+				st.status[i] = statusPending
+				pending++
+			}
+		default:
+			// Slow path: report the event and send an error event in the background.
+			if r.Outcome == fastpath.Refused {
+				st.status[i] = statusRefused
+			} else {
+				st.status[i] = statusInvalid
+			}
+			count(r.Stream, r.Outcome)
+			if !hasty {
+				st.invalid = s.appendInvalid(st.invalid, ev, r, st)
+			}
+			s.produceErrorEvent(st, req, ev, r)
+		}
+	}
+
+	if batch != nil && pending > 0 {
+		done := batch.Wait(s.cfg.AckTimeout)
+		for i := range events {
+			if st.status[i] != statusPending {
+				continue
+			}
+			err := batch.Err(i)
+			switch {
+			case err == nil:
+				st.status[i] = statusAccepted
+				count(s.streamOf(snap, events[i]), fastpath.Accepted)
+			case !done || kafkaout.IsUnavailable(err):
+				st.status[i] = statusUnavailable
+				st.messages[i] = "Kafka did not acknowledge the event within " + s.cfg.AckTimeout.String() + ": " + err.Error()
+			default:
+				st.status[i] = statusFailed
+				st.messages[i] = "Kafka refused the event: " + err.Error()
+				countErrored(s.streamOf(snap, events[i]))
+			}
+		}
+	}
+	return s.respondEvents(ctx, st, events, hasty)
+}
+
+// streamOf finds an event's stream again after its Result was reused (slow path only).
+func (s *Server) streamOf(snap fastpath.Lookup, ev *fastjson.Value) *fastpath.Stream {
+	name := ev.GetStringBytes(s.cfg.Fields.StreamField...)
+	if name == nil {
+		return nil
+	}
+	return snap.Stream(name)
+}
+
+func count(st *fastpath.Stream, o fastpath.Outcome) {
+	if st == nil {
+		unknownStreamInvalid.Inc()
+		return
+	}
+	c := st.Counters
+	if c == nil {
+		return
+	}
+	switch o {
+	case fastpath.Accepted:
+		c.Accepted.Inc()
+	case fastpath.Invalid:
+		c.Invalid.Inc()
+	case fastpath.Refused:
+		c.Refused.Inc()
+	}
+}
+
+func countErrored(st *fastpath.Stream) {
+	if st != nil && st.Counters != nil {
+		st.Counters.Errored.Inc()
+	}
+}
+
+func unavailableMessage(err error) string {
+	switch {
+	case errors.Is(err, kafkaout.ErrFull):
+		return "intake's queue to Kafka is full; retry later"
+	case errors.Is(err, kafkaout.ErrClosed):
+		return "intake is shutting down; retry against another instance"
+	}
+	return "cannot queue the event for Kafka: " + err.Error()
+}
+
+// respondEvents picks the status from the events' fates, as EventGate does, with 503 when any event
+// could not reach Kafka (queue full, Kafka unavailable): the client must retry those.
+func (s *Server) respondEvents(ctx *fasthttp.RequestCtx, st *requestState, events []*fastjson.Value, hasty bool) int {
+	var accepted, invalid, refused, unavailable, failed int
+	for i, stt := range st.status {
+		switch stt {
+		case statusAccepted:
+			accepted++
+		case statusInvalid:
+			invalid++
+		case statusRefused:
+			refused++
+		case statusUnavailable:
+			unavailable++
+			if !hasty {
+				st.failed = appendErrorEntry(st.failed, events[i], st.messages[i])
+			}
+		case statusFailed:
+			failed++
+			st.failed = appendErrorEntry(st.failed, events[i], st.messages[i])
+		}
+	}
+	n := len(events)
+	switch {
+	case unavailable > 0:
+		ctx.Response.Header.Set("Retry-After", s.retryAfter)
+		if hasty {
+			return s.respondError(ctx, fasthttp.StatusServiceUnavailable,
+				itoa(unavailable)+" of "+itoa(n)+" events could not be queued for Kafka; retry later")
+		}
+		return s.respondLists(ctx, fasthttp.StatusServiceUnavailable, st, true, true)
+	case hasty:
+		ctx.SetStatusCode(fasthttp.StatusAccepted)
+		return fasthttp.StatusAccepted
+	case accepted == n:
+		ctx.SetStatusCode(fasthttp.StatusCreated)
+		return fasthttp.StatusCreated
+	case refused == n:
+		return s.respondLists(ctx, fasthttp.StatusForbidden, st, true, false)
+	case invalid+refused == n:
+		return s.respondLists(ctx, fasthttp.StatusBadRequest, st, true, false)
+	case accepted > 0:
+		return s.respondLists(ctx, fasthttp.StatusMultiStatus, st, true, true)
+	default:
+		_ = failed
+		return s.respondLists(ctx, fasthttp.StatusInternalServerError, st, true, true)
+	}
+}
+
+func (s *Server) respondLists(ctx *fasthttp.RequestCtx, code int, st *requestState, withInvalid, withError bool) int {
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("application/json")
+	b := st.scratch[:0]
+	b = append(b, '{')
+	if withInvalid {
+		b = append(b, `"invalid":[`...)
+		b = append(b, st.invalid...)
+		b = append(b, ']')
+	}
+	if withError {
+		if withInvalid {
+			b = append(b, ',')
+		}
+		b = append(b, `"error":[`...)
+		b = append(b, st.failed...)
+		b = append(b, ']')
+	}
+	b = append(b, '}')
+	ctx.SetBody(b)
+	st.scratch = b
+	return code
+}
+
+// appendInvalid appends the response entry of an invalid or refused event, in EventGate's shape.
+func (s *Server) appendInvalid(dst []byte, ev *fastjson.Value, r *fastpath.Result, st *requestState) []byte {
+	if len(dst) > 0 {
+		dst = append(dst, ',')
+	}
+	status := "invalid"
+	dst = append(dst, `{"status":"`...)
+	dst = append(dst, status...)
+	dst = append(dst, `","event":`...)
+	dst = fastpath.AppendJSON(dst, ev)
+	dst = append(dst, `,"context":{"errors":`...)
+	dst = r.Errors.AppendJSON(dst)
+	dst = append(dst, `,"errorsText":`...)
+	st.scratch = r.Errors.AppendText(st.scratch[:0])
+	dst = fastpath.AppendJSONString(dst, string(st.scratch))
+	return append(dst, `}}`...)
+}
+
+func appendErrorEntry(dst []byte, ev *fastjson.Value, message string) []byte {
+	if len(dst) > 0 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `{"status":"error","event":`...)
+	dst = fastpath.AppendJSON(dst, ev)
+	dst = append(dst, `,"context":{"message":`...)
+	dst = fastpath.AppendJSONString(dst, message)
+	return append(dst, `}}`...)
+}
+
+// maxRawErrorEvent bounds the raw_event of an error event for a refused event: a caller that may
+// not write a stream must not get its payload into Kafka through the error stream.
+const maxRawErrorEvent = 1024
+
+// produceErrorEvent queues the error event for an event that was not accepted. Best effort: when the
+// queue is full it is dropped and counted, never blocking the request.
+func (s *Server) produceErrorEvent(st *requestState, req *fastpath.Request, ev *fastjson.Value, r *fastpath.Result) {
+	if s.cfg.ErrorStream == "" {
+		return
+	}
+	st.scratch = r.Errors.AppendText(st.scratch[:0])
+	msgEnd := len(st.scratch)
+	st.scratch = fastpath.AppendJSON(st.scratch, ev)
+	raw := st.scratch[msgEnd:]
+	if r.Outcome == fastpath.Refused && len(raw) > maxRawErrorEvent {
+		raw = append(raw[:maxRawErrorEvent:maxRawErrorEvent], "...(truncated)"...)
+	}
+	e := fastpath.ErrorEvent{
+		SchemaURI:        s.cfg.ErrorSchemaURI,
+		Stream:           s.cfg.ErrorStream,
+		EmitterID:        s.cfg.EmitterID,
+		ErrorType:        r.ErrorType,
+		Message:          st.scratch[:msgEnd],
+		ErroredStream:    r.StreamName,
+		ErroredSchemaURI: r.SchemaURI,
+		RawEvent:         raw,
+	}
+	st.errEvent = req.AppendErrorEvent(st.errEvent[:0], &e)
+	topic := s.errorTopic
+	if es := s.cache.Current().Stream(s.errorStreamName); es != nil {
+		topic = es.Topic
+	}
+	if err := s.prod.TryProduce(topic, nil, st.errEvent, nil, 0); err != nil {
+		errorEventsDropped.Inc()
+		return
+	}
+	errorEventsQueued.Inc()
+}
+
+// parseErrorMessage says why a body is not JSON and where (slow path: encoding/json finds the offset).
+func parseErrorMessage(body []byte, err error) string {
+	var syn *json.SyntaxError
+	var v any
+	if jerr := json.Unmarshal(body, &v); errors.As(jerr, &syn) {
+		return "cannot parse the request body as JSON at offset " + strconv.FormatInt(syn.Offset, 10) + ": " + syn.Error()
+	}
+	return "cannot parse the request body as JSON: " + err.Error()
+}
+
+// queryFlag reads a query flag: true when present, with no value or any value but 0/false/no.
+func queryFlag(args *fasthttp.Args, name string) bool {
+	if !args.Has(name) {
+		return false
+	}
+	switch string(args.Peek(name)) {
+	case "0", "false", "no", "False", "FALSE":
+		return false
+	}
+	return true
+}

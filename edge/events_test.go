@@ -1,0 +1,313 @@
+package edge
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"intake/kafkaout"
+)
+
+func click(stream string, extra ...string) string {
+	fields := `"$schema":"/example/click/1.0.0","dt":"2026-11-23T12:00:00.000Z","meta":{"stream":"` + stream +
+		`"},"page":{"id":42,"title":"Main Page"},"button":"save"`
+	for _, e := range extra {
+		fields += "," + e
+	}
+	return "{" + fields + "}"
+}
+
+var rfc3339ms = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func TestSingleEventIsEnrichedKeyedAndProduced(t *testing.T) {
+	h := startEdge(t, setup{})
+	r := h.post("/v1/events", []byte(click("example.click")), "X-Request-Id", "req-123", "User-Agent", "intake-test/1")
+	if r.code != 201 || len(r.body) != 0 {
+		t.Fatalf("got %d %s, want 201 and no body", r.code, r.body)
+	}
+	recs := h.consume("dev.example.click", 1)
+	if len(recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(recs))
+	}
+	rec := recs[0]
+	if got, want := string(rec.Key), `{"page_id":42}`; got != want {
+		t.Fatalf("key: got %s, want %s", got, want)
+	}
+	ev := mustJSON(t, rec.Value)
+	if dt, _ := get(ev, "meta.dt").(string); !rfc3339ms.MatchString(dt) {
+		t.Fatalf("meta.dt %q is not RFC 3339 UTC with milliseconds", dt)
+	}
+	if id, _ := get(ev, "meta.id").(string); !uuidRE.MatchString(id) {
+		t.Fatalf("meta.id %q is not a UUID", id)
+	}
+	f := func(path string, want any) {
+		t.Helper()
+		if got := fmt.Sprint(get(ev, path)); got != fmt.Sprint(want) {
+			t.Fatalf("%s: got %v, want %v in %s", path, got, want, rec.Value)
+		}
+	}
+	f("meta.request_id", "req-123")
+	f("http.request_headers.user-agent", "intake-test/1")
+	f("count", 1) // the schema's default
+	f("dt", "2026-11-23T12:00:00.000Z")
+	f("page.title", "Main Page")
+}
+
+func TestBatchMixedInvalidAndHasty(t *testing.T) {
+	h := startEdge(t, setup{})
+
+	// A batch of valid events: 201, each produced (a regex stream included).
+	r := h.post("/v1/events", []byte("["+click("example.click")+","+click("example.click.mobile")+"]"))
+	if r.code != 201 {
+		t.Fatalf("batch: got %d %s", r.code, r.body)
+	}
+	h.consume("dev.example.click.mobile", 1)
+
+	// One valid, one invalid: 207, the invalid one reported in EventGate's shape.
+	r = h.post("/v1/events", []byte("["+click("example.click", `"count":0`)+","+click("example.click")+"]"))
+	if r.code != 207 {
+		t.Fatalf("mixed: got %d %s", r.code, r.body)
+	}
+	m := r.json(t)
+	inv := m["invalid"].([]any)
+	if len(inv) != 1 || len(m["error"].([]any)) != 0 {
+		t.Fatalf("mixed: want one invalid and no error entries: %s", r.body)
+	}
+	entry := inv[0].(map[string]any)
+	if entry["status"] != "invalid" || get(entry, "event.count") == nil {
+		t.Fatalf("invalid entry lacks status or event: %s", r.body)
+	}
+	if got := get(entry, "context.errorsText"); got != "'.count' should be >= 1" {
+		t.Fatalf("errorsText: got %q", got)
+	}
+	e0 := get(entry, "context.errors").([]any)[0].(map[string]any)
+	for k, want := range map[string]string{"keyword": "minimum", "instancePath": "/count", "dataPath": ".count", "schemaPath": "#/properties/count/minimum"} {
+		if e0[k] != want {
+			t.Fatalf("error %s: got %v, want %v (%s)", k, e0[k], want, r.body)
+		}
+	}
+
+	// All invalid: 400 with only the invalid list.
+	r = h.post("/v1/events", []byte("["+click("example.click", `"count":0`)+","+click("example.click", `"button":"nope"`)+"]"))
+	if r.code != 400 {
+		t.Fatalf("all invalid: got %d %s", r.code, r.body)
+	}
+	if m := r.json(t); len(m["invalid"].([]any)) != 2 || m["error"] != nil {
+		t.Fatalf("all invalid: %s", r.body)
+	}
+
+	// Hasty: 202 at once, with no body, even for invalid events (as EventGate).
+	r = h.post("/v1/events?hasty=true", []byte("["+click("example.click", `"count":0`)+","+click("example.click")+"]"))
+	if r.code != 202 || len(r.body) != 0 {
+		t.Fatalf("hasty: got %d %q", r.code, r.body)
+	}
+	// 1 (single batch) + 1 (mixed) + 1 (hasty) valid events on example.click.
+	if recs := h.consume("dev.example.click", 3); len(recs) != 3 {
+		t.Fatalf("got %d records on dev.example.click, want exactly 3", len(recs))
+	}
+}
+
+func TestContractFailures(t *testing.T) {
+	h := startEdge(t, setup{})
+	f := func(name, event, wantText string) {
+		t.Helper()
+		r := h.post("/v1/events", []byte(event))
+		if r.code != 400 {
+			t.Fatalf("%s: got %d %s, want 400", name, r.code, r.body)
+		}
+		inv := r.json(t)["invalid"].([]any)
+		text, _ := get(inv[0].(map[string]any), "context.errorsText").(string)
+		if !strings.Contains(text, wantText) {
+			t.Fatalf("%s: errorsText %q lacks %q", name, text, wantText)
+		}
+	}
+	f("unknown stream", click("no.such.stream"), "'no.such.stream' is not in the stream configuration")
+	f("no stream", `{"$schema":"/example/click/1.0.0","meta":{}}`, "'.meta.stream' should have a string meta.stream")
+	f("missing $schema", `{"meta":{"stream":"example.click"}}`, "'.$schema' should have a string $schema")
+	f("unknown schema", strings.Replace(click("example.click"), "/example/click/1.0.0", "/example/nope/1.0.0", 1), "/example/nope/1.0.0")
+	f("schema outside the bases", strings.Replace(click("example.click"), "/example/click/1.0.0", "http://203.0.113.1/click/1.0.0", 1), "'.$schema' should name a schema")
+	f("title mismatch", click("intake.error"), "should name a schema titled 'error'")
+	f("missing dt", strings.Replace(click("example.click"), `"dt":"2026-11-23T12:00:00.000Z",`, "", 1), "should have required property 'dt'")
+	f("wrong type", click("example.click", `"count":"two"`), "'.count' should be integer")
+	f("not an object", `[1]`, "should be object")
+}
+
+func TestErrorEventsOnTheErrorStream(t *testing.T) {
+	h := startEdge(t, setup{})
+	r := h.post("/v1/events", []byte(click("example.click", `"count":0`)), "X-Request-Id", "rid-err")
+	if r.code != 400 {
+		t.Fatalf("got %d %s", r.code, r.body)
+	}
+	recs := h.consume("dev.intake.error", 1)
+	ev := mustJSON(t, recs[0].Value)
+	f := func(path, want string) {
+		t.Helper()
+		if got, _ := get(ev, path).(string); got != want {
+			t.Fatalf("error event %s: got %q, want %q\n%s", path, got, want, recs[0].Value)
+		}
+	}
+	f("$schema", "/error/2.1.0")
+	f("meta.stream", "intake.error")
+	f("meta.request_id", "rid-err")
+	f("emitter_id", "intake")
+	f("error_type", "ValidationError")
+	f("errored_stream_name", "example.click")
+	f("errored_schema_uri", "/example/click/1.0.0")
+	f("message", "'.count' should be >= 1")
+	raw := mustJSON(t, []byte(get(ev, "raw_event").(string)))
+	if get(raw, "page.title") != "Main Page" {
+		t.Fatalf("raw_event is not the event: %s", get(ev, "raw_event"))
+	}
+	if dt, _ := get(ev, "dt").(string); !rfc3339ms.MatchString(dt) {
+		t.Fatalf("error event dt %q", dt)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	h := startEdge(t, setup{edge: func(c *Config) {
+		c.MaxBodyBytes = 64 << 10
+		c.MaxDecompressedBytes = 128 << 10
+		c.MaxEvents = 50
+		c.MaxDepth = 16
+	}})
+	f := func(name string, body []byte, wantCode int, wantMsg string, hdr ...string) {
+		t.Helper()
+		r := h.post("/v1/events", body, hdr...)
+		if r.code != wantCode {
+			t.Fatalf("%s: got %d %s, want %d", name, r.code, r.body, wantCode)
+		}
+		if msg, _ := r.json(t)["message"].(string); !strings.Contains(msg, wantMsg) {
+			t.Fatalf("%s: message %q lacks %q", name, msg, wantMsg)
+		}
+	}
+	f("empty body", nil, 400, "Request body was empty")
+	f("empty array", []byte("[]"), 400, "Request body was empty")
+	f("malformed JSON", []byte(`{"meta": {"stream": "x"`), 400, "at offset")
+	f("trailing garbage", []byte(`{} x`), 400, "cannot parse")
+	f("a string", []byte(`"hello"`), 400, "not a JSON string")
+	f("invalid UTF-8", []byte("{\"a\":\"\xff\"}"), 400, "not valid UTF-8")
+	f("deep nesting", []byte(strings.Repeat("[", 17)+strings.Repeat("]", 17)), 400, "deeper than 16")
+	f("oversize body", bytes.Repeat([]byte(" "), 65<<10), 413, "larger than 65536 bytes")
+	f("too many events", []byte("["+strings.TrimSuffix(strings.Repeat("{},", 51), ",")+"]"), 413, "more than 50")
+	f("wrong content type", []byte(click("example.click")), 415, "Content-Type", "Content-Type", "application/xml")
+	f("unknown encoding", []byte(click("example.click")), 415, "Content-Encoding", "Content-Encoding", "br")
+	f("bad gzip", []byte("not gzip"), 400, "gzip", "Content-Encoding", "gzip")
+	f("gzip bomb", gz(bytes.Repeat([]byte(" "), 1<<20)), 413, "decompressed request body is larger", "Content-Encoding", "gzip")
+
+	// Beacons and reports are read as JSON too; a valid event beside bad ones still lands.
+	for _, ct := range []string{"text/plain;charset=UTF-8", "application/reports+json"} {
+		if r := h.post("/v1/events", []byte(click("example.click")), "Content-Type", ct); r.code != 201 {
+			t.Fatalf("%s: got %d %s", ct, r.code, r.body)
+		}
+	}
+	if r := h.post("/v1/events", gz([]byte(click("example.click"))), "Content-Encoding", "gzip"); r.code != 201 {
+		t.Fatalf("gzip: got %d %s", r.code, r.body)
+	}
+	if r := h.get("/v1/events"); r.code != 405 {
+		t.Fatalf("GET /v1/events: got %d", r.code)
+	}
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func TestServiceNameRefusesOtherStreams(t *testing.T) {
+	h := startEdge(t, setup{serviceName: "another-service"})
+	r := h.post("/v1/events", []byte(click("example.click")))
+	if r.code != 403 {
+		t.Fatalf("got %d %s, want 403", r.code, r.body)
+	}
+	if text := fmt.Sprint(get(r.json(t)["invalid"].([]any)[0].(map[string]any), "context.errorsText")); !strings.Contains(text, "--service-name") {
+		t.Fatalf("refusal does not say which setting decides: %s", text)
+	}
+}
+
+func TestUnavailableKafkaAnswers503(t *testing.T) {
+	// A broker address nothing listens on: records cannot be delivered.
+	h := startEdge(t, setup{brokers: []string{"127.0.0.1:1"}, kafka: func(c *kafkaout.Config) {
+		c.DeliveryTimeout = time.Second // franz-go's least
+		c.RingSize = 16
+	}, edge: func(c *Config) { c.AckTimeout = 3 * time.Second }})
+	h.closed = true // nothing can be flushed; don't wait for it
+
+	start := time.Now()
+	r := h.post("/v1/events", []byte(click("example.click")))
+	if r.code != 503 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("sync to a dead broker: got %d %s, want 503 with Retry-After", r.code, r.body)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the request hung for %s", d)
+	}
+	if m := r.json(t); len(m["error"].([]any)) != 1 {
+		t.Fatalf("503 body should list the event: %s", r.body)
+	}
+
+	// Hasty requests fill the bounded buffers, then get 503 too, never an unbounded queue.
+	batch := "[" + strings.TrimSuffix(strings.Repeat(click("example.click")+",", 100), ",") + "]"
+	got503 := false
+	for i := 0; i < 2000 && !got503; i++ {
+		r := h.post("/v1/events?hasty=true", []byte(batch))
+		switch r.code {
+		case 202:
+		case 503:
+			got503 = r.header.Get("Retry-After") != ""
+		default:
+			t.Fatalf("hasty: got %d %s", r.code, r.body)
+		}
+	}
+	if !got503 {
+		t.Fatalf("200000 hasty events to a dead broker never met a full queue")
+	}
+	ctx, cancel := contextWithTimeout(2 * time.Second)
+	defer cancel()
+	_ = h.srv.Shutdown(ctx)
+	_ = h.prod.Close(ctx)
+}
+
+func TestShutdownLosesNothingAccepted(t *testing.T) {
+	h := startEdge(t, setup{})
+	const requests, perRequest = 40, 50
+	batch := "[" + strings.TrimSuffix(strings.Repeat(click("example.click")+",", perRequest), ",") + "]"
+	for i := 0; i < requests; i++ {
+		if r := h.post("/v1/events?hasty=true", []byte(batch)); r.code != 202 {
+			t.Fatalf("got %d %s", r.code, r.body)
+		}
+	}
+	h.stop() // Shutdown, then drain the rings and flush, as on SIGTERM
+	if r, err := httpGet(h.url + "/healthz"); err == nil {
+		t.Fatalf("the edge still answers after shutdown: %d", r)
+	}
+	if recs := h.consume("dev.example.click", requests*perRequest); len(recs) != requests*perRequest {
+		t.Fatalf("got %d records, want %d", len(recs), requests*perRequest)
+	}
+}
+
+func TestKeyedEventsLandOnKafkasPartition(t *testing.T) {
+	h := startEdge(t, setup{})
+	var events []string
+	for id := 1; id <= 30; id++ {
+		events = append(events, strings.Replace(click("example.click"), `"id":42`, fmt.Sprintf(`"id":%d`, id), 1))
+	}
+	if r := h.post("/v1/events", []byte("["+strings.Join(events, ",")+"]")); r.code != 201 {
+		t.Fatalf("got %d %s", r.code, r.body)
+	}
+	p := kgo.StickyKeyPartitioner(nil).ForTopic("dev.example.click")
+	for _, rec := range h.consume("dev.example.click", 30) {
+		want := p.Partition(rec, 3)
+		if int(rec.Partition) != want {
+			t.Fatalf("key %s on partition %d, murmur2 says %d", rec.Key, rec.Partition, want)
+		}
+	}
+}

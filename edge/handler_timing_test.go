@@ -1,0 +1,31 @@
+package edge
+
+import (
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// BenchmarkHandlerDiscard is the whole handler for a 3-event body with validation and Kafka
+// stubbed out (compiled no-op, discarding producer): the edge's own cost per request.
+func BenchmarkHandlerDiscard(b *testing.B) {
+	s := newDiscardServer(b)
+	h := s.Handler()
+	body := []byte("[" + click("example.click") + "," + click("example.click.mobile") + "," + click("example.click") + "]")
+	for _, uri := range []string{"/v1/events?hasty=true", "/v1/events"} {
+		b.Run(uri, func(b *testing.B) {
+			var ctx fasthttp.RequestCtx
+			ctx.Request.Header.SetMethod("POST")
+			ctx.Request.SetRequestURI(uri)
+			ctx.Request.Header.SetContentType("application/json")
+			ctx.Request.SetBody(body)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				ctx.Response.Reset()
+				h(&ctx)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*3), "ns/event")
+		})
+	}
+}

@@ -1,0 +1,200 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fasthttp"
+
+	"intake/fastpath"
+)
+
+// handle routes a request. POST /v1/events is the hot path; everything else is rare.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	path := ctx.Path()
+	if string(path) == "/v1/events" {
+		if ctx.IsPost() {
+			s.handleEvents(ctx)
+			return
+		}
+		ctx.Response.Header.Set("Allow", "POST")
+		otherResponses.inc(s.respondError(ctx, fasthttp.StatusMethodNotAllowed, "use POST to send events to /v1/events"))
+		return
+	}
+	otherResponses.inc(s.handleOther(ctx, path))
+}
+
+func (s *Server) handleOther(ctx *fasthttp.RequestCtx, path []byte) int {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		return s.respondError(ctx, fasthttp.StatusMethodNotAllowed, "only GET and HEAD are served at "+string(path))
+	}
+	switch p := string(path); {
+	case p == "/healthz":
+		return respondText(ctx, fasthttp.StatusOK, "ok\n")
+	case p == "/readyz":
+		return s.handleReady(ctx)
+	case p == "/metrics":
+		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+		metrics.WritePrometheus(ctx, true)
+		return fasthttp.StatusOK
+	case p == "/v1/info":
+		return s.handleInfo(ctx)
+	case p == "/v1/streams":
+		return s.handleStreams(ctx)
+	case strings.HasPrefix(p, "/v1/schemas/"):
+		return s.handleSchema(ctx, p[len("/v1/schemas"):])
+	case p == "/robots.txt":
+		return respondText(ctx, fasthttp.StatusOK, "User-agent: *\nDisallow: /\n")
+	case p == "/":
+		args := ctx.QueryArgs()
+		switch {
+		case args.Has("spec"):
+			ctx.SetContentType("application/json")
+			ctx.SetBodyString(openAPISpec)
+			return fasthttp.StatusOK
+		case args.Has("doc"):
+			ctx.SetContentType("text/html; charset=utf-8")
+			ctx.SetBodyString(docPage)
+			return fasthttp.StatusOK
+		}
+	}
+	return s.respondError(ctx, fasthttp.StatusNotFound, "no such endpoint: "+string(path)+" (see /?doc)")
+}
+
+// handleReady is /readyz: schemas and stream config loaded, a broker answering, not shutting down.
+func (s *Server) handleReady(ctx *fasthttp.RequestCtx) int {
+	switch {
+	case s.draining.Load():
+		return s.respondUnavailable(ctx, "shutting down")
+	case !s.cache.Ready():
+		return s.respondUnavailable(ctx, "stream configuration not loaded yet")
+	case !s.brokerOK.Load():
+		return s.respondUnavailable(ctx, "no Kafka broker answers")
+	}
+	return respondText(ctx, fasthttp.StatusOK, "ready\n")
+}
+
+func (s *Server) handleInfo(ctx *fasthttp.RequestCtx) int {
+	snap := s.cache.Current()
+	info := map[string]any{
+		"name":    "intake",
+		"version": s.cfg.Version,
+		"streams": len(snap.Streams()),
+		"loaded":  snap.Loaded(),
+	}
+	for k, v := range s.cfg.Info {
+		info[k] = v
+	}
+	return respondJSON(ctx, fasthttp.StatusOK, info)
+}
+
+// handleStreams is GET /v1/streams: the stream configuration in action=streamconfigs' shape,
+// optionally only the streams named by ?streams=a,b (names or configured /regex/ names).
+func (s *Server) handleStreams(ctx *fasthttp.RequestCtx) int {
+	var want map[string]bool
+	if v := ctx.QueryArgs().Peek("streams"); len(v) > 0 {
+		want = map[string]bool{}
+		for _, n := range strings.Split(string(v), ",") {
+			want[strings.TrimSpace(n)] = true
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"streams":{`)
+	first := true
+	for _, st := range s.cache.Current().Streams() {
+		if want != nil && !want[st.Name] {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.Write(fastpath.AppendJSONString(nil, st.Name))
+		b.WriteByte(':')
+		if len(st.Config) > 0 {
+			b.Write(st.Config)
+		} else {
+			b.WriteString("{}")
+		}
+	}
+	b.WriteString("}}")
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b.Bytes())
+	return fasthttp.StatusOK
+}
+
+// handleSchema is GET /v1/schemas/<title>/<version>: the schema the edge validates with, as JSON.
+func (s *Server) handleSchema(ctx *fasthttp.RequestCtx, uri string) int {
+	sc, err := s.cache.LoadSchema(uri)
+	if err != nil {
+		return s.respondError(ctx, fasthttp.StatusNotFound, err.Error())
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(sc.Doc)
+	return fasthttp.StatusOK
+}
+
+// respondError answers with {"message": "..."}.
+func (s *Server) respondError(ctx *fasthttp.RequestCtx, code int, message string) int {
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("application/json")
+	b := make([]byte, 0, 64+len(message))
+	b = append(b, `{"status":`...)
+	b = append(b, itoa(code)...)
+	b = append(b, `,"message":`...)
+	b = fastpath.AppendJSONString(b, message)
+	b = append(b, '}')
+	ctx.SetBody(b)
+	return code
+}
+
+func (s *Server) respondUnavailable(ctx *fasthttp.RequestCtx, message string) int {
+	ctx.Response.Header.Set("Retry-After", s.retryAfter)
+	return s.respondError(ctx, fasthttp.StatusServiceUnavailable, message)
+}
+
+func respondText(ctx *fasthttp.RequestCtx, code int, text string) int {
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("text/plain; charset=utf-8")
+	ctx.SetBodyString(text)
+	return code
+}
+
+func respondJSON(ctx *fasthttp.RequestCtx, code int, v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("BUG: cannot marshal a response: " + err.Error())
+	}
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+	return code
+}
+
+const docPage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>intake</title></head><body>
+<h1>intake</h1>
+<p>An EventGate-compatible event intake service.</p>
+<ul>
+<li><code>POST /v1/events</code>: one event object or an array of events (JSON; gzip accepted). <code>?hasty=true</code> answers 202 at once.</li>
+<li><code>GET /v1/streams</code>: stream configuration (<code>?streams=a,b</code>).</li>
+<li><code>GET /v1/schemas/&lt;title&gt;/&lt;version&gt;</code>: the schemas events are validated with.</li>
+<li><code>GET /v1/info</code>, <code>/healthz</code>, <code>/readyz</code>, <code>/metrics</code>.</li>
+<li><code>GET /?spec</code>: this API as OpenAPI.</li>
+</ul></body></html>
+`
+
+const openAPISpec = `{"openapi":"3.0.3","info":{"title":"intake","description":"EventGate-compatible event intake","version":"1"},
+"paths":{
+"/v1/events":{"post":{"summary":"Produce events","parameters":[{"name":"hasty","in":"query","schema":{"type":"boolean"},"description":"answer 202 at once instead of waiting for Kafka"}],
+"requestBody":{"required":true,"content":{"application/json":{"schema":{"oneOf":[{"type":"object"},{"type":"array","items":{"type":"object"}}]}}}},
+"responses":{"201":{"description":"all events accepted"},"202":{"description":"hasty: queued"},"207":{"description":"some events accepted"},"400":{"description":"all events invalid, or the body is not JSON"},"403":{"description":"no event may be produced by this caller"},"413":{"description":"body or event count too large"},"415":{"description":"unsupported Content-Type or Content-Encoding"},"500":{"description":"producing failed"},"503":{"description":"queue full or Kafka unavailable; see Retry-After"}}}},
+"/v1/streams":{"get":{"summary":"Stream configuration","responses":{"200":{"description":"streams"}}}},
+"/v1/schemas/{uri}":{"get":{"summary":"A schema","parameters":[{"name":"uri","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"the schema"},"404":{"description":"unknown"}}}},
+"/v1/info":{"get":{"summary":"Version and configuration summary","responses":{"200":{"description":"info"}}}},
+"/healthz":{"get":{"summary":"Process up","responses":{"200":{"description":"ok"}}}},
+"/readyz":{"get":{"summary":"Ready to accept events","responses":{"200":{"description":"ready"},"503":{"description":"not ready"}}}},
+"/metrics":{"get":{"summary":"Prometheus metrics","responses":{"200":{"description":"metrics"}}}}}}`

@@ -1,0 +1,207 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"intake/fastpath"
+	"intake/kafkaout"
+	"intake/schemacache"
+)
+
+// Config is the edge's part of the service configuration.
+type Config struct {
+	// MaxBodyBytes bounds a request body as received (413 above it).
+	MaxBodyBytes int
+	// MaxDecompressedBytes bounds a gzip body once decompressed (413 above it).
+	MaxDecompressedBytes int
+	// MaxEvents bounds the events of one request (413 above it).
+	MaxEvents int
+	// MaxDepth bounds JSON nesting (400 above it).
+	MaxDepth int
+	// ReadTimeout and WriteTimeout bound slow clients; IdleTimeout closes idle keep-alive connections.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// AckTimeout is how long a sync request waits for Kafka before answering 503: a little more than
+	// the producer's delivery timeout, so that a stuck produce never hangs a request.
+	AckTimeout time.Duration
+	// RetryAfter is the Retry-After sent with 503 answers.
+	RetryAfter time.Duration
+	// ErrorStream receives an error event for every invalid event; "" disables error events.
+	ErrorStream string
+	// ErrorSchemaURI is the $schema of error events.
+	ErrorSchemaURI string
+	// TopicPrefix makes the error stream's topic when the stream config does not list it.
+	TopicPrefix string
+	// EmitterID names this service in error events.
+	EmitterID string
+	// Fields are the event field paths of stream name and schema URI.
+	Fields fastpath.Options
+	// Info is what GET /v1/info reports besides the version.
+	Info map[string]any
+	// Version is the build's version string.
+	Version string
+	Logger  *slog.Logger
+}
+
+// DefaultConfig returns the defaults documented in the README.
+func DefaultConfig() Config {
+	return Config{
+		MaxBodyBytes:         4 << 20,
+		MaxDecompressedBytes: 16 << 20,
+		MaxEvents:            10000,
+		MaxDepth:             64,
+		ReadTimeout:          30 * time.Second,
+		WriteTimeout:         30 * time.Second,
+		IdleTimeout:          120 * time.Second,
+		AckTimeout:           6 * time.Second,
+		RetryAfter:           1 * time.Second,
+		ErrorStream:          "intake.error",
+		ErrorSchemaURI:       "/error/2.1.0",
+		EmitterID:            "intake",
+		Fields:               fastpath.DefaultOptions(),
+		Version:              "dev",
+	}
+}
+
+// Server is the HTTP edge.
+type Server struct {
+	cfg   Config
+	cache *schemacache.Cache
+	prod  *kafkaout.Producer
+	log   *slog.Logger
+	srv   *fasthttp.Server
+
+	errorTopic      string
+	errorStreamName []byte
+	retryAfter      string
+	draining        atomic.Bool
+	brokerOK        atomic.Bool
+	stopPing        chan struct{}
+	pingOnce        sync.Once
+}
+
+// New builds the edge over a schema cache and a producer.
+func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if len(cfg.Fields.StreamField) == 0 || len(cfg.Fields.SchemaField) == 0 {
+		cfg.Fields = fastpath.DefaultOptions()
+	}
+	s := &Server{
+		cfg:             cfg,
+		cache:           cache,
+		prod:            prod,
+		log:             cfg.Logger,
+		errorTopic:      cfg.TopicPrefix + cfg.ErrorStream,
+		errorStreamName: []byte(cfg.ErrorStream),
+		retryAfter:      retryAfterValue(cfg.RetryAfter),
+		stopPing:        make(chan struct{}),
+	}
+	s.srv = &fasthttp.Server{
+		Handler:                      s.handle,
+		ErrorHandler:                 s.handleServerError,
+		Name:                         "intake",
+		MaxRequestBodySize:           cfg.MaxBodyBytes,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		NoDefaultContentType:         true,
+		Logger:                       fasthttpLogger{s.log},
+	}
+	return s
+}
+
+func retryAfterValue(d time.Duration) string {
+	secs := int((d + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return itoa(secs)
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for n >= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	i--
+	b[i] = byte('0' + n)
+	return string(b[i:])
+}
+
+// Serve answers requests on ln until Shutdown. It also starts the broker health probe for /readyz.
+func (s *Server) Serve(ln net.Listener) error {
+	s.pingOnce.Do(func() { go s.probeBroker() })
+	return s.srv.Serve(ln)
+}
+
+// Handler returns the request handler, for in-process tests and benchmarks.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.srv.Handler }
+
+// Shutdown stops accepting requests, answers new ones on open connections with 503, and waits for the
+// requests in flight (sync ones wait for their acknowledgements) until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	select {
+	case <-s.stopPing:
+	default:
+		close(s.stopPing)
+	}
+	return s.srv.ShutdownWithContext(ctx)
+}
+
+// probeBroker keeps /readyz's view of Kafka fresh without a broker round-trip per probe request.
+func (s *Server) probeBroker() {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err := s.prod.Ping(ctx)
+		cancel()
+		if s.brokerOK.Swap(err == nil) != (err == nil) {
+			if err != nil {
+				s.log.Warn("kafka is not reachable", "err", err)
+			} else {
+				s.log.Info("kafka is reachable")
+			}
+		}
+		select {
+		case <-t.C:
+		case <-s.stopPing:
+			return
+		}
+	}
+}
+
+func (s *Server) handleServerError(ctx *fasthttp.RequestCtx, err error) {
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
+			"request body is larger than "+itoa(s.cfg.MaxBodyBytes)+" bytes (--max-body-bytes)")
+	case errors.As(err, &netErr) && netErr.Timeout():
+		s.respondError(ctx, fasthttp.StatusRequestTimeout, "request was not received within --read-timeout")
+	default:
+		s.respondError(ctx, fasthttp.StatusBadRequest, "cannot read the HTTP request: "+err.Error())
+	}
+}
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug("fasthttp", "msg", fmt.Sprintf(format, args...))
+}

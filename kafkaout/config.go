@@ -1,0 +1,178 @@
+package kafkaout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Config configures a Producer. A zero field means the default noted beside it; DefaultConfig
+// spells the defaults out and adds a 5ms linger.
+//
+// Memory is bounded by records: at most Shards*RingSize in the rings plus
+// Clients*MaxBufferedRecords in the franz-go clients.
+type Config struct {
+	Brokers  []string // seed brokers; required by New
+	Shards   int      // ring shards; 0 = runtime.GOMAXPROCS(0)
+	RingSize int      // records per shard ring, rounded up to a power of two; 0 = 8192
+	Clients  int      // franz-go producer clients the shards are spread over; 0 = 1
+
+	// MaxBufferedRecords bounds the records each client buffers (kgo.MaxBufferedRecords); a
+	// drainer blocks when its client is full, its ring then fills and TryProduce returns ErrFull.
+	// 0 = RingSize times the shards the client serves.
+	MaxBufferedRecords int
+
+	Compression     string        // "zstd" (default when ""), "lz4", "snappy", "gzip", "none"
+	Linger          time.Duration // kgo.ProducerLinger; 0 = no linger (DefaultConfig: 5ms)
+	BatchMaxBytes   int32         // kgo.ProducerBatchMaxBytes; 0 = 1 MiB
+	Acks            string        // "all" (default when ""), "leader", "none"; the latter two disable idempotence
+	DeliveryTimeout time.Duration // kgo.RecordDeliveryTimeout; 0 = 5s; franz-go wants at least 1s
+	ClientID        string        // "" = "intake"
+	// Discard completes every record at once, acknowledged, without Kafka (no clients, no
+	// Brokers needed): benchmarks and allocation tests measure everything up to Kafka with it.
+	Discard bool
+	Logger  *slog.Logger // nil = slog.Default(); franz-go warnings and throttled produce failures
+}
+
+// DefaultConfig returns the defaults spelled out, with a 5ms linger: long enough to gather the
+// records of concurrent requests into one compressed batch per partition, short next to the
+// latency of a sync request's acks=all round trip.
+func DefaultConfig() Config {
+	return Config{
+		Shards:          runtime.GOMAXPROCS(0),
+		RingSize:        8192,
+		Clients:         1,
+		Compression:     "zstd",
+		Linger:          5 * time.Millisecond,
+		BatchMaxBytes:   1 << 20,
+		Acks:            "all",
+		DeliveryTimeout: 5 * time.Second,
+		ClientID:        "intake",
+	}
+}
+
+// withDefaults fills the zero fields and checks the rest.
+func (cfg Config) withDefaults() (Config, error) {
+	if len(cfg.Brokers) == 0 && !cfg.Discard {
+		return cfg, errors.New("kafkaout: no Kafka seed brokers in Config.Brokers (or start the embedded broker)")
+	}
+	if cfg.Shards < 0 || cfg.RingSize < 0 || cfg.Clients < 0 || cfg.MaxBufferedRecords < 0 {
+		return cfg, fmt.Errorf("kafkaout: negative Config.Shards (%d), RingSize (%d), Clients (%d) or MaxBufferedRecords (%d)",
+			cfg.Shards, cfg.RingSize, cfg.Clients, cfg.MaxBufferedRecords)
+	}
+	if cfg.Shards == 0 {
+		cfg.Shards = runtime.GOMAXPROCS(0)
+	}
+	if cfg.RingSize == 0 {
+		cfg.RingSize = 8192
+	}
+	cfg.RingSize = ringSizeFor(cfg.RingSize)
+	if cfg.Clients == 0 {
+		cfg.Clients = 1
+	}
+	// A client without a shard would never produce.
+	cfg.Clients = min(cfg.Clients, cfg.Shards)
+	if cfg.MaxBufferedRecords == 0 {
+		shardsPerClient := (cfg.Shards + cfg.Clients - 1) / cfg.Clients
+		cfg.MaxBufferedRecords = cfg.RingSize * shardsPerClient
+	}
+	if cfg.Compression == "" {
+		cfg.Compression = "zstd"
+	}
+	if cfg.BatchMaxBytes == 0 {
+		cfg.BatchMaxBytes = 1 << 20
+	}
+	if cfg.Acks == "" {
+		cfg.Acks = "all"
+	}
+	if cfg.DeliveryTimeout == 0 {
+		cfg.DeliveryTimeout = 5 * time.Second
+	}
+	if cfg.ClientID == "" {
+		cfg.ClientID = "intake"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg, nil
+}
+
+// kgoOpts translates cfg (after withDefaults) into franz-go options.
+func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
+	codec, err := compressionCodec(cfg.Compression)
+	if err != nil {
+		return nil, err
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ClientID(cfg.ClientID),
+		kgo.WithLogger(kgoLogger{cfg.Logger}),
+		// Fall back to no compression rather than failing against a broker that predates the codec.
+		kgo.ProducerBatchCompression(codec, kgo.NoCompression()),
+		// Set even when 0: franz-go's own default is a 10ms linger, Config's zero is none.
+		kgo.ProducerLinger(cfg.Linger),
+		kgo.ProducerBatchMaxBytes(cfg.BatchMaxBytes),
+		kgo.RecordDeliveryTimeout(cfg.DeliveryTimeout),
+		kgo.MaxBufferedRecords(cfg.MaxBufferedRecords),
+		// The default partitioner stays: murmur2 for keyed records, as Kafka's Java producer.
+	}
+	switch cfg.Acks {
+	case "all":
+		opts = append(opts,
+			kgo.RequiredAcks(kgo.AllISRAcks()),
+			// Without it franz-go keeps in-flight idempotent records buffered until the broker
+			// answers, however long that takes; the delivery timeout must win so sync requests
+			// get their 503 and memory stays bounded.
+			kgo.AllowIdempotentProduceCancellation(),
+		)
+	case "leader":
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	case "none":
+		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	default:
+		return nil, fmt.Errorf("kafkaout: unknown Config.Acks %q; want all, leader or none", cfg.Acks)
+	}
+	return opts, nil
+}
+
+func compressionCodec(name string) (kgo.CompressionCodec, error) {
+	switch name {
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "none":
+		return kgo.NoCompression(), nil
+	}
+	return kgo.NoCompression(), fmt.Errorf("kafkaout: unknown Config.Compression %q; want zstd, lz4, snappy, gzip or none", name)
+}
+
+// kgoLogger passes franz-go's warnings and errors to slog. Its info level logs every connection
+// and metadata refresh, too much next to the service's own logs.
+type kgoLogger struct {
+	l *slog.Logger
+}
+
+func (kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+
+func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	lvl := slog.LevelWarn
+	switch level {
+	case kgo.LogLevelError:
+		lvl = slog.LevelError
+	case kgo.LogLevelInfo:
+		lvl = slog.LevelInfo
+	case kgo.LogLevelDebug:
+		lvl = slog.LevelDebug
+	}
+	k.l.Log(context.Background(), lvl, "kafka client: "+msg, keyvals...)
+}

@@ -1,0 +1,337 @@
+package kafkaout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+var (
+	// ErrFull is returned by TryProduce when the chosen ring shard is full: Kafka does not keep
+	// up. The edge answers 503 with Retry-After. Config.RingSize and Config.Shards give more room.
+	ErrFull = errors.New("kafkaout: the produce queue is full, Kafka is not keeping up (room: Config.RingSize, Config.Shards)")
+
+	// ErrClosed is returned by TryProduce once Close began.
+	ErrClosed = errors.New("kafkaout: the producer is closed")
+)
+
+// errAborted fails the records still in the rings when Close's context expires.
+var errAborted = fmt.Errorf("%w before the record reached Kafka (shutdown deadline)", ErrClosed)
+
+// Producer produces records to Kafka through sharded rings drained into franz-go clients.
+type Producer struct {
+	cfg     Config
+	shards  []shard
+	clients []*kgo.Client
+	log     *slog.Logger
+
+	closed  atomic.Bool // TryProduce answers ErrClosed
+	aborted atomic.Bool // Close gave up: drainers fail records instead of producing them
+	stop    chan struct{}
+	wg      sync.WaitGroup
+
+	failures    atomic.Int64 // produce failures since the last log line
+	lastFailLog atomic.Int64 // unix nanoseconds
+
+	// Written on the hot path, each on its own cache line, away from closed, which every
+	// TryProduce reads.
+	_               cacheLinePad
+	next            atomic.Uint32 // round-robin shard choice; request goroutines write it
+	_               cacheLinePad
+	durationSamples atomic.Uint32 // counts finished records to sample produceDuration; promises write it
+	_               cacheLinePad
+}
+
+type shard struct {
+	_ cacheLinePad
+
+	// pushers counts TryProduce calls between their closed check and the end of their push, so
+	// Close knows when no push can land in the ring any more. It sits next to ring.head: the same
+	// cores write both.
+	pushers atomic.Int32
+	ring    ring
+
+	bell chan struct{} // cap 1; pushers ring it after a push, the parked drainer wakes
+	cl   *kgo.Client
+}
+
+// New creates the franz-go clients and starts one drainer goroutine per shard. Clients connect
+// lazily: use Ping to learn whether Kafka answers.
+func New(cfg Config) (*Producer, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := cfg.kgoOpts()
+	if err != nil {
+		return nil, err
+	}
+	p := &Producer{
+		cfg:    cfg,
+		shards: make([]shard, cfg.Shards),
+		log:    cfg.Logger,
+		stop:   make(chan struct{}),
+	}
+	for i := 0; i < cfg.Clients && !cfg.Discard; i++ {
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			for _, cl := range p.clients {
+				cl.Close()
+			}
+			return nil, fmt.Errorf("cannot create a Kafka client for brokers %v: %w", cfg.Brokers, err)
+		}
+		p.clients = append(p.clients, cl)
+	}
+	for i := range p.shards {
+		s := &p.shards[i]
+		s.ring.init(cfg.RingSize)
+		s.bell = make(chan struct{}, 1)
+		if !cfg.Discard {
+			s.cl = p.clients[i%len(p.clients)]
+		}
+		p.wg.Add(1)
+		go p.drain(s)
+	}
+	registerProducer(p)
+	return p, nil
+}
+
+// TryProduce copies key and value into a pooled record (the caller's slices may be reused as soon
+// as it returns) and pushes it onto a ring shard. It never blocks. It returns ErrFull when that
+// shard's ring is full and ErrClosed after Close began.
+//
+// b may be nil (fire-and-forget); otherwise the record's result is reported to b at idx, which
+// must be a slot reserved by b.Add. All records of one Batch go to the same shard, so they reach
+// Kafka in the order they were pushed. A nil key means no key (the record is spread over
+// partitions); a keyed record goes to the partition Kafka's murmur2 partitioner picks.
+//
+// topic is kept until the promise runs: it must be an ordinary string, not a view of a buffer
+// the caller reuses.
+func (p *Producer) TryProduce(topic string, key, value []byte, b *Batch, idx int) error {
+	var s *shard
+	if b != nil {
+		if uint(idx) >= uint(len(b.res)) {
+			panic(fmt.Sprintf("BUG: TryProduce idx %d outside the %d result slots reserved by Batch.Add", idx, len(b.res)))
+		}
+		if !b.hasShard {
+			b.shard, b.hasShard = p.next.Add(1), true
+		}
+		s = &p.shards[b.shard%uint32(len(p.shards))]
+	} else {
+		s = &p.shards[p.next.Add(1)%uint32(len(p.shards))]
+	}
+
+	s.pushers.Add(1)
+	if p.closed.Load() {
+		s.pushers.Add(-1)
+		return p.rejected(b, idx, ErrClosed)
+	}
+	// Fast path out under overload: do not copy a record that cannot be pushed.
+	if s.ring.full() {
+		s.pushers.Add(-1)
+		return p.rejected(b, idx, ErrFull)
+	}
+
+	rec := getRecord()
+	rec.set(topic, key, value)
+	rec.start = time.Now()
+	// The record's Kafka timestamp is its ingestion time; franz-go keeps a set timestamp
+	// (truncated to milliseconds) instead of reading the clock again.
+	rec.Timestamp = rec.start
+	rec.p, rec.batch, rec.idx = p, b, idx
+	if b != nil {
+		// Count the record before pushing it: its promise may run before push returns.
+		b.refs.Add(1)
+	}
+	if !s.ring.push(rec) {
+		s.pushers.Add(-1)
+		if b != nil {
+			b.refs.Add(-1)
+		}
+		putRecord(rec)
+		return p.rejected(b, idx, ErrFull)
+	}
+	s.pushers.Add(-1)
+
+	// Wake the drainer if it is parked. A token already waiting is as good as ours.
+	select {
+	case s.bell <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// rejected records a TryProduce failure in b, so Err(idx) reports it and Wait does not wait for it.
+func (p *Producer) rejected(b *Batch, idx int, err error) error {
+	if err == ErrFull {
+		ringFullTotal.Inc()
+	}
+	if b != nil {
+		b.set(idx, err)
+	}
+	return err
+}
+
+// drain feeds the shard's ring to its client until Close stops it.
+func (p *Producer) drain(s *shard) {
+	defer p.wg.Done()
+	for {
+		if rec := s.ring.pop(); rec != nil {
+			p.produce(s, rec)
+			continue
+		}
+		// Slow path: the ring is empty; park until a pusher rings the bell or Close stops us.
+		select {
+		case <-s.bell:
+		case <-p.stop:
+			// Close waited for the pushes in progress before closing stop: what is in the
+			// ring now is all there will ever be.
+			for rec := s.ring.pop(); rec != nil; rec = s.ring.pop() {
+				p.produce(s, rec)
+			}
+			return
+		}
+	}
+}
+
+func (p *Producer) produce(s *shard, rec *record) {
+	if p.aborted.Load() {
+		// Slow path: Close gave up waiting for Kafka; fail the record rather than hand it to
+		// a client that is about to close.
+		rec.finish(errAborted)
+		return
+	}
+	// Produce blocks while the client holds MaxBufferedRecords. That is the back-pressure we
+	// want: the ring fills behind us and TryProduce answers ErrFull. Close unblocks it by
+	// closing the client.
+	//
+	if s.cl == nil {
+		rec.finish(nil) // Config.Discard
+		return
+	}
+	// The context must not be cancelable: franz-go watches a cancelable one with a
+	// context.AfterFunc for every request it writes and reads, about ten allocations per request.
+	s.cl.Produce(context.Background(), &rec.Record, promise)
+}
+
+// Ping reports whether a broker answered a metadata request, for /readyz.
+func (p *Producer) Ping(ctx context.Context) error {
+	if p.cfg.Discard {
+		return nil
+	}
+	if err := p.clients[0].Ping(ctx); err != nil {
+		return fmt.Errorf("cannot reach any Kafka broker of %v: %w", p.cfg.Brokers, err)
+	}
+	return nil
+}
+
+// Close stops accepting records (TryProduce answers ErrClosed), drains every ring into the
+// clients, flushes and closes them. Nothing that was accepted is dropped unless ctx expires;
+// then the records not yet acknowledged fail (their batches get an error for which IsUnavailable
+// is true) and Close returns ctx's error. Close may be called once; later calls return ErrClosed.
+func (p *Producer) Close(ctx context.Context) error {
+	if !p.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	defer unregisterProducer(p)
+
+	// A push that saw closed == false is at most a few instructions from done; it never blocks.
+	for i := range p.shards {
+		for p.shards[i].pushers.Load() != 0 {
+			runtime.Gosched()
+		}
+	}
+	close(p.stop)
+
+	drained := make(chan struct{})
+	go func() {
+		p.wg.Wait()
+		close(drained)
+	}()
+	var err error
+	select {
+	case <-drained:
+		for _, cl := range p.clients {
+			if err = cl.Flush(ctx); err != nil {
+				break
+			}
+		}
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		// Slow path: the deadline passed. Drainers fail what is left in the rings instead of
+		// producing it.
+		p.aborted.Store(true)
+	}
+	// Closing a client fails whatever it still buffers with kgo.ErrClientClosed, wakes a
+	// drainer blocked in Produce, and fails any record produced to it afterwards: every
+	// record gets its promise.
+	for _, cl := range p.clients {
+		cl.Close()
+	}
+	<-drained
+	if err != nil {
+		return fmt.Errorf("cannot deliver every accepted record to Kafka before the shutdown deadline: %w", err)
+	}
+	return nil
+}
+
+// Queued is the number of records in the rings plus those buffered in the clients.
+func (p *Producer) Queued() int {
+	n := 0
+	for i := range p.shards {
+		n += p.shards[i].ring.len()
+	}
+	for _, cl := range p.clients {
+		n += int(cl.BufferedProduceRecords())
+	}
+	return n
+}
+
+// failureLogInterval throttles the produce failure log: a dead broker fails every record.
+const failureLogInterval = 10 * time.Second
+
+func (p *Producer) noteFailure(err error) {
+	p.failures.Add(1)
+	now := time.Now().UnixNano()
+	last := p.lastFailLog.Load()
+	if now-last < int64(failureLogInterval) || !p.lastFailLog.CompareAndSwap(last, now) {
+		return
+	}
+	p.log.Warn("cannot produce records to Kafka", "failed_records", p.failures.Swap(0),
+		"brokers", p.cfg.Brokers, "last_error", err)
+}
+
+// IsUnavailable reports whether a produce error means Kafka could not be reached or did not keep
+// up in time (record delivery timeout, no broker, full queue, shutdown...): the edge answers those
+// with 503 and Retry-After rather than 500, because the same events may succeed a little later.
+func IsUnavailable(err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrFull), errors.Is(err, ErrClosed), errors.Is(err, errNoResult),
+		errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, kgo.ErrRecordRetries),
+		errors.Is(err, kgo.ErrMaxBuffered), errors.Is(err, kgo.ErrClientClosed),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return true
+	case errors.Is(err, kerr.UnknownTopicOrPartition), errors.Is(err, kerr.CorruptMessage):
+		// franz-go retries these, but they mean a missing topic or a bad record: retrying the
+		// request will not help.
+		return false
+	case kerr.IsRetriable(err):
+		// NOT_ENOUGH_REPLICAS, NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT...
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
