@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"intake/kafkaout"
+)
+
+// TestMain lets the test binary stand in for the intake binary: with INTAKE_TEST_MAIN=1 it runs
+// main's run with its arguments, so tests can start "intake serve" as a process and signal it.
+func TestMain(m *testing.M) {
+	if os.Getenv("INTAKE_TEST_MAIN") == "1" {
+		os.Exit(run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// startServe runs "intake serve args..." as a child process and returns its base URL once it
+// listens. The child's stderr is kept for failure messages.
+func startServe(t *testing.T, args ...string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--listen", addr}, args...)...)
+	cmd.Env = append(os.Environ(), "INTAKE_TEST_MAIN=1")
+	cmd.Dir = "../.."
+	stderr := &syncBuffer{}
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	serving := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		once := false
+		for sc.Scan() {
+			stderr.WriteString(sc.Text() + "\n")
+			if !once && strings.Contains(sc.Text(), "intake is serving") {
+				once = true
+				close(serving)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		pw.Close()
+	})
+	select {
+	case <-serving:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("intake serve did not start:\n%s", stderr.String())
+	}
+	return cmd, "http://" + addr, stderr
+}
+
+// syncBuffer collects a child's log lines while the test reads them.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) WriteString(str string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(str)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// SIGTERM in the middle of traffic: every event the edge acknowledged (202 hasty, 201 sync) is in
+// Kafka after the process exits.
+func TestServeFlushesEverythingAcceptedOnSIGTERM(t *testing.T) {
+	broker, err := kafkaout.StartEmbedded(kafkaout.EmbeddedConfig{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	cmd, url, stderr := startServe(t, "--config", "examples/config.yaml",
+		"--kafka-brokers", strings.Join(broker.Addrs(), ","), "--log-level", "info")
+
+	body, err := os.ReadFile("../../examples/events/click.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := []byte("[" + strings.TrimSuffix(strings.Repeat(string(body)+",", 100), ",") + "]")
+	client := &http.Client{Timeout: 10 * time.Second}
+	accepted := 0
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			path := "/v1/events?hasty=true"
+			if i%2 == 1 {
+				path = "/v1/events"
+			}
+			resp, err := client.Post(url+path, "application/json", bytes.NewReader(batch))
+			if err != nil {
+				done <- nil // the server is gone: what it acknowledged is counted
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case 201, 202:
+				accepted += 100
+			case 503: // shutting down: not accepted
+			default:
+				done <- fmt.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	}()
+	time.Sleep(700 * time.Millisecond) // traffic in flight
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	select {
+	case err := <-waitErr:
+		if err != nil {
+			t.Fatalf("intake serve exited with %v:\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("intake serve did not exit on SIGTERM:\n%s", stderr.String())
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if accepted == 0 {
+		t.Fatalf("no request was accepted before SIGTERM:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "every accepted event was flushed") {
+		t.Fatalf("no flush confirmation in the log:\n%s", stderr.String())
+	}
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addrs()...), kgo.ConsumeTopics("dev.example.click"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	found := 0
+	for deadline := time.Now().Add(20 * time.Second); found < accepted && time.Now().Before(deadline); {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		found += cl.PollFetches(ctx).NumRecords()
+		cancel()
+	}
+	if found < accepted {
+		t.Fatalf("acknowledged %d events, found %d in Kafka: %d lost", accepted, found, accepted-found)
+	}
+	t.Logf("acknowledged %d events before SIGTERM, found %d in Kafka", accepted, found)
+}
