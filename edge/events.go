@@ -13,6 +13,7 @@ import (
 
 	"intake/fastpath"
 	"intake/kafkaout"
+	"intake/schemacache"
 )
 
 // eventStatus is what became of one event of a request.
@@ -182,7 +183,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 			}
 			if batch == nil {
 				st.status[i] = statusAccepted
-				count(r.Stream, fastpath.Accepted)
+				count(snap, r.Stream, fastpath.Accepted)
 			} else {
 				st.status[i] = statusPending
 				pending++
@@ -194,7 +195,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 			} else {
 				st.status[i] = statusInvalid
 			}
-			count(r.Stream, r.Outcome)
+			count(snap, r.Stream, r.Outcome)
 			if !hasty {
 				st.invalid = s.appendInvalid(st.invalid, ev, r, st)
 			}
@@ -212,14 +213,14 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 			switch {
 			case err == nil:
 				st.status[i] = statusAccepted
-				count(s.streamOf(snap, events[i]), fastpath.Accepted)
+				count(snap, s.streamOf(snap, events[i]), fastpath.Accepted)
 			case !done || kafkaout.IsUnavailable(err):
 				st.status[i] = statusUnavailable
 				st.messages[i] = "Kafka did not acknowledge the event within " + s.cfg.AckTimeout.String() + ": " + err.Error()
 			default:
 				st.status[i] = statusFailed
 				st.messages[i] = "Kafka refused the event: " + err.Error()
-				countErrored(s.streamOf(snap, events[i]))
+				countErrored(snap, s.streamOf(snap, events[i]))
 			}
 		}
 	}
@@ -235,12 +236,13 @@ func (s *Server) streamOf(snap fastpath.Lookup, ev *fastjson.Value) *fastpath.St
 	return snap.Stream(name)
 }
 
-func count(st *fastpath.Stream, o fastpath.Outcome) {
-	if st == nil {
-		unknownStreamInvalid.Inc()
-		return
+// count counts an event's outcome on its stream's counters; an event without a configured stream
+// counts as stream="unknown", so client input never creates series.
+func count(snap *schemacache.Snapshot, st *fastpath.Stream, o fastpath.Outcome) {
+	c := snap.UnknownCounters()
+	if st != nil {
+		c = st.Counters
 	}
-	c := st.Counters
 	if c == nil {
 		return
 	}
@@ -254,9 +256,13 @@ func count(st *fastpath.Stream, o fastpath.Outcome) {
 	}
 }
 
-func countErrored(st *fastpath.Stream) {
-	if st != nil && st.Counters != nil {
-		st.Counters.Errored.Inc()
+func countErrored(snap *schemacache.Snapshot, st *fastpath.Stream) {
+	c := snap.UnknownCounters()
+	if st != nil {
+		c = st.Counters
+	}
+	if c != nil {
+		c.Errored.Inc()
 	}
 }
 

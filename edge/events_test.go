@@ -311,3 +311,61 @@ func TestKeyedEventsLandOnKafkasPartition(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsAndInfoEndpoints(t *testing.T) {
+	h := startEdge(t, setup{})
+	metric := func(name string) float64 {
+		t.Helper()
+		r := h.get("/metrics")
+		for _, line := range strings.Split(string(r.body), "\n") {
+			if strings.HasPrefix(line, name+" ") {
+				var v float64
+				fmt.Sscan(strings.TrimPrefix(line, name+" "), &v)
+				return v
+			}
+		}
+		return 0
+	}
+	accepted := `intake_events_total{stream="example.click",outcome="accepted"}`
+	invalid := `intake_events_total{stream="example.click",outcome="invalid"}`
+	unknown := `intake_events_total{stream="unknown",outcome="invalid"}`
+	created := `intake_http_requests_total{route="events",code="207"}`
+	a0, i0, u0, c0 := metric(accepted), metric(invalid), metric(unknown), metric(created)
+	r := h.post("/v1/events", []byte("["+click("example.click")+","+click("example.click", `"count":0`)+","+click("nope")+"]"))
+	if r.code != 207 {
+		t.Fatalf("got %d %s", r.code, r.body)
+	}
+	if d := metric(accepted) - a0; d != 1 {
+		t.Fatalf("accepted grew by %v, want 1", d)
+	}
+	if d := metric(invalid) - i0; d != 1 {
+		t.Fatalf("invalid grew by %v, want 1", d)
+	}
+	if d := metric(unknown) - u0; d != 1 {
+		t.Fatalf("unknown grew by %v, want 1", d)
+	}
+	if d := metric(created) - c0; d != 1 {
+		t.Fatalf("207 responses grew by %v, want 1", d)
+	}
+	if r := h.get("/metrics"); strings.Contains(string(r.body), `stream="nope"`) {
+		t.Fatal("an unknown stream name from a client became a metric label")
+	}
+
+	f := func(path string, wantCode int, wantIn string) {
+		t.Helper()
+		r := h.get(path)
+		if r.code != wantCode || !strings.Contains(string(r.body), wantIn) {
+			t.Fatalf("GET %s: got %d %s, want %d with %q", path, r.code, r.body, wantCode, wantIn)
+		}
+	}
+	f("/healthz", 200, "ok")
+	f("/readyz", 200, "ready")
+	f("/v1/info", 200, `"name":"intake"`)
+	f("/v1/streams", 200, `"example.click":{`)
+	f("/v1/streams?streams=intake.error", 200, `{"streams":{"intake.error":{`)
+	f("/v1/schemas/example/click/1.0.0", 200, `"title":"example/click"`)
+	f("/v1/schemas/example/click/latest", 200, `"$id":"/example/click/1.0.0"`)
+	f("/v1/schemas/example/nope/1.0.0", 404, "not found")
+	f("/?spec", 200, `"openapi"`)
+	f("/nope", 404, "no such endpoint")
+}

@@ -12,8 +12,6 @@ var (
 	eventsBodyBytes       = metrics.NewHistogram(`intake_http_request_body_bytes{route="events"}`)
 	eventsPerRequest      = metrics.NewHistogram(`intake_http_request_events{route="events"}`)
 
-	unknownStreamInvalid = metrics.NewCounter(`intake_events_total{stream="unknown",outcome="invalid"}`)
-
 	errorEventsQueued  = metrics.NewCounter(`intake_error_events_total{outcome="queued"}`)
 	errorEventsDropped = metrics.NewCounter(`intake_error_events_total{outcome="dropped"}`)
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // served only on --debug-listen
 	"os"
 	"os/signal"
 	"strings"
@@ -55,6 +57,7 @@ type serveFlags struct {
 	shutdownTimeout *time.Duration
 	logLevel        *string
 	logFormat       *string
+	debugListen     *string
 }
 
 func defineServeFlags(o *options) *serveFlags {
@@ -97,6 +100,7 @@ func defineServeFlags(o *options) *serveFlags {
 		shutdownTimeout: o.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long to finish requests and flush Kafka before giving up"),
 		logLevel:        o.String("log-level", "info", "debug, info, warn or error"),
 		logFormat:       o.String("log-format", "text", "text or json"),
+		debugListen:     o.String("debug-listen", "", "address for Go's /debug/pprof profiles (\"\" disables; keep it on loopback)"),
 	}
 }
 
@@ -220,6 +224,14 @@ func serve(args []string) error {
 	ln, err := net.Listen("tcp", *f.listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s (--listen): %w", *f.listen, err)
+	}
+	if *f.debugListen != "" {
+		go func() {
+			log.Info("serving /debug/pprof", "listen", *f.debugListen)
+			if err := http.ListenAndServe(*f.debugListen, nil); err != nil {
+				log.Error("cannot serve /debug/pprof (--debug-listen)", "err", err)
+			}
+		}()
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
