@@ -5,8 +5,6 @@ package edge
 import (
 	"runtime"
 	"testing"
-
-	"github.com/valyala/fasthttp"
 )
 
 // The whole request for valid events, hasty and sync: routing, body checks, parse, the contract,
@@ -17,16 +15,10 @@ func TestValidRequestsDoNotAllocate(t *testing.T) {
 	body := []byte("[" + click("example.click") + "," + click("example.click.mobile") + "," + click("example.click") + "]")
 	f := func(uri string, wantCode int) {
 		t.Helper()
-		var ctx fasthttp.RequestCtx
-		ctx.Request.Header.SetMethod("POST")
-		ctx.Request.SetRequestURI(uri)
-		ctx.Request.Header.SetContentType("application/json")
-		ctx.Request.Header.Set("X-Request-Id", "rid")
-		ctx.Request.Header.Set("User-Agent", "test")
-		ctx.Request.SetBody(body)
+		ctx := newEventsCtx(uri, body, "X-Request-Id", "rid", "User-Agent", "test")
 		run := func() {
 			ctx.Response.Reset()
-			h(&ctx)
+			h(ctx)
 			if ctx.Response.StatusCode() != wantCode {
 				t.Fatalf("%s: got %d %s", uri, ctx.Response.StatusCode(), ctx.Response.Body())
 			}

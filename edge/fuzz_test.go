@@ -3,8 +3,6 @@ package edge
 import (
 	"encoding/json"
 	"testing"
-
-	"github.com/valyala/fasthttp"
 )
 
 // FuzzEvents throws arbitrary bodies at POST /v1/events: the edge must answer every one with a
@@ -19,12 +17,8 @@ func FuzzEvents(f *testing.F) {
 	s := newDiscardServer(f)
 	h := s.Handler()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var ctx fasthttp.RequestCtx
-		ctx.Request.Header.SetMethod("POST")
-		ctx.Request.SetRequestURI("/v1/events")
-		ctx.Request.Header.SetContentType("application/json")
-		ctx.Request.SetBody(body)
-		h(&ctx)
+		ctx := newEventsCtx("/v1/events", body)
+		h(ctx)
 		switch code := ctx.Response.StatusCode(); code {
 		case 201:
 			if len(ctx.Response.Body()) != 0 {

@@ -60,7 +60,7 @@ func NewSchema(uri string, doc []byte, v Validator) (*Schema, error) {
 	if root.Type() != fastjson.TypeObject {
 		return nil, fmt.Errorf("cannot use schema %q: the document is a JSON %s, not an object", uri, root.Type())
 	}
-	settle(root, 0)
+	Settle(root)
 	s.Title = string(root.GetStringBytes("title"))
 	s.ID = string(root.GetStringBytes("$id"))
 	if s.ID == "" {
@@ -135,11 +135,16 @@ func buildPathTree(schema *fastjson.Value, depth int) *pathNode {
 	return n
 }
 
-// settle reads every value of a parsed document once. fastjson unescapes strings and object keys
-// lazily, in place, on first read; default values are shared by concurrent requests, so that first
-// write must happen here, before the schema is published, not during a request.
+// Settle reads every value of a parsed document once. fastjson unescapes strings and object keys
+// lazily, in place, on first read; a document shared by concurrent requests (default values, a
+// schema kept for rendering errors) must take that first write before it is published.
+func Settle(v *fastjson.Value) { settle(v, 0) }
+
+// maxSettleDepth bounds Settle's walk; documents are parsed from schema repositories, not clients.
+const maxSettleDepth = 256
+
 func settle(v *fastjson.Value, depth int) {
-	if v == nil || depth > maxSchemaDepth {
+	if v == nil || depth > maxSettleDepth {
 		return
 	}
 	switch v.Type() {

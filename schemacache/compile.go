@@ -49,7 +49,7 @@ func (c *Cache) compileValidator(ref schemaRef, doc []byte) (*validator, error) 
 	if root.Type() != fastjson.TypeObject {
 		return nil, fmt.Errorf("%w: %s is a JSON %s, not a schema object", ErrSchemaInvalid, ref.canonical, root.Type())
 	}
-	freeze(root, 0)
+	fastpath.Settle(root)
 	v.doc = root
 
 	kdoc, err := dedupeIDs(doc)
@@ -103,24 +103,6 @@ func (c *Cache) refLoader() func(string) (io.ReadCloser, error) {
 			return nil, fmt.Errorf("cannot resolve $ref %q: %s: %w", uri, f.location, err)
 		}
 		return io.NopCloser(bytes.NewReader(doc)), nil
-	}
-}
-
-// freeze forces fastjson's lazy unescaping (object keys on first lookup, strings on first Type)
-// so the tree can then be read from many goroutines without a data race.
-func freeze(v *fastjson.Value, depth int) {
-	if v == nil || depth > 256 {
-		return
-	}
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		o.Visit(func(_ []byte, c *fastjson.Value) { freeze(c, depth+1) })
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		for _, c := range a {
-			freeze(c, depth+1)
-		}
 	}
 }
 
