@@ -113,6 +113,12 @@ func scanJSON(b []byte, maxDepth int) string {
 			if !ok {
 				return "malformed value " + strconv.Quote(string(b[i:end])) + " at offset " + itoa(i)
 			}
+			if (c == '-' || c >= '0' && c <= '9') && mayOverflow(b[i:end]) {
+				// Slow path: a huge exponent. fastjson would make it +Inf, JSON.stringify null.
+				if _, err := strconv.ParseFloat(string(b[i:end]), 64); err != nil {
+					return "number " + string(b[i:end]) + " at offset " + itoa(i) + " is out of range of a 64-bit float"
+				}
+			}
 			i = end - 1
 		}
 	}
@@ -171,6 +177,30 @@ func scanNumber(b []byte, i int) (end int, ok bool) {
 		return tokenEnd(), false
 	}
 	return i, true
+}
+
+// mayOverflow is a cheap test for a number that could exceed float64's range (about 1.8e308): one
+// with more than 300 integer digits, or an exponent that with the integer digits passes 300.
+func mayOverflow(num []byte) bool {
+	intDigits, exp, expSign, inExp := 0, 0, 1, false
+	seenDot := false
+	for _, c := range num {
+		switch {
+		case c == 'e' || c == 'E':
+			inExp = true
+		case inExp && c == '-':
+			expSign = -1
+		case inExp && c >= '0' && c <= '9':
+			if exp < 100000 {
+				exp = exp*10 + int(c-'0')
+			}
+		case c == '.':
+			seenDot = true
+		case !seenDot && c >= '0' && c <= '9':
+			intDigits++
+		}
+	}
+	return intDigits+expSign*exp > 300
 }
 
 // validEscape reports whether the backslash at b[i] starts one of JSON's escapes.

@@ -137,6 +137,14 @@ func TestContractFailures(t *testing.T) {
 	f("missing dt", strings.Replace(click("example.click"), `"dt":"2026-11-23T12:00:00.000Z",`, "", 1), "should have required property 'dt'")
 	f("wrong type", click("example.click", `"count":"two"`), "'.count' should be integer")
 	f("not an object", `[1]`, "should be object")
+	f("duplicate key", click("example.click", `"button":"cancel"`), "'' should not have the key 'button' twice")
+
+	// A bad event never costs its valid sibling: the sibling is produced, the request is 207.
+	r := h.post("/v1/events", []byte("["+click("example.click", `"button":"cancel"`)+","+click("example.click.dup")+"]"))
+	if r.code != 207 {
+		t.Fatalf("got %d %s, want 207", r.code, r.body)
+	}
+	h.consume("dev.example.click.dup", 1)
 }
 
 func TestErrorEventsOnTheErrorStream(t *testing.T) {
@@ -193,6 +201,7 @@ func TestBadRequests(t *testing.T) {
 	f("trailing garbage", []byte(`{} x`), 400, "cannot parse")
 	f("a string", []byte(`"hello"`), 400, "not a JSON string")
 	f("invalid UTF-8", []byte("{\"a\":\"\xff\"}"), 400, "not valid UTF-8")
+	f("number out of range", []byte(`{"n":1e400}`), 400, "out of range of a 64-bit float")
 	f("deep nesting", []byte(strings.Repeat("[", 17)+strings.Repeat("]", 17)), 400, "deeper than 16")
 	f("oversize body", bytes.Repeat([]byte(" "), 65<<10), 413, "larger than 65536 bytes")
 	f("too many events", []byte("["+strings.TrimSuffix(strings.Repeat("{},", 51), ",")+"]"), 413, "more than 50")

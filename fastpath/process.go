@@ -84,6 +84,17 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 		r.fail(Invalid, "ValidationError", "type", "", "#/type", `{"type":"object"}`, "should be object")
 		return
 	}
+	// 0. One meaning per event: no key twice in an object.
+	var dup, key []byte
+	var found bool
+	if dup, key, req.keys, found = duplicateKey(ev, req.keys[:0], req.path[:0]); found {
+		req.path = dup
+		// Slow path: build the error.
+		params := string(AppendJSONString([]byte(`{"duplicateKey":`), b2s(key))) + "}"
+		r.fail(Invalid, "ValidationError", "duplicateKey", string(dup), "#", params,
+			"should not have the key '"+string(key)+"' twice")
+		return
+	}
 
 	// 1. The stream named by the event.
 	name := stringAt(ev, o.StreamField)

@@ -1,6 +1,7 @@
 package fastpath
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -293,4 +294,43 @@ func TestSharedDefaultsAreSafeConcurrently(t *testing.T) {
 			t.Fatalf("got  %s\nwant %s", got, want)
 		}
 	}
+}
+
+func TestDuplicateKeys(t *testing.T) {
+	l := newFakeLookup(t, AcceptAll)
+	o := DefaultOptions()
+	f := func(event, wantText string) {
+		t.Helper()
+		var p fastjson.Parser
+		ev, err := p.Parse(event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := AcquireRequest()
+		defer ReleaseRequest(req)
+		req.Start(time.Now(), nil, nil)
+		var r Result
+		Process(l, &o, ev, req, &r)
+		if wantText == "" {
+			if r.Outcome != Accepted {
+				t.Fatalf("%s: %s", event, r.Errors.Text())
+			}
+			return
+		}
+		if r.Outcome != Invalid || r.Errors.Text() != wantText {
+			t.Fatalf("%s: got %d %q, want %q", event, r.Outcome, r.Errors.Text(), wantText)
+		}
+	}
+	base := `"$schema":"/test/event/1.0.0","meta":{"stream":"test.event"}`
+	f(`{`+base+`,"test":"a"}`, "")
+	f(`{`+base+`,"test":"a","test":"b"}`, "'' should not have the key 'test' twice")
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event","stream":"x"}}`, "'.meta' should not have the key 'stream' twice")
+	f(`{`+base+`,"nested":{"a":[{"b":1},{"c":{"d":1,"d":2}}]}}`, "'.nested.a[1].c' should not have the key 'd' twice")
+	f(`{`+base+`,"http":{"request_headers":{"x\u0041":"1","xA":"2"}}}`, "'.http.request_headers' should not have the key 'xA' twice")
+	many := ""
+	for i := 0; i < 40; i++ {
+		many += fmt.Sprintf(`"k%d":%d,`, i, i)
+	}
+	f(`{`+base+`,"m":{`+many+`"k7":0}}`, "'.m' should not have the key 'k7' twice")
+	f(`{`+base+`,"m":{`+strings.TrimSuffix(many, ",")+`}}`, "")
 }

@@ -30,7 +30,8 @@ type Request struct {
 	ridValue  *fastjson.Value
 	rng       *rand.ChaCha8
 	uuid      [36]byte
-	scratchKV []byte
+	keys      [][]byte // scratch for the duplicate-key check
+	path      []byte
 }
 
 var requestPool sync.Pool
@@ -42,7 +43,7 @@ func AcquireRequest() *Request {
 	}
 	var seed [32]byte
 	_, _ = crand.Read(seed[:]) // crypto/rand.Read never fails on supported platforms
-	return &Request{rng: rand.NewChaCha8(seed)}
+	return &Request{rng: rand.NewChaCha8(seed), path: make([]byte, 0, 256), keys: make([][]byte, 0, 64)}
 }
 
 // ReleaseRequest returns r to the pool. Nothing built by r may be used afterwards.
@@ -58,10 +59,11 @@ func (r *Request) reset() {
 	r.arena.Reset()
 	r.dtValue = nil
 	r.ridValue = nil
-	if cap(r.scratchKV) > maxKeepBytes {
-		r.scratchKV = nil
+	clear(r.keys)
+	if cap(r.keys) > maxKeepBytes/8 {
+		r.keys = nil
 	}
-	r.scratchKV = r.scratchKV[:0]
+	r.keys = r.keys[:0]
 }
 
 // maxKeepBytes caps the buffers a pooled object keeps: one huge request must not pin its memory.
