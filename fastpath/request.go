@@ -25,13 +25,13 @@ type Request struct {
 	// Headers gives the other request headers for enrich_fields_from_http_headers.
 	Headers HeaderSource
 
-	arena     fastjson.Arena
-	dtValue   *fastjson.Value // DT as a value, built once per request and shared by its events
-	ridValue  *fastjson.Value
-	rng       *rand.ChaCha8
-	uuid      [36]byte
-	keys      [][]byte // scratch for the duplicate-key check
-	path      []byte
+	arena    fastjson.Arena
+	dtValue  *fastjson.Value // DT as a value, built once per request and shared by its events
+	ridValue *fastjson.Value
+	rng      *rand.ChaCha8
+	uuid     [36]byte
+	keys     [][]byte // scratch for the duplicate-key check
+	path     []byte
 }
 
 var requestPool sync.Pool
