@@ -33,7 +33,8 @@ type requestState struct {
 	parser   fastjson.Parser
 	res      fastpath.Result
 	status   []eventStatus
-	messages []string // per event: why it was unavailable or failed
+	streams  []*fastpath.Stream // per event: its stream, for the counters once Kafka answers
+	messages []string           // per event: why it was unavailable or failed
 	single   [1]*fastjson.Value
 	body     []byte // decompressed body
 	invalid  []byte // the "invalid" entries of the response, JSON
@@ -62,6 +63,8 @@ const maxKeepBytes = 256 << 10
 func (st *requestState) reset() {
 	st.res.Reset()
 	st.status = st.status[:0]
+	clear(st.streams)
+	st.streams = st.streams[:0]
 	clear(st.messages)
 	st.messages = st.messages[:0]
 	st.single[0] = nil
@@ -161,9 +164,11 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	snap := s.cache.Current()
 	if cap(st.status) < len(events) {
 		st.status = make([]eventStatus, len(events))
+		st.streams = make([]*fastpath.Stream, len(events))
 		st.messages = make([]string, len(events))
 	}
 	st.status = st.status[:len(events)]
+	st.streams = st.streams[:len(events)]
 	st.messages = st.messages[:len(events)]
 
 	if batch != nil {
@@ -173,6 +178,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	for i, ev := range events {
 		fastpath.Process(snap, &s.cfg.Fields, ev, req, &st.res)
 		r := &st.res
+		st.streams[i] = r.Stream
 		switch r.Outcome {
 		case fastpath.Accepted:
 			// Fast path: queue the event; TryProduce copies key and value.
@@ -213,27 +219,18 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 			switch {
 			case err == nil:
 				st.status[i] = statusAccepted
-				count(snap, s.streamOf(snap, events[i]), fastpath.Accepted)
+				count(snap, st.streams[i], fastpath.Accepted)
 			case !done || kafkaout.IsUnavailable(err):
 				st.status[i] = statusUnavailable
 				st.messages[i] = "Kafka did not acknowledge the event within " + s.cfg.AckTimeout.String() + ": " + err.Error()
 			default:
 				st.status[i] = statusFailed
 				st.messages[i] = "Kafka refused the event: " + err.Error()
-				countErrored(snap, s.streamOf(snap, events[i]))
+				countErrored(snap, st.streams[i])
 			}
 		}
 	}
 	return s.respondEvents(ctx, st, events, hasty)
-}
-
-// streamOf finds an event's stream again after its Result was reused (slow path only).
-func (s *Server) streamOf(snap fastpath.Lookup, ev *fastjson.Value) *fastpath.Stream {
-	name := ev.GetStringBytes(s.cfg.Fields.StreamField...)
-	if name == nil {
-		return nil
-	}
-	return snap.Stream(name)
 }
 
 // count counts an event's outcome on its stream's counters; an event without a configured stream
