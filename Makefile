@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-race bench lint fmt fuzz clean
+.PHONY: all build run test test-race conformance bench lint fmt fuzz clean
 
 all: build
 
@@ -23,6 +23,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./fastpath/ ./kafkaout/ ./schemacache/ ./edge/
+
+## conformance: the JSON-Schema-Test-Suite (shipped in the kaptinlin module) against the compiled
+## validator, one line per draft; exceptions are listed in fastpath/testdata/conformance-exceptions.txt
+conformance:
+	cd fastpath && $(GO) test -count=1 -run '^TestConformance$$'
 
 ## bench: the benchmarks, one screen
 bench:

@@ -18,13 +18,39 @@ type ValidationError struct {
 }
 
 // Errors collects the validation errors of one event. The zero value is ready to use.
+//
+// A compiled Program writes the dynamic text of its errors (instance paths, params naming a
+// property or an index, messages quoting them) into arena, and List's strings point into it
+// without a copy: they stay valid until the Errors is reset (Result.Reset), or until a Program
+// validates into it again while List is empty (truncating List to [:0] hands the arena back too).
+// Copy a string to keep it longer. The static parts (schema paths, fixed params and messages)
+// are the Program's own and live as long as it does.
 type Errors struct {
 	List []ValidationError
+
+	arena []byte // dynamic text of List's entries, see above
+	path  []byte // the instance pointer of the value a Program is reporting on
 }
+
+// maxKeepErrorBytes caps the arena an Errors keeps across resets: one event with a huge error
+// report must not pin its memory.
+const maxKeepErrorBytes = 64 << 10
 
 func (e *Errors) reset() {
 	clear(e.List)
 	e.List = e.List[:0]
+	e.resetArena()
+}
+
+func (e *Errors) resetArena() {
+	if cap(e.arena) > maxKeepErrorBytes {
+		e.arena = nil
+	}
+	e.arena = e.arena[:0]
+	if cap(e.path) > maxKeepErrorBytes {
+		e.path = nil
+	}
+	e.path = e.path[:0]
 }
 
 // Add appends one error.

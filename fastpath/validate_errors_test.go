@@ -1,0 +1,180 @@
+package fastpath
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/valyala/fastjson"
+)
+
+// The compiled program words errors as schemacache's kaptinlin adapter does (Ajv 6, as
+// EventGate reports them): these cases are schemacache's TestAjvErrors, TestAjvErrorJSON and
+// TestAjvErrorsApplicators, with the same expectations.
+
+const kitchenSink = `{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "$id": "/sink/1.0.0",
+  "title": "sink",
+  "type": "object",
+  "required": ["dt", "id"],
+  "additionalProperties": false,
+  "properties": {
+    "$schema": {"type": "string"},
+    "dt": {"type": "string", "format": "date-time", "maxLength": 128},
+    "id": {"type": ["integer", "null"], "minimum": 0, "maximum": 10},
+    "s": {"type": "string", "minLength": 1, "maxLength": 3, "pattern": "^[a-z]+$"},
+    "e": {"enum": ["a", "b", 1]},
+    "c": {"const": "x"},
+    "m": {"type": "number", "multipleOf": 2, "exclusiveMaximum": 100},
+    "arr": {"type": "array", "minItems": 1, "maxItems": 3, "uniqueItems": true, "items": {"type": "string"}},
+    "objs": {"type": "array", "uniqueItems": true, "items": {"type": "object"}},
+    "nested": {"type": "object", "required": ["x"], "properties": {"x": {"type": "boolean"}}},
+    "map": {"type": "object", "additionalProperties": {"type": "string"}},
+    "names": {"type": "object", "propertyNames": {"pattern": "^[a-z]+$"}, "maxProperties": 2},
+    "uri": {"type": "string", "format": "uri-reference"},
+    "day": {"type": "string", "format": "date"},
+    "odd key": {"type": "string"}
+  }
+}`
+
+const applicators = `{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "title": "app",
+  "definitions": {"pos": {"type": "integer", "minimum": 1}},
+  "type": "object",
+  "dependencies": {"a": ["b"]},
+  "properties": {
+    "n": {"$ref": "#/definitions/pos"},
+    "any": {"anyOf": [{"type": "string"}, {"type": "boolean"}]},
+    "one": {"oneOf": [{"type": "integer"}, {"minimum": 0}]},
+    "not": {"not": {"type": "string"}},
+    "cond": {"if": {"type": "string"}, "then": {"minLength": 2}, "else": {"type": "integer"}},
+    "t": {"type": "array", "items": [{"type": "string"}], "additionalItems": false},
+    "all": {"allOf": [{"type": "string"}, {"maxLength": 1}]}
+  }
+}`
+
+func compileForTest(t testing.TB, doc string, opts CompileOptions) *Program {
+	t.Helper()
+	p, err := Compile([]byte(doc), opts)
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	return p
+}
+
+// validateText validates event and returns the verdict, errorsText and the errors' JSON.
+func validateText(t testing.TB, p *Program, event string) (bool, string, string) {
+	t.Helper()
+	var fp fastjson.Parser
+	v, err := fp.Parse(event)
+	if err != nil {
+		t.Fatalf("bad test event %s: %v", event, err)
+	}
+	var errs Errors
+	ok := p.Validate(v, &errs)
+	if ok != (errs.Len() == 0) {
+		t.Fatalf("Validate returned %v with %d errors", ok, errs.Len())
+	}
+	return ok, errs.Text(), string(errs.AppendJSON(nil))
+}
+
+func TestCompiledAjvErrors(t *testing.T) {
+	p := compileForTest(t, kitchenSink, CompileOptions{BaseURI: "/sink/1.0.0"})
+	f := func(event, wantText string) {
+		t.Helper()
+		ok, text, js := validateText(t, p, event)
+		if wantText == "" {
+			if !ok {
+				t.Errorf("%s: want valid, got %s", event, text)
+			}
+			return
+		}
+		if ok || text != wantText {
+			t.Errorf("%s:\n got %q\nwant %q\n%s", event, text, wantText, js)
+		}
+	}
+	const base = `"dt":"2020-01-01T00:00:00Z","id":1`
+	f(`{`+base+`}`, "")
+	f(`{`+base+`,"odd key":"x","uri":"/a/b#c","day":"2020-01-01","e":1}`, "")
+	f(`{"id":1}`, "'' should have required property 'dt'")
+	f(`{}`, "'' should have required property 'dt', '' should have required property 'id'")
+	f(`{`+base+`,"x":1,"y":2}`, "'' should NOT have additional properties, '' should NOT have additional properties")
+	f(`{"dt":"2020-01-01T00:00:00Z","id":"1"}`, "'.id' should be integer,null")
+	f(`{"dt":"2020-01-01T00:00:00Z","id":-1}`, "'.id' should be >= 0")
+	f(`{"dt":"2020-01-01T00:00:00Z","id":11}`, "'.id' should be <= 10")
+	f(`{"dt":"yesterday","id":1}`, `'.dt' should match format "date-time"`)
+	f(`{`+base+`,"s":""}`, "'.s' should NOT be shorter than 1 characters, '.s' should match pattern \"^[a-z]+$\"")
+	f(`{`+base+`,"s":"abcd"}`, "'.s' should NOT be longer than 3 characters")
+	f(`{`+base+`,"s":"AB"}`, `'.s' should match pattern "^[a-z]+$"`)
+	f(`{`+base+`,"e":"c"}`, "'.e' should be equal to one of the allowed values")
+	f(`{`+base+`,"c":"y"}`, "'.c' should be equal to constant")
+	f(`{`+base+`,"m":3}`, "'.m' should be multiple of 2")
+	f(`{`+base+`,"m":100}`, "'.m' should be < 100")
+	f(`{`+base+`,"arr":[]}`, "'.arr' should NOT have fewer than 1 items")
+	f(`{`+base+`,"arr":["a","b","c","d"]}`, "'.arr' should NOT have more than 3 items")
+	f(`{`+base+`,"arr":["a","a"]}`, "'.arr' should NOT have duplicate items (items ## 1 and 0 are identical)")
+	f(`{`+base+`,"objs":[{"a":1},{"a":1.0}]}`, "'.objs' should NOT have duplicate items (items ## 0 and 1 are identical)")
+	f(`{`+base+`,"arr":["a",1]}`, "'.arr[1]' should be string")
+	f(`{`+base+`,"nested":{}}`, "'.nested' should have required property 'x'")
+	f(`{`+base+`,"nested":{"x":"no"}}`, "'.nested.x' should be boolean")
+	f(`{`+base+`,"map":{"k":1}}`, "'.map.k' should be string")
+	f(`{`+base+`,"names":{"A":1}}`, `'.names' should match pattern "^[a-z]+$", '.names' property name 'A' is invalid`)
+	f(`{`+base+`,"names":{"a":1,"b":2,"c":3}}`, "'.names' should NOT have more than 2 properties")
+	f(`{`+base+`,"uri":"a b"}`, `'.uri' should match format "uri-reference"`)
+	f(`{`+base+`,"day":"2020-1-1"}`, `'.day' should match format "date"`)
+	f(`{`+base+`,"odd key":1}`, `'['odd key']' should be string`)
+	// Ajv 6's fast date-time checks the shape only, as EventGate does.
+	f(`{"dt":"2019-02-30T29:59:59Z","id":1}`, "")
+	f(`{"dt":"2019-02-30 23:59:59+0100","id":1}`, "")
+	f(`{"dt":"2019-01-01T00:61:00Z","id":1}`, `'.dt' should match format "date-time"`)
+	f(`{"dt":"2019-01-01T00:00:00","id":1}`, `'.dt' should match format "date-time"`)
+}
+
+func TestCompiledAjvErrorJSON(t *testing.T) {
+	p := compileForTest(t, kitchenSink, CompileOptions{BaseURI: "/sink/1.0.0"})
+	f := func(event, want string) {
+		t.Helper()
+		_, _, js := validateText(t, p, event)
+		if js != want {
+			t.Errorf("%s:\n got %s\nwant %s", event, js, want)
+		}
+	}
+	f(`{"id":1}`, `[{"keyword":"required","instancePath":"","dataPath":"","schemaPath":"#/required","params":{"missingProperty":"dt"},"message":"should have required property 'dt'"}]`)
+	f(`{"dt":"x","id":1,"$schema":1}`, `[{"keyword":"type","instancePath":"/$schema","dataPath":".$schema","schemaPath":"#/properties/%24schema/type","params":{"type":"string"},"message":"should be string"},{"keyword":"format","instancePath":"/dt","dataPath":".dt","schemaPath":"#/properties/dt/format","params":{"format":"date-time"},"message":"should match format \"date-time\""}]`)
+	f(`{"dt":"2020-01-01T00:00:00Z","id":1,"x":1}`, `[{"keyword":"additionalProperties","instancePath":"","dataPath":"","schemaPath":"#/additionalProperties","params":{"additionalProperty":"x"},"message":"should NOT have additional properties"}]`)
+	f(`{"dt":"2020-01-01T00:00:00Z","id":11}`, `[{"keyword":"maximum","instancePath":"/id","dataPath":".id","schemaPath":"#/properties/id/maximum","params":{"comparison":"<=","limit":10,"exclusive":false},"message":"should be <= 10"}]`)
+	f(`{"dt":"2020-01-01T00:00:00Z","id":1,"e":"z"}`, `[{"keyword":"enum","instancePath":"/e","dataPath":".e","schemaPath":"#/properties/e/enum","params":{"allowedValues":["a","b",1]},"message":"should be equal to one of the allowed values"}]`)
+	f(`{"dt":"2020-01-01T00:00:00Z","id":1,"arr":["a","a"]}`, `[{"keyword":"uniqueItems","instancePath":"/arr","dataPath":".arr","schemaPath":"#/properties/arr/uniqueItems","params":{"i":0,"j":1},"message":"should NOT have duplicate items (items ## 1 and 0 are identical)"}]`)
+	f(`{"dt":"2020-01-01T00:00:00Z","id":1,"s":""}`, `[{"keyword":"minLength","instancePath":"/s","dataPath":".s","schemaPath":"#/properties/s/minLength","params":{"limit":1},"message":"should NOT be shorter than 1 characters"},{"keyword":"pattern","instancePath":"/s","dataPath":".s","schemaPath":"#/properties/s/pattern","params":{"pattern":"^[a-z]+$"},"message":"should match pattern \"^[a-z]+$\""}]`)
+}
+
+func TestCompiledAjvErrorsApplicators(t *testing.T) {
+	p := compileForTest(t, applicators, CompileOptions{BaseURI: "/app/1.0.0"})
+	f := func(event, wantText string) {
+		t.Helper()
+		ok, text, js := validateText(t, p, event)
+		if ok != (wantText == "") || text != wantText {
+			t.Errorf("%s:\n got %q\nwant %q\n%s", event, text, wantText, js)
+		}
+	}
+	f(`{"n":1,"any":true,"one":-1,"not":1,"cond":"ab","t":["a"],"all":"x","a":1,"b":2}`, "")
+	f(`{"n":0}`, "'.n' should be >= 1")
+	f(`{"any":1}`, "'.any' should be string, '.any' should be boolean, '.any' should match some schema in anyOf")
+	f(`{"one":1}`, "'.one' should match exactly one schema in oneOf")
+	f(`{"one":-1.5}`, "'.one' should be integer, '.one' should be >= 0, '.one' should match exactly one schema in oneOf")
+	f(`{"not":"x"}`, "'.not' should NOT be valid")
+	f(`{"cond":"a"}`, `'.cond' should NOT be shorter than 2 characters, '.cond' should match "then" schema`)
+	f(`{"cond":1.5}`, `'.cond' should be integer, '.cond' should match "else" schema`)
+	f(`{"t":["a",1]}`, "'.t' should NOT have more than 1 items")
+	f(`{"t":[1]}`, "'.t[0]' should be string")
+	f(`{"all":1}`, "'.all' should be string")
+	f(`{"all":"xy"}`, "'.all' should NOT be longer than 1 characters")
+	f(`{"a":1}`, "'' should have property b when property a is present")
+	// Several errors come in Ajv's evaluation order: rules by type, properties in schema order.
+	f(`{"all":1,"n":"x","any":1,"a":1}`, "'' should have property b when property a is present, '.n' should be integer, '.any' should be string, '.any' should be boolean, '.any' should match some schema in anyOf, '.all' should be string")
+	_, _, js := validateText(t, p, `{"n":0}`)
+	if !strings.Contains(js, `"schemaPath":"#/definitions/pos/minimum"`) {
+		t.Errorf("a local $ref's schema path: %s", js)
+	}
+}
