@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/kaptinlin/jsonschema"
 	"github.com/valyala/fastjson"
 
@@ -22,13 +23,7 @@ const refPrefix = refScheme + "://repo/"
 
 // compileSchema builds the fastpath schema of one document (compact JSON, as converted by toJSON).
 func (c *Cache) compileSchema(ref schemaRef, doc []byte) (*fastpath.Schema, error) {
-	var v fastpath.Validator
-	var err error
-	if c.cfg.ValidatorFor != nil {
-		v, err = c.cfg.ValidatorFor(ref.canonical, doc)
-	} else {
-		v, err = c.compileValidator(ref, doc)
-	}
+	v, err := c.validatorFor(ref, doc)
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +32,38 @@ func (c *Cache) compileSchema(ref schemaRef, doc []byte) (*fastpath.Schema, erro
 		return nil, fmt.Errorf("%w: %w", ErrSchemaInvalid, err)
 	}
 	return s, nil
+}
+
+var (
+	validatorsCompiled = metrics.NewCounter(`intake_schema_validators_total{kind="compiled"}`)
+	validatorsFallback = metrics.NewCounter(`intake_schema_validators_total{kind="fallback"}`)
+)
+
+// validatorFor compiles doc twice. kaptinlin, the reference, checks the schema at load time (a
+// schema it refuses is not used) and stays as the fallback; the fastpath program, compiled from the
+// same document, validates the events. A schema the program cannot compile (a keyword it does not
+// implement) falls back to kaptinlin, counted and logged once: slower, never a wrong verdict.
+func (c *Cache) validatorFor(ref schemaRef, doc []byte) (fastpath.Validator, error) {
+	if c.cfg.ValidatorFor != nil {
+		return c.cfg.ValidatorFor(ref.canonical, doc)
+	}
+	reference, err := c.compileValidator(ref, doc)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := fastpath.Compile(doc, fastpath.CompileOptions{
+		FormatMode: c.cfg.FormatMode,
+		BaseURI:    refPrefix + ref.stem,
+		Resolve:    c.resolveRef,
+	})
+	if err != nil {
+		validatorsFallback.Inc()
+		c.log.Warn("schema validated by the reference validator, which is much slower: the compiled validator cannot take it",
+			"schema", ref.canonical, "reason", err)
+		return reference, nil
+	}
+	validatorsCompiled.Inc()
+	return prog, nil
 }
 
 func (c *Cache) compileValidator(ref schemaRef, doc []byte) (*validator, error) {
@@ -81,29 +108,38 @@ func (c *Cache) compileValidator(ref schemaRef, doc []byte) (*validator, error) 
 	return v, nil
 }
 
-// refLoader loads the documents a $ref names, through the resolver.
+// refLoader loads the documents a $ref names for kaptinlin, through the resolver.
 func (c *Cache) refLoader() func(string) (io.ReadCloser, error) {
 	return func(uri string) (io.ReadCloser, error) {
-		name := uri
-		if strings.HasPrefix(uri, refPrefix) {
-			name = "/" + strings.TrimPrefix(uri, refPrefix)
-		}
-		ref, err := c.res.parse(name)
+		doc, err := c.resolveRef(uri)
 		if err != nil {
-			return nil, fmt.Errorf("cannot resolve $ref %q: %w", uri, err)
-		}
-		ctx, cancel := context.WithTimeout(c.ctx, c.httpTimeout)
-		defer cancel()
-		f, err := c.res.fetch(ctx, ref)
-		if err != nil {
-			return nil, fmt.Errorf("cannot resolve $ref %q: %w", uri, err)
-		}
-		doc, err := toJSON(f.data)
-		if err != nil {
-			return nil, fmt.Errorf("cannot resolve $ref %q: %s: %w", uri, f.location, err)
+			return nil, err
 		}
 		return io.NopCloser(bytes.NewReader(doc)), nil
 	}
+}
+
+// resolveRef returns the JSON document a $ref names: inside the bases or not at all.
+func (c *Cache) resolveRef(uri string) ([]byte, error) {
+	name := uri
+	if strings.HasPrefix(uri, refPrefix) {
+		name = "/" + strings.TrimPrefix(uri, refPrefix)
+	}
+	ref, err := c.res.parse(name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot resolve $ref %q: %w", uri, err)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.httpTimeout)
+	defer cancel()
+	f, err := c.res.fetch(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("cannot resolve $ref %q: %w", uri, err)
+	}
+	doc, err := toJSON(f.data)
+	if err != nil {
+		return nil, fmt.Errorf("cannot resolve $ref %q: %s: %w", uri, f.location, err)
+	}
+	return doc, nil
 }
 
 // dedupeIDs returns doc with repeated "$id"s of embedded schemas removed, keeping the last one as
