@@ -10,7 +10,11 @@ import (
 // The whole request for valid events, hasty and sync: routing, body checks, parse, the contract,
 // enrichment, serialization, enqueue, (for sync) the acknowledgement and the 201.
 func TestValidRequestsDoNotAllocate(t *testing.T) {
-	s := newDiscardServer(t)
+	t.Run("validation stubbed", func(t *testing.T) { testValidRequestsDoNotAllocate(t, newDiscardServer(t)) })
+	t.Run("compiled validator", func(t *testing.T) { testValidRequestsDoNotAllocate(t, newDiscardServerValidating(t, true)) })
+}
+
+func testValidRequestsDoNotAllocate(t *testing.T, s *Server) {
 	h := s.Handler()
 	body := []byte("[" + click("example.click") + "," + click("example.click.mobile") + "," + click("example.click") + "]")
 	f := func(uri string, wantCode int) {

@@ -22,7 +22,11 @@ func newEventsCtx(uri string, body []byte, headers ...string) *fasthttp.RequestC
 // BenchmarkHandlerDiscard is the whole handler for a 3-event body with validation and Kafka
 // stubbed out (compiled no-op, discarding producer): the edge's own cost per request.
 func BenchmarkHandlerDiscard(b *testing.B) {
-	s := newDiscardServer(b)
+	b.Run("novalidation", func(b *testing.B) { benchmarkHandler(b, newDiscardServer(b)) })
+	b.Run("compiled", func(b *testing.B) { benchmarkHandler(b, newDiscardServerValidating(b, true)) })
+}
+
+func benchmarkHandler(b *testing.B, s *Server) {
 	h := s.Handler()
 	body := []byte("[" + click("example.click") + "," + click("example.click.mobile") + "," + click("example.click") + "]")
 	for _, uri := range []string{"/v1/events?hasty=true", "/v1/events"} {

@@ -241,16 +241,20 @@ func httpGet(url string) (int, error) {
 
 // newDiscardServer is an edge whose producer completes every record at once without Kafka and whose
 // schemas validate with the compiled no-op: what is left is intake's own work on the valid path.
-func newDiscardServer(t testing.TB) *Server {
-	cache, err := schemacache.New(schemacache.Config{
+func newDiscardServer(t testing.TB) *Server { return newDiscardServerValidating(t, false) }
+
+// newDiscardServerValidating is newDiscardServer, with the compiled validator when validate is set.
+func newDiscardServerValidating(t testing.TB, validate bool) *Server {
+	cfg := schemacache.Config{
 		SchemaBaseURIs:  []string{"../examples/schemas"},
 		StreamConfig:    "../examples/stream-config.json",
 		TopicPrefix:     "dev.",
 		RefreshInterval: -1,
-		ValidatorFor: func(string, []byte) (fastpath.Validator, error) {
-			return fastpath.AcceptAll, nil
-		},
-	})
+	}
+	if !validate {
+		cfg.ValidatorFor = func(string, []byte) (fastpath.Validator, error) { return fastpath.AcceptAll, nil }
+	}
+	cache, err := schemacache.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +266,7 @@ func newDiscardServer(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { prod.Close(t.Context()) })
-	cfg := DefaultConfig()
-	cfg.TopicPrefix = "dev."
-	return New(cfg, cache, prod)
+	ecfg := DefaultConfig()
+	ecfg.TopicPrefix = "dev."
+	return New(ecfg, cache, prod)
 }
