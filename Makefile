@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-race conformance bench lint fmt fuzz clean
+.PHONY: all build run test test-race conformance bench loadtest lint fmt fuzz clean
 
 all: build
 
@@ -33,6 +33,10 @@ conformance:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+## loadtest: build the load generator bin/intake-loadtest (go run ./loadtest --help; README "Load tests")
+loadtest:
+	$(GO) build -o bin/intake-loadtest ./loadtest
+
 ## lint: go vet and gofmt
 lint:
 	$(GO) vet ./...
@@ -42,9 +46,10 @@ lint:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## fuzz: fuzz the body guards for a minute
+## fuzz: fuzz the edge's body handling, then the compiled validator against kaptinlin, a minute each
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzEvents -fuzztime 60s ./edge/
+	$(GO) test -run '^$$' -fuzz FuzzCompiledAgreesWithKaptinlin -fuzztime 60s ./schemacache/
 
 clean:
 	rm -rf bin
