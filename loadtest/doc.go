@@ -1,5 +1,6 @@
-// Package loadtest drives a running edge with generated traffic (rates, mixes, batch sizes) and
-// reports latency percentiles; it also holds the fault scenarios run against a real Kafka.
+// Command intake-loadtest drives a running intake edge with generated traffic and reports
+// requests/s, events/s, status counts and latency percentiles (go run ./loadtest --help). The
+// generator itself lives in loadtest/gen; this package only parses the command line and prints.
 //
-// It imports no package of the project: it talks to the edge over HTTP only.
-package loadtest
+// It imports loadtest/gen and no other package of the project: it talks to the edge over HTTP only.
+package main
