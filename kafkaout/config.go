@@ -12,7 +12,7 @@ import (
 )
 
 // Config configures a Producer. A zero field means the default noted beside it; DefaultConfig
-// spells the defaults out and adds a 5ms linger.
+// spells the defaults out.
 //
 // Memory is bounded by records: at most Shards*RingSize in the rings plus
 // Clients*MaxBufferedRecords in the franz-go clients.
@@ -28,7 +28,7 @@ type Config struct {
 	MaxBufferedRecords int
 
 	Compression     string        // "zstd" (default when ""), "lz4", "snappy", "gzip", "none"
-	Linger          time.Duration // kgo.ProducerLinger; 0 = no linger (DefaultConfig: 5ms)
+	Linger          time.Duration // kgo.ProducerLinger; 0 = no linger (franz-go's own default is 10ms)
 	BatchMaxBytes   int32         // kgo.ProducerBatchMaxBytes; 0 = 1 MiB
 	Acks            string        // "all" (default when ""), "leader", "none"; the latter two disable idempotence
 	DeliveryTimeout time.Duration // kgo.RecordDeliveryTimeout; 0 = 5s; franz-go wants at least 1s
@@ -39,16 +39,17 @@ type Config struct {
 	Logger  *slog.Logger // nil = slog.Default(); franz-go warnings and throttled produce failures
 }
 
-// DefaultConfig returns the defaults spelled out, with a 5ms linger: long enough to gather the
-// records of concurrent requests into one compressed batch per partition, short next to the
-// latency of a sync request's acks=all round trip.
+// DefaultConfig returns the defaults spelled out. No linger: a sync request waits for its acks, so
+// any linger adds straight to its latency, and records still gather into batches while a produce
+// request is in flight. Measured with wrk on single-event POSTs, 32 connections: 5ms linger 5.1k
+// req/s sync, 58k hasty; 1ms 14.5k and 47k; none 33k and 46k.
 func DefaultConfig() Config {
 	return Config{
 		Shards:          runtime.GOMAXPROCS(0),
 		RingSize:        8192,
 		Clients:         1,
 		Compression:     "zstd",
-		Linger:          5 * time.Millisecond,
+		Linger:          0,
 		BatchMaxBytes:   1 << 20,
 		Acks:            "all",
 		DeliveryTimeout: 5 * time.Second,

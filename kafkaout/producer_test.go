@@ -525,5 +525,5 @@ func TestConfigDefaults(t *testing.T) {
 	f("Acks", cfg.Acks, "all")
 	f("DeliveryTimeout", cfg.DeliveryTimeout, 5*time.Second)
 	f("ClientID", cfg.ClientID, "intake")
-	f("DefaultConfig().Linger", DefaultConfig().Linger, 5*time.Millisecond)
+	f("DefaultConfig().Linger", DefaultConfig().Linger, time.Duration(0))
 }
