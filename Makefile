@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-race conformance bench loadtest lint fmt fuzz clean
+.PHONY: all build run test test-race conformance bench bench-compare bench-shards loadtest lint fmt fuzz clean
 
 all: build
 
@@ -36,6 +36,15 @@ bench:
 ## loadtest: build the load generator bin/intake-loadtest (go run ./loadtest --help; README "Load tests")
 loadtest:
 	$(GO) build -o bin/intake-loadtest ./loadtest
+
+## bench-compare: the edge (broker in its own process) beside a bare fasthttp server, same load, CPU from /proc
+bench-compare: build
+	$(GO) build -o bin/baseline ./bench/baseline
+	$(GO) run ./bench/compare -duration $(or $(DURATION),10s)
+
+## bench-shards: sweep --kafka-shards x --kafka-clients: events/s per core and p99, and the best pair
+bench-shards: build
+	$(GO) run ./bench/compare -sweep -duration $(or $(DURATION),5s)
 
 ## lint: go vet and gofmt
 lint:

@@ -18,6 +18,7 @@ Usage:
   intake serve    [--config FILE] [flags]    run the HTTP edge
   intake tail     [flags] TOPIC              print a topic's events, one JSON line each
   intake validate [flags] [FILE|-]           check events as the edge would, without producing
+  intake broker   [flags]                    run the development broker on its own
   intake version
 
 Run "intake COMMAND --help" for a command's flags.`
@@ -43,6 +44,8 @@ func run(args []string) int {
 		if err == nil {
 			return code
 		}
+	case "broker":
+		err = broker(args[1:])
 	case "version", "--version", "-version":
 		fmt.Println("intake", version)
 		return 0

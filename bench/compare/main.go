@@ -1,0 +1,336 @@
+// Command compare measures the edge beside a bare fasthttp server in one run, on loopback: the same
+// load (package loadtest/gen) against each, each server's CPU time read from /proc, so the result is
+// a ratio that the machine's noise touches alike. The edge produces to a development broker in its
+// own process, whose CPU time is reported apart.
+//
+// With -sweep it instead restarts the edge for each combination of --kafka-shards and
+// --kafka-clients and reports events/s per server core and p99, and the combination to use.
+//
+// Run it through make: `make bench-compare`, `make bench-shards` (they build bin/ first).
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"intake/loadtest/gen"
+)
+
+func main() {
+	bin := flag.String("bin", "bin", "directory with intake and baseline binaries")
+	duration := flag.Duration("duration", 10*time.Second, "length of each measured run")
+	sweep := flag.Bool("sweep", false, "sweep --kafka-shards x --kafka-clients instead of comparing with the baseline")
+	jsonOut := flag.Bool("json", false, "print the results as JSON")
+	flag.Parse()
+	var err error
+	if *sweep {
+		err = runSweep(*bin, *duration, *jsonOut)
+	} else {
+		err = runCompare(*bin, *duration, *jsonOut)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	edgeAddr     = "127.0.0.1:18192"
+	baselineAddr = "127.0.0.1:18193"
+	brokerAddr   = "127.0.0.1:19092"
+)
+
+// workload is one load shape, run against each server.
+type workload struct {
+	Name        string
+	Batch       int
+	Hasty       bool
+	Connections int
+}
+
+var workloads = []workload{
+	{"single event, sync", 1, false, 64},
+	{"single event, hasty", 1, true, 64},
+	{"100-event batches, sync", 100, false, 16},
+}
+
+// result is one workload against one server.
+type result struct {
+	Workload       string  `json:"workload"`
+	Server         string  `json:"server"`
+	RequestsPerSec float64 `json:"requests_per_second"`
+	EventsPerSec   float64 `json:"events_per_second"`
+	ServerCores    float64 `json:"server_cores"` // CPU seconds per wall second
+	EventsPerCore  float64 `json:"events_per_second_per_core"`
+	BrokerCores    float64 `json:"broker_cores,omitempty"`
+	P50ms          float64 `json:"p50_ms"`
+	P99ms          float64 `json:"p99_ms"`
+	Errors         int64   `json:"non_2xx"`
+}
+
+func runCompare(bin string, d time.Duration, jsonOut bool) error {
+	broker, err := start(bin+"/intake", "broker", "--addr", brokerAddr)
+	if err != nil {
+		return err
+	}
+	defer broker.stop()
+	edge, err := startEdge(bin, nil)
+	if err != nil {
+		return err
+	}
+	defer edge.stop()
+	base, err := start(bin+"/baseline", "--listen", baselineAddr)
+	if err != nil {
+		return err
+	}
+	defer base.stop()
+	if err := waitHTTP("http://" + baselineAddr + "/"); err != nil {
+		return err
+	}
+
+	var results []result
+	for _, w := range workloads {
+		// Edge first, then the baseline, with the same settings: one run, one ratio.
+		re, err := measure(w, "edge", "http://"+edgeAddr+"/v1/events", edge, broker, d)
+		if err != nil {
+			return err
+		}
+		rb, err := measure(w, "baseline", "http://"+baselineAddr+"/v1/events", base, nil, d)
+		if err != nil {
+			return err
+		}
+		results = append(results, re, rb)
+	}
+	if jsonOut {
+		return json.NewEncoder(os.Stdout).Encode(results)
+	}
+	fmt.Printf("%-26s %-9s %10s %11s %7s %13s %7s %8s %8s %6s\n",
+		"workload", "server", "req/s", "events/s", "cores", "events/s/core", "broker", "p50 ms", "p99 ms", "non2xx")
+	for i, r := range results {
+		broker := ""
+		if r.BrokerCores > 0 {
+			broker = fmt.Sprintf("%.2f", r.BrokerCores)
+		}
+		fmt.Printf("%-26s %-9s %10.0f %11.0f %7.2f %13.0f %7s %8.2f %8.2f %6d\n",
+			r.Workload, r.Server, r.RequestsPerSec, r.EventsPerSec, r.ServerCores, r.EventsPerCore, broker, r.P50ms, r.P99ms, r.Errors)
+		if i%2 == 1 {
+			e := results[i-1]
+			fmt.Printf("%-26s %-9s %9.0f%% %10.0f%% %7s %12.0f%%\n", "", "edge/base",
+				100*e.RequestsPerSec/r.RequestsPerSec, 100*e.EventsPerSec/r.EventsPerSec, "",
+				100*e.EventsPerCore/r.EventsPerCore)
+		}
+	}
+	return nil
+}
+
+func runSweep(bin string, d time.Duration, jsonOut bool) error {
+	broker, err := start(bin+"/intake", "broker", "--addr", brokerAddr, "--partitions", "4")
+	if err != nil {
+		return err
+	}
+	defer broker.stop()
+	w := workload{"100-event batches, sync", 100, false, 16}
+	type row struct {
+		Shards  int `json:"shards"`
+		Clients int `json:"clients"`
+		result
+	}
+	var rows []row
+	for _, shards := range []int{1, 2, 4, 8} {
+		for _, clients := range []int{1, 2, 4} {
+			if clients > shards {
+				continue
+			}
+			edge, err := startEdge(bin, []string{"--kafka-shards", strconv.Itoa(shards), "--kafka-clients", strconv.Itoa(clients)})
+			if err != nil {
+				return err
+			}
+			r, err := measure(w, "edge", "http://"+edgeAddr+"/v1/events", edge, broker, d)
+			edge.stop()
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row{shards, clients, r})
+		}
+	}
+	if jsonOut {
+		return json.NewEncoder(os.Stdout).Encode(rows)
+	}
+	best := 0
+	fmt.Printf("%s, %d connections, %s each\n", w.Name, w.Connections, d)
+	fmt.Printf("%6s %7s %11s %7s %13s %8s\n", "shards", "clients", "events/s", "cores", "events/s/core", "p99 ms")
+	for i, r := range rows {
+		fmt.Printf("%6d %7d %11.0f %7.2f %13.0f %8.2f\n", r.Shards, r.Clients, r.EventsPerSec, r.ServerCores, r.EventsPerCore, r.P99ms)
+		if r.EventsPerCore > rows[best].EventsPerCore {
+			best = i
+		}
+	}
+	b := rows[best]
+	fmt.Printf("most events/s per core: --kafka-shards %d --kafka-clients %d (%.0f events/s/core, p99 %.2f ms)\n",
+		b.Shards, b.Clients, b.EventsPerCore, b.P99ms)
+	return nil
+}
+
+// measure runs w against url for d after a short warm-up, timing srv's (and broker's) CPU.
+func measure(w workload, server, url string, srv, broker *proc, d time.Duration) (result, error) {
+	cfg := gen.Defaults()
+	cfg.URL = url
+	cfg.Batch = w.Batch
+	cfg.Hasty = w.Hasty
+	cfg.Connections = w.Connections
+	cfg.Quiet = true
+	run := func(d time.Duration) (*gen.Report, error) {
+		cfg.Duration = d
+		r, err := gen.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return r.Run(context.Background(), io.Discard, false)
+	}
+	if _, err := run(d / 5); err != nil { // warm-up: connections, pools, topic metadata
+		return result{}, err
+	}
+	cpu0, err := srv.cpu()
+	if err != nil {
+		return result{}, err
+	}
+	var bcpu0 time.Duration
+	if broker != nil {
+		if bcpu0, err = broker.cpu(); err != nil {
+			return result{}, err
+		}
+	}
+	start := time.Now()
+	rep, err := run(d)
+	if err != nil {
+		return result{}, err
+	}
+	wall := time.Since(start).Seconds()
+	cpu1, err := srv.cpu()
+	if err != nil {
+		return result{}, err
+	}
+	res := result{
+		Workload:       w.Name,
+		Server:         server,
+		RequestsPerSec: rep.RequestsPerSecond,
+		EventsPerSec:   rep.EventsPerSecond,
+		ServerCores:    (cpu1 - cpu0).Seconds() / wall,
+		P50ms:          rep.Latency.P50,
+		P99ms:          rep.Latency.P99,
+	}
+	for code, n := range rep.Status {
+		if !strings.HasPrefix(code, "2") {
+			res.Errors += n
+		}
+	}
+	if res.ServerCores > 0 {
+		res.EventsPerCore = res.EventsPerSec / res.ServerCores
+	}
+	if broker != nil {
+		bcpu1, err := broker.cpu()
+		if err != nil {
+			return result{}, err
+		}
+		res.BrokerCores = (bcpu1 - bcpu0).Seconds() / wall
+	}
+	return res, nil
+}
+
+func startEdge(bin string, extra []string) (*proc, error) {
+	args := append([]string{"serve", "--config", "examples/config.yaml", "--listen", edgeAddr,
+		"--kafka-brokers", brokerAddr, "--log-level", "warn"}, extra...)
+	p, err := start(bin+"/intake", args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitHTTP("http://" + edgeAddr + "/readyz"); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// proc is a server process started for the run.
+type proc struct {
+	cmd  *exec.Cmd
+	name string
+}
+
+func start(name string, args ...string) (*proc, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start %s (run make build first): %w", name, err)
+	}
+	return &proc{cmd: cmd, name: name}, nil
+}
+
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// clockTick is the unit of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// cpu is the process's user + system CPU time so far, from /proc/<pid>/stat.
+func (p *proc) cpu() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the CPU time of %s: %w", p.name, err)
+	}
+	// The command name (field 2) may hold spaces; the fields after it are fixed.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	return time.Duration(utime+stime) * clockTick, nil
+}
+
+// waitHTTP waits until url answers at all (any status), for at most 20 seconds.
+func waitHTTP(url string) error {
+	c := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := c.Get(url)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, bufio.NewReader(resp.Body))
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not answer within 20s", url)
+}
