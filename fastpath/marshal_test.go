@@ -51,3 +51,23 @@ func walk(v *fastjson.Value) {
 		}
 	}
 }
+
+func TestAppendJSONStringRoundTrips(t *testing.T) {
+	f := func(s string) {
+		t.Helper()
+		b := AppendJSONString([]byte("x"), s)[1:]
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil || got != s {
+			t.Fatalf("%q -> %s -> %q (%v)", s, b, got, err)
+		}
+	}
+	f("")
+	f("plain")
+	f(`"`)
+	f(`\`)
+	f("a\"b\\c\nd\re\tf\x00g\x1fh\x7f é 😀 \u2028")
+	for c := 0; c < 128; c++ {
+		f(string(rune(c)))
+		f("ab" + string(rune(c)) + "cd" + string(rune(c)))
+	}
+}

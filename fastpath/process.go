@@ -197,25 +197,23 @@ func enrich(ev *fastjson.Value, sc *Schema, st *Stream, req *Request) {
 	if sc.legacyDT && eo.Get("dt") == nil {
 		eo.Set("dt", req.dt())
 	}
-	if req.Headers == nil {
+	if req.Headers == nil || len(st.HeaderFields) == 0 {
 		return
 	}
+	declared := req.declaredHeaderFields(st, sc)
 	for i := range st.HeaderFields {
-		hf := &st.HeaderFields[i]
-		if !sc.Declares(hf.Dotted) {
+		if !declared[i] {
 			continue
 		}
-		h := req.Headers.Peek(hf.Header)
-		if len(h) == 0 {
-			continue
+		if h := req.headerValue(st.HeaderFields[i].Header); h != nil {
+			setIfMissing(ev, st.HeaderFields[i].Path, h, &req.arena)
 		}
-		setIfMissing(ev, hf.Path, h, &req.arena)
 	}
 }
 
-// setIfMissing sets the string at path, creating the objects on the way, unless a value is there or
+// setIfMissing sets the value at path, creating the objects on the way, unless a value is there or
 // something on the way is not an object.
-func setIfMissing(ev *fastjson.Value, path []string, s []byte, a *fastjson.Arena) {
+func setIfMissing(ev *fastjson.Value, path []string, val *fastjson.Value, a *fastjson.Arena) {
 	cur := ev
 	for i, seg := range path {
 		o, err := cur.Object()
@@ -225,7 +223,7 @@ func setIfMissing(ev *fastjson.Value, path []string, s []byte, a *fastjson.Arena
 		next := o.Get(seg)
 		if i == len(path)-1 {
 			if next == nil {
-				o.Set(seg, a.NewStringBytes(s))
+				o.Set(seg, val)
 			}
 			return
 		}
@@ -292,26 +290,42 @@ func pointerOf(path []string) string {
 	return string(b)
 }
 
-// AppendJSONString appends s as a JSON string literal.
+// AppendJSONString appends s as a JSON string literal. Runs of bytes that need no escape (nearly
+// all of them) are copied whole; only '"', '\\' and control characters are escaped.
 func AppendJSONString(dst []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			dst = append(dst, c)
+		if !jsonEscaped[c] {
+			continue
 		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
 	}
+	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// jsonEscaped marks the bytes a JSON string cannot hold as they are.
+var jsonEscaped = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'] = true
+	t['\\'] = true
+	return t
+}()

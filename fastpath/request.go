@@ -32,6 +32,13 @@ type Request struct {
 	uuid     [36]byte
 	keys     [][]byte // scratch for the duplicate-key check
 	path     []byte
+
+	// Memos: the events of one request mostly share a stream and a schema, and always its headers.
+	declStream   *Stream
+	declSchema   *Schema
+	declared     []bool // per declStream.HeaderFields: does declSchema declare it
+	headerNames  []string
+	headerValues []*fastjson.Value // nil: the request has no such header
 }
 
 var requestPool sync.Pool
@@ -57,8 +64,7 @@ func (r *Request) reset() {
 	r.RequestID = nil
 	r.Headers = nil
 	r.arena.Reset()
-	r.dtValue = nil
-	r.ridValue = nil
+	r.clearMemos()
 	clear(r.keys)
 	if cap(r.keys) > maxKeepBytes/8 {
 		r.keys = nil
@@ -75,8 +81,18 @@ func (r *Request) Start(now time.Time, requestID []byte, headers HeaderSource) {
 	r.DT = AppendDT(r.DT[:0], now)
 	r.RequestID = requestID
 	r.Headers = headers
+	r.clearMemos()
+}
+
+// clearMemos forgets what was worked out for the previous request's events.
+func (r *Request) clearMemos() {
 	r.dtValue = nil
 	r.ridValue = nil
+	r.declStream, r.declSchema = nil, nil
+	clear(r.headerNames)
+	r.headerNames = r.headerNames[:0]
+	clear(r.headerValues)
+	r.headerValues = r.headerValues[:0]
 }
 
 // AppendDT appends t as RFC 3339 in UTC with millisecond precision, the form of meta.dt.
@@ -96,6 +112,36 @@ func (r *Request) requestID() *fastjson.Value {
 		r.ridValue = r.arena.NewStringBytes(r.RequestID)
 	}
 	return r.ridValue
+}
+
+// declaredHeaderFields reports, per header field of st, whether sc declares its path, computed once
+// per request for each new (stream, schema) pair.
+func (r *Request) declaredHeaderFields(st *Stream, sc *Schema) []bool {
+	if st != r.declStream || sc != r.declSchema {
+		r.declared = r.declared[:0]
+		for i := range st.HeaderFields {
+			r.declared = append(r.declared, sc.Declares(st.HeaderFields[i].Dotted))
+		}
+		r.declStream, r.declSchema = st, sc
+	}
+	return r.declared
+}
+
+// headerValue returns the request header name as a string value shared by the request's events,
+// or nil when the request has no such header (or an empty one).
+func (r *Request) headerValue(name string) *fastjson.Value {
+	for i, n := range r.headerNames {
+		if n == name {
+			return r.headerValues[i]
+		}
+	}
+	var v *fastjson.Value
+	if h := r.Headers.Peek(name); len(h) > 0 {
+		v = r.arena.NewStringBytes(h)
+	}
+	r.headerNames = append(r.headerNames, name)
+	r.headerValues = append(r.headerValues, v)
+	return v
 }
 
 // newUUID returns a random (version 4) UUID in r's buffer, valid until the next call.
