@@ -71,3 +71,19 @@ func TestAppendJSONStringRoundTrips(t *testing.T) {
 		f("ab" + string(rune(c)) + "cd" + string(rune(c)))
 	}
 }
+
+func TestAppendJSNumber(t *testing.T) {
+	f := func(v float64, want string) {
+		t.Helper()
+		if got := string(AppendJSNumber(nil, v)); got != want {
+			t.Fatalf("%v: got %s, want %s", v, got, want)
+		}
+	}
+	f(0, "0")
+	f(1, "1")
+	f(-2.5, "-2.5")
+	f(1e21, "1e+21")
+	f(1.8446744073709552e19, "18446744073709552000")
+	f(1e-7, "1e-7")
+	f(0.000001, "0.000001")
+}

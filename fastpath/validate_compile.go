@@ -528,7 +528,7 @@ func (c *compiler) compile(v *fastjson.Value, base string, d draft, sp string) (
 func (c *compiler) sub(n *node, v *fastjson.Value, base string, d draft, path ...string) (*node, error) {
 	sp := n.sp
 	for _, p := range path {
-		sp += "/" + schemaPathToken(p)
+		sp += "/" + SchemaPathToken(p)
 	}
 	return c.compile(v, base, d, sp)
 }
@@ -1108,9 +1108,9 @@ func (c *compiler) compileObjectKeywords(n *node, o *fastjson.Object, base strin
 	return nil
 }
 
-// schemaPathToken escapes a property name for an Ajv schema path: a JSON pointer token, then
+// SchemaPathToken escapes a property name for an Ajv schema path: a JSON pointer token, then
 // encodeURIComponent (Ajv's util.escapeFragment), so "$schema" reads "%24schema".
-func schemaPathToken(name string) string {
+func SchemaPathToken(name string) string {
 	name = strings.ReplaceAll(strings.ReplaceAll(name, "~", "~0"), "/", "~1")
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder

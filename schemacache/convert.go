@@ -15,6 +15,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"intake/fastpath"
 )
 
 // Limits on documents read from schema repositories and stream configs: a broken or hostile
@@ -354,7 +356,7 @@ func (c *yamlConv) float(text string, v float64) (*jnode, error) {
 	if math.IsInf(v, 0) || math.IsNaN(v) {
 		return nil, fmt.Errorf("cannot convert YAML: %q has no JSON representation", text)
 	}
-	return c.scalar(appendJSNumber(nil, v))
+	return c.scalar(fastpath.AppendJSNumber(nil, v))
 }
 
 // plainNumber matches the decimal numbers js-yaml reads from plain scalars.
@@ -379,28 +381,7 @@ func (c *yamlConv) number(text string) (*jnode, error) {
 	if err != nil || math.IsInf(f, 0) {
 		return nil, fmt.Errorf("cannot convert YAML: cannot read number %q", text)
 	}
-	return c.scalar(appendJSNumber(nil, f))
-}
-
-// appendJSNumber appends f as JavaScript's Number.prototype.toString writes it (and so as
-// JSON.stringify would): shortest round-trip digits, exponent form only below 1e-6 or from 1e21.
-func appendJSNumber(dst []byte, f float64) []byte {
-	if f == 0 {
-		return append(dst, '0')
-	}
-	abs := math.Abs(f)
-	if abs >= 1e-6 && abs < 1e21 {
-		return strconv.AppendFloat(dst, f, 'f', -1, 64)
-	}
-	b := strconv.AppendFloat(nil, f, 'e', -1, 64)
-	// Go writes e-07 / e+21; JavaScript writes e-7 / e+21.
-	i := bytes.IndexByte(b, 'e')
-	mant, exp := b[:i], b[i+1:]
-	sign := exp[0]
-	digits := bytes.TrimLeft(exp[1:], "0")
-	dst = append(dst, mant...)
-	dst = append(dst, 'e', sign)
-	return append(dst, digits...)
+	return c.scalar(fastpath.AppendJSNumber(nil, f))
 }
 
 func position(n ast.Node) string {

@@ -193,7 +193,7 @@ func (r *renderer) child(d *jsonschema.EvaluationResult, kw, name string, sch *f
 			// only "required", which the parent renders.
 			return
 		}
-		r.walk(d, schemaGet(sch, "properties", name), sp+"/properties/"+fragment(name), child, ip+pointerToken(name), depth+1)
+		r.walk(d, schemaGet(sch, "properties", name), sp+"/properties/"+fastpath.SchemaPathToken(name), child, ip+pointerToken(name), depth+1)
 	case "patternProperties":
 		child := objectGet(inst, name)
 		if child == nil {
@@ -205,7 +205,7 @@ func (r *renderer) child(d *jsonschema.EvaluationResult, kw, name string, sch *f
 			r.walk(d, nil, sp+"/patternProperties", child, ip+pointerToken(name), depth+1)
 			return
 		}
-		r.walk(d, psch, sp+"/patternProperties/"+fragment(pat), child, ip+pointerToken(name), depth+1)
+		r.walk(d, psch, sp+"/patternProperties/"+fastpath.SchemaPathToken(pat), child, ip+pointerToken(name), depth+1)
 	case "additionalProperties":
 		ap := schemaGet(sch, "additionalProperties")
 		if isFalseSchema(ap) {
@@ -239,10 +239,10 @@ func (r *renderer) child(d *jsonschema.EvaluationResult, kw, name string, sch *f
 		r.walk(d, csch, csp, child, ip+"/"+name, depth+1)
 	case "dependentSchemas":
 		csch := schemaGet(sch, "dependentSchemas", name)
-		csp := sp + "/dependentSchemas/" + fragment(name)
+		csp := sp + "/dependentSchemas/" + fastpath.SchemaPathToken(name)
 		if csch == nil {
 			csch = schemaGet(sch, "dependencies", name)
-			csp = sp + "/dependencies/" + fragment(name)
+			csp = sp + "/dependencies/" + fastpath.SchemaPathToken(name)
 		}
 		r.walk(d, csch, csp, inst, ip, depth+1)
 	case "not":
@@ -711,26 +711,7 @@ func jsNumberText(v *fastjson.Value) string {
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return rawJSON(v)
 	}
-	return string(appendJSNumber(nil, f))
-}
-
-// fragment escapes a property name for an Ajv schema path: a JSON pointer token, then
-// encodeURIComponent (Ajv's util.escapeFragment), so "$schema" reads "%24schema".
-func fragment(name string) string {
-	name = strings.ReplaceAll(strings.ReplaceAll(name, "~", "~0"), "/", "~1")
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&0xf])
-	}
-	return b.String()
+	return string(fastpath.AppendJSNumber(nil, f))
 }
 
 func pointerToken(name string) string {
@@ -826,7 +807,7 @@ func jsKey(v *fastjson.Value, quoteStrings bool) string {
 		return string(v.GetStringBytes())
 	case fastjson.TypeNumber:
 		f, _ := v.Float64()
-		return string(appendJSNumber(nil, f))
+		return string(fastpath.AppendJSNumber(nil, f))
 	default:
 		return v.Type().String()
 	}
