@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-race conformance bench bench-compare bench-shards loadtest lint fmt fuzz clean
+.PHONY: all build run test test-race conformance bench bench-check bench-check-allocs bench-compare bench-shards loadtest lint fmt fuzz clean
 
 all: build
 
@@ -29,9 +29,18 @@ test:
 conformance:
 	cd fastpath && $(GO) test -count=1 -run '^TestConformance$$'
 
-## bench: the benchmarks, one screen
+## bench: the stage benchmarks (bench/), one screen: ns/event, events/s per core, allocs/event against
+## bench/budget (README "Benchmarks"); BENCHTIME=3s for steadier numbers
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./bench/cmd/benchcheck -no-fail -benchtime $(or $(BENCHTIME),1s)
+
+## bench-check: the same, failing when allocs/event or ns/event (beyond its tolerance) break bench/budget
+bench-check:
+	$(GO) run ./bench/cmd/benchcheck -benchtime $(or $(BENCHTIME),1s)
+
+## bench-check-allocs: allocations only, no baselines (CI: timing on shared machines is noise); ~15s
+bench-check-allocs:
+	$(GO) run ./bench/cmd/benchcheck -allocs-only -benchtime 200ms
 
 ## loadtest: build the load generator bin/intake-loadtest (go run ./loadtest --help; README "Load tests")
 loadtest:

@@ -1,0 +1,155 @@
+// Command benchcheck runs intake's stage benchmarks (package bench) and holds them to the per-core
+// budget in bench/budget: it prints one screen, stage by stage, with ns/event (CPU time per event),
+// the events/s one core gives at that cost, allocs/event, the budget and the verdict, and exits 1
+// when allocs/event exceed a ceiling (exact, at two decimals) or ns/event exceeds one by more than
+// its tolerance.
+//
+//	go run ./bench/cmd/benchcheck                      # run and check everything (make bench-check)
+//	go run ./bench/cmd/benchcheck -no-fail             # the same, exit 0 whatever (make bench)
+//	go run ./bench/cmd/benchcheck -allocs-only -benchtime 200ms   # CI: allocations only
+//	go test -run '^$' -bench . ./bench/ | go run ./bench/cmd/benchcheck -in -
+//
+// Exit status: 0 when every budget line holds (or -no-fail), 1 when one does not, 2 when the
+// benchmarks could not run or the budget file is malformed.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"intake/bench"
+)
+
+func main() {
+	var (
+		budgetPath = flag.String("budget", "bench/budget", "the budget file")
+		pkg        = flag.String("pkg", "./bench/", "the package of the benchmarks")
+		benchtime  = flag.String("benchtime", "1s", "go test -benchtime of each benchmark")
+		count      = flag.Int("count", 1, "go test -count: runs of each benchmark (median ns/event, largest allocs/event)")
+		allocsOnly = flag.Bool("allocs-only", false, "check allocations only and skip the baselines (CI: timing on shared machines is noise)")
+		in         = flag.String("in", "", "read go test -bench output from this file (- for stdin) instead of running the benchmarks")
+		out        = flag.String("out", "", "also write the raw go test output to this file")
+		noFail     = flag.Bool("no-fail", false, "print the verdicts but exit 0 when a budget line does not hold")
+		verbose    = flag.Bool("v", false, "stream the go test output to stderr")
+		goCmd      = flag.String("go", "go", "the go command")
+	)
+	flag.Parse()
+
+	f, err := os.Open(*budgetPath)
+	if err != nil {
+		fatal(err)
+	}
+	budget, err := bench.ParseBudget(f)
+	f.Close()
+	if err != nil {
+		fatal(err)
+	}
+
+	var raw []byte
+	started := time.Now()
+	switch *in {
+	case "":
+		args := []string{"test", "-run", "^$", "-bench", ".", "-benchtime", *benchtime,
+			"-count", fmt.Sprint(*count), "-timeout", "60m", *pkg}
+		if *allocsOnly {
+			args = append(args, "-args", "-baselines=false")
+		}
+		fmt.Fprintf(os.Stderr, "benchcheck: %s %s\n", *goCmd, strings.Join(args, " "))
+		cmd := exec.Command(*goCmd, args...)
+		cmd.Env = os.Environ()
+		if os.Getenv("GOTOOLCHAIN") == "" {
+			cmd.Env = append(cmd.Env, "GOTOOLCHAIN=auto") // go.mod pins a newer Go than may be installed
+		}
+		var buf bytes.Buffer
+		cmd.Stdout = &buf
+		cmd.Stderr = &buf
+		if *verbose {
+			cmd.Stdout = io.MultiWriter(&buf, os.Stderr)
+			cmd.Stderr = cmd.Stdout
+		}
+		err := cmd.Run()
+		raw = buf.Bytes()
+		if *out != "" {
+			if werr := os.WriteFile(*out, raw, 0o644); werr != nil {
+				fatal(werr)
+			}
+		}
+		if err != nil {
+			os.Stderr.Write(tail(raw, 40))
+			fatal(fmt.Errorf("the benchmarks failed: %w", err))
+		}
+	case "-":
+		if raw, err = io.ReadAll(os.Stdin); err != nil {
+			fatal(err)
+		}
+	default:
+		if raw, err = os.ReadFile(*in); err != nil {
+			fatal(err)
+		}
+	}
+
+	results, env, err := bench.ParseResults(bytes.NewReader(raw))
+	if err != nil {
+		fatal(err)
+	}
+	if len(results) == 0 {
+		os.Stderr.Write(tail(raw, 40))
+		fatal(fmt.Errorf("no benchmark of the suite reported ns/event and allocs/event"))
+	}
+	rows := bench.Check(budget, results, *allocsOnly)
+
+	mode := "allocations and time"
+	if *allocsOnly {
+		mode = "allocations only (ns/event budgets in parentheses, not checked)"
+	}
+	cpu := env.CPU
+	if cpu == "" {
+		cpu = "unknown CPU"
+	}
+	fmt.Printf("intake per-core budget (%s): %s, %d CPUs, GOMAXPROCS %d, %s %s/%s, benchtime %s x%d, %s\n",
+		*budgetPath, cpu, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), env.GOOS, env.GOARCH,
+		*benchtime, *count, time.Now().UTC().Format("2006-01-02"))
+	fmt.Printf("checking %s; ns/event is this process's CPU time per event (Edge: client and server, not the\n"+
+		"broker); events/s/core = 1e9/ns/event; \"vs base\" = how many times cheaper than the baseline.\n\n", mode)
+	bench.WriteTable(os.Stdout, budget, rows, *allocsOnly)
+
+	failed := 0
+	for _, r := range rows {
+		if r.Failed {
+			failed++
+		}
+	}
+	fmt.Println()
+	if *in == "" {
+		fmt.Printf("took %s. ", time.Since(started).Round(time.Second))
+	}
+	if failed > 0 {
+		fmt.Printf("FAIL: %d of %d lines do not hold their budget (tolerance %g%% on ns/event).\n", failed, len(rows), budget.Tolerance*100)
+		if !*noFail {
+			os.Exit(1)
+		}
+		return
+	}
+	fmt.Printf("ok: every budget line holds (tolerance %g%% on ns/event).\n", budget.Tolerance*100)
+}
+
+// tail returns the last n lines of b.
+func tail(b []byte, n int) []byte {
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return bytes.Join(lines, nil)
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "benchcheck:", err)
+	os.Exit(2)
+}
