@@ -102,7 +102,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	case len(enc) == 0 || string(enc) == "identity":
 	case string(enc) == "gzip" || string(enc) == "x-gzip":
 		var err error
-		st.body, err = gunzip(st.body[:0], body, s.cfg.MaxDecompressedBytes)
+		st.body, err = Gunzip(st.body[:0], body, s.cfg.MaxDecompressedBytes)
 		if errors.Is(err, errTooLarge) {
 			return s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
 				"decompressed request body is larger than "+itoa(s.cfg.MaxDecompressedBytes)+" bytes (--max-decompressed-bytes)")
