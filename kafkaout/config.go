@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -27,7 +28,7 @@ type Config struct {
 	// 0 = RingSize times the shards the client serves.
 	MaxBufferedRecords int
 
-	Compression     string        // "zstd" (default when ""), "lz4", "snappy", "gzip", "none"
+	Compression     string        // "zstd" (default when ""), "zstd-fastest", "lz4", "snappy", "gzip", "none"
 	Linger          time.Duration // kgo.ProducerLinger; 0 = no linger (franz-go's own default is 10ms)
 	BatchMaxBytes   int32         // kgo.ProducerBatchMaxBytes; 0 = 1 MiB
 	Acks            string        // "all" (default when ""), "leader", "none"; the latter two disable idempotence
@@ -145,6 +146,8 @@ func compressionCodec(name string) (kgo.CompressionCodec, error) {
 	switch name {
 	case "zstd":
 		return kgo.ZstdCompression(), nil
+	case "zstd-fastest":
+		return kgo.ZstdCompression().WithLevel(int(zstd.SpeedFastest)), nil
 	case "lz4":
 		return kgo.Lz4Compression(), nil
 	case "snappy":
@@ -154,7 +157,7 @@ func compressionCodec(name string) (kgo.CompressionCodec, error) {
 	case "none":
 		return kgo.NoCompression(), nil
 	}
-	return kgo.NoCompression(), fmt.Errorf("kafkaout: unknown Config.Compression %q; want zstd, lz4, snappy, gzip or none", name)
+	return kgo.NoCompression(), fmt.Errorf("kafkaout: unknown Config.Compression %q; want zstd, zstd-fastest, lz4, snappy, gzip or none", name)
 }
 
 // kgoLogger passes franz-go's warnings and errors to slog. Its info level logs every connection

@@ -158,6 +158,7 @@ func TestProduceCompression(t *testing.T) {
 	f("snappy", 2)
 	f("lz4", 3)
 	f("zstd", 4)
+	f("zstd-fastest", 4)
 	f("", 4) // the default
 }
 
