@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,12 +34,20 @@ const dataDir = "../../shared/data"
 var withBaselines = flag.Bool("baselines", true,
 	"run the baselines (encoding/json, kaptinlin, bare fasthttp, stdlib gzip, net/http); benchcheck -allocs-only turns them off")
 
+var noGC = flag.Bool("nogc", false,
+	"turn the garbage collector off (benchcheck -allocs-only): a GC empties the sync.Pools the edge's "+
+		"per-request state lives in, and their refills would count as allocations of whichever line ran then")
+
 var quietLogger = slog.New(slog.DiscardHandler)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(brokerProcessEnv) == "1" {
 		serveBrokerProcess()
 		return
+	}
+	flag.Parse()
+	if *noGC {
+		debug.SetGCPercent(-1)
 	}
 	code := m.Run()
 	cleanupsMu.Lock()

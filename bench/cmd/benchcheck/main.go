@@ -52,14 +52,13 @@ func main() {
 		fatal(err)
 	}
 
-	var raw []byte
-	started := time.Now()
-	switch *in {
-	case "":
+	runBench := func() []byte {
 		args := []string{"test", "-run", "^$", "-bench", ".", "-benchtime", *benchtime,
 			"-count", fmt.Sprint(*count), "-timeout", "60m", *pkg}
 		if *allocsOnly {
-			args = append(args, "-args", "-baselines=false")
+			// Allocations only: no baselines, and no GC, whose emptying of sync.Pools on a busy
+			// shared machine made a 0-allocation line read 0.12 allocs/event in CI.
+			args = append(args, "-args", "-baselines=false", "-nogc")
 		}
 		fmt.Fprintf(os.Stderr, "benchcheck: %s %s\n", *goCmd, strings.Join(args, " "))
 		cmd := exec.Command(*goCmd, args...)
@@ -75,7 +74,7 @@ func main() {
 			cmd.Stderr = cmd.Stdout
 		}
 		err := cmd.Run()
-		raw = buf.Bytes()
+		raw := buf.Bytes()
 		if *out != "" {
 			if werr := os.WriteFile(*out, raw, 0o644); werr != nil {
 				fatal(werr)
@@ -85,6 +84,14 @@ func main() {
 			os.Stderr.Write(tail(raw, 40))
 			fatal(fmt.Errorf("the benchmarks failed: %w", err))
 		}
+		return raw
+	}
+
+	var raw []byte
+	started := time.Now()
+	switch *in {
+	case "":
+		raw = runBench()
 	case "-":
 		if raw, err = io.ReadAll(os.Stdin); err != nil {
 			fatal(err)
@@ -104,6 +111,15 @@ func main() {
 		fatal(fmt.Errorf("no benchmark of the suite reported ns/event and allocs/event"))
 	}
 	rows := bench.Check(budget, results, *allocsOnly)
+	if *allocsOnly && *in == "" && bench.Failed(rows) {
+		// A neighbour's load can still push a pool refill into a line; an allocation the code
+		// makes fails the second run too.
+		fmt.Fprintln(os.Stderr, "benchcheck: allocation lines over budget; running the suite once more")
+		if results, _, err = bench.ParseResults(bytes.NewReader(runBench())); err != nil {
+			fatal(err)
+		}
+		rows = bench.Check(budget, results, *allocsOnly)
+	}
 
 	mode := "allocations and time"
 	if *allocsOnly {
