@@ -20,13 +20,33 @@ func validate(t *testing.T, c *Cache, uri, event string) (bool, string, string) 
 	if err != nil {
 		t.Fatalf("LoadSchema(%q): %v", uri, err)
 	}
+	ok, text, js := validateWith(t, s.Validator(), event)
+	if _, compiled := s.Validator().(*fastpath.Program); compiled {
+		// The reference validator (the fallback) must word every error the same way.
+		ref, err := c.res.parse(uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv, err := c.compileValidator(ref, s.Doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kok, ktext, kjs := validateWith(t, kv, event); kok != ok || ktext != text || kjs != js {
+			t.Errorf("%s: the compiled and the reference validator differ:\n compiled  %v %s\n reference %v %s", event, ok, js, kok, kjs)
+		}
+	}
+	return ok, text, js
+}
+
+func validateWith(t *testing.T, vd fastpath.Validator, event string) (bool, string, string) {
+	t.Helper()
 	var p fastjson.Parser
 	v, err := p.Parse(event)
 	if err != nil {
 		t.Fatalf("bad test event %s: %v", event, err)
 	}
 	var errs fastpath.Errors
-	ok := s.Validator().Validate(v, &errs)
+	ok := vd.Validate(v, &errs)
 	if ok != (errs.Len() == 0) {
 		t.Fatalf("Validate returned %v with %d errors", ok, errs.Len())
 	}

@@ -410,18 +410,16 @@ func (r *renderer) leaf(kw string, e *jsonschema.EvaluationError, sch *fastjson.
 		}
 		r.add("type", ip, sp+"/type", `{"type":`+jsonString(t)+`}`, "should be "+t)
 	case "required":
-		if inst == nil || inst.Type() != fastjson.TypeObject {
-			r.fallback(kw, e, sp, ip)
-			return
-		}
 		n := len(r.out)
-		for _, rv := range sch.GetArray("required") {
-			name := string(rv.GetStringBytes())
-			if rv.Type() != fastjson.TypeString || inst.Get(name) != nil {
-				continue
+		if inst != nil && inst.Type() == fastjson.TypeObject {
+			for _, rv := range sch.GetArray("required") {
+				name := string(rv.GetStringBytes())
+				if rv.Type() != fastjson.TypeString || inst.Get(name) != nil {
+					continue
+				}
+				r.add("required", ip, sp+"/required", `{"missingProperty":`+jsonString(name)+`}`,
+					"should have required property '"+name+"'")
 			}
-			r.add("required", ip, sp+"/required", `{"missingProperty":`+jsonString(name)+`}`,
-				"should have required property '"+name+"'")
 		}
 		if len(r.out) == n {
 			r.fallback(kw, e, sp, ip)
@@ -486,7 +484,7 @@ func (r *renderer) leaf(kw string, e *jsonschema.EvaluationError, sch *fastjson.
 	case "oneOf":
 		params := `{"passingSchemas":null}`
 		if m, ok := e.Params["matches"].(string); ok && e.Code == "one_of_multiple_matches" {
-			params = `{"passingSchemas":[` + m + `]}`
+			params = `{"passingSchemas":[` + strings.ReplaceAll(m, " ", "") + `]}`
 		}
 		r.add("oneOf", ip, sp+"/oneOf", params, "should match exactly one schema in oneOf")
 	case "not":
@@ -563,6 +561,14 @@ func (r *renderer) dependencies(sch *fastjson.Value, sp string, inst *fastjson.V
 
 // fallback keeps kaptinlin's own words for what Ajv 6 has no wording for.
 func (r *renderer) fallback(kw string, e *jsonschema.EvaluationError, sp, ip string) {
+	// A schema in another document (a $ref across files) is not in the rendering copy, but
+	// kaptinlin names a missing property itself, quoted ('dt'): word it as Ajv does.
+	if name, ok := e.Params["property"].(string); ok && kw == "required" && len(name) > 1 && name[0] == '\'' {
+		name = strings.Trim(name, "'")
+		r.add("required", ip, sp+"/required", `{"missingProperty":`+jsonString(name)+`}`,
+			"should have required property '"+name+"'")
+		return
+	}
 	params := "{}"
 	if len(e.Params) > 0 {
 		if b, err := json.Marshal(e.Params); err == nil {
