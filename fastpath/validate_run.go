@@ -295,17 +295,8 @@ func (n *node) validGeneric(v *fastjson.Value, depth int) bool {
 	if n.not != nil && n.not.valid(v, depth+1) {
 		return false
 	}
-	if len(n.anyOf) > 0 {
-		ok := false
-		for _, b := range n.anyOf {
-			if b.valid(v, depth+1) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	if len(n.anyOf) > 0 && !n.anyOfMatches(v, depth) {
+		return false
 	}
 	if len(n.oneOf) > 0 {
 		count := 0
@@ -757,6 +748,16 @@ func (n *node) reportObject(v *fastjson.Value, r *reporter, depth int) {
 	}
 }
 
+// anyOfMatches reports whether some branch of n's anyOf accepts v.
+func (n *node) anyOfMatches(v *fastjson.Value, depth int) bool {
+	for _, b := range n.anyOf {
+		if b.valid(v, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
 func (n *node) reportGeneric(v *fastjson.Value, r *reporter, depth int) {
 	if n.ref != nil {
 		n.ref.report(v, r, depth+1)
@@ -770,21 +771,12 @@ func (n *node) reportGeneric(v *fastjson.Value, r *reporter, depth int) {
 	if n.not != nil && n.not.valid(v, depth+1) {
 		r.add(&n.notErr)
 	}
-	if len(n.anyOf) > 0 {
-		ok := false
+	if len(n.anyOf) > 0 && !n.anyOfMatches(v, depth) {
+		// Ajv keeps every branch's errors, then says none matched.
 		for _, b := range n.anyOf {
-			if b.valid(v, depth+1) {
-				ok = true
-				break
-			}
+			b.report(v, r, depth+1)
 		}
-		if !ok {
-			// Ajv keeps every branch's errors, then says none matched.
-			for _, b := range n.anyOf {
-				b.report(v, r, depth+1)
-			}
-			r.add(&n.anyOfErr)
-		}
+		r.add(&n.anyOfErr)
 	}
 	if len(n.oneOf) > 0 {
 		first, second, last := -1, -1, len(n.oneOf)-1
