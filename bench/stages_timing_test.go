@@ -11,7 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/kaptinlin/jsonschema"
 	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
@@ -333,10 +332,19 @@ func validateCases() []benchCase {
 			}},
 			benchCase{name: e.name + "/kaptinlin", baseline: true, fn: func(b *testing.B) {
 				rec := e.record(b)
-				ks := kaptinlinSchema(b, eventSchema(b, e))
+				ref, err := cache(b, true).ReferenceValidator(eventSchema(b, e).URI)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var p fastjson.Parser
+				v, err := p.ParseBytes(rec.value)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var errs fastpath.Errors
 				perEvent(b, len(rec.value), 10, func() {
-					if !ks.ValidateJSON(rec.value).IsValid() {
-						b.Fatal("invalid")
+					if !ref.Validate(v, &errs) {
+						b.Fatal(errs.Text())
 					}
 				})
 			}},
@@ -352,51 +360,6 @@ func eventSchema(b *testing.B, e *eventCase) *fastpath.Schema {
 		b.Fatal(err)
 	}
 	return s
-}
-
-// kaptinlinSchema compiles s as schemacache compiles its reference validator: formats asserted
-// with Ajv 6's fast formats, and the repeated $ids of embedded schemas dropped (kaptinlin refuses
-// them; the real schemas have no $ref, so nothing else changes).
-func kaptinlinSchema(b *testing.B, s *fastpath.Schema) *jsonschema.Schema {
-	comp := jsonschema.NewCompiler()
-	comp.SetAssertFormat(true)
-	for _, name := range fastpath.FastFormatNames {
-		check := fastpath.FastFormat(name)
-		comp.RegisterFormat(name, func(v any) bool {
-			str, _ := v.(string)
-			return check(str)
-		}, "string")
-	}
-	ks, err := comp.Compile(withoutNestedIDs(b, s.Doc), "schemarepo://repo"+s.URI)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ks
-}
-
-func withoutNestedIDs(b *testing.B, doc []byte) []byte {
-	var p fastjson.Parser
-	root, err := p.ParseBytes(doc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var walk func(v *fastjson.Value, depth int)
-	walk = func(v *fastjson.Value, depth int) {
-		switch v.Type() {
-		case fastjson.TypeObject:
-			o, _ := v.Object()
-			if depth > 0 {
-				o.Del("$id")
-			}
-			o.Visit(func(_ []byte, c *fastjson.Value) { walk(c, depth+1) })
-		case fastjson.TypeArray:
-			for _, c := range v.GetArray() {
-				walk(c, depth+1)
-			}
-		}
-	}
-	walk(root, 0)
-	return fastpath.AppendJSON(nil, root)
 }
 
 // BenchmarkSerialize is writing the processed event back to JSON, the last step of Process:

@@ -66,6 +66,20 @@ func (c *Cache) validatorFor(ref schemaRef, doc []byte) (fastpath.Validator, err
 	return prog, nil
 }
 
+// ReferenceValidator compiles the schema at uri with kaptinlin, as at load time: the validator a
+// schema falls back to. For benchmarks and tests that set the compiled program beside it.
+func (c *Cache) ReferenceValidator(uri string) (fastpath.Validator, error) {
+	s, err := c.LoadSchema(uri)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := c.res.parse(uri)
+	if err != nil {
+		return nil, err
+	}
+	return c.compileValidator(ref, s.Doc)
+}
+
 func (c *Cache) compileValidator(ref schemaRef, doc []byte) (*validator, error) {
 	// The rendering copy: errors are worded from the schema as written.
 	v := &validator{}

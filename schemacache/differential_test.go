@@ -49,17 +49,12 @@ func loadDifferentialSet(t testing.TB) *differentialSet {
 		for _, f := range files {
 			title := strings.ReplaceAll(filepath.Base(filepath.Dir(f)), ".", "/")
 			uri := "/" + title + "/" + strings.TrimSuffix(filepath.Base(f), ".json")
-			ref, err := c.res.parse(uri)
-			if err != nil {
-				diffErr = err
-				return
-			}
 			sc, err := c.LoadSchema(uri)
 			if err != nil {
 				diffErr = err
 				return
 			}
-			kv, err := c.compileValidator(ref, sc.Doc)
+			kv, err := c.ReferenceValidator(uri)
 			if err != nil {
 				diffErr = err
 				return
