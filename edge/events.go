@@ -124,7 +124,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	if !utf8.Valid(body) {
 		return s.respondError(ctx, fasthttp.StatusBadRequest, "request body is not valid UTF-8")
 	}
-	if problem := scanJSON(body, s.cfg.MaxDepth); problem != "" {
+	if problem := fastpath.CheckJSON(body, s.cfg.MaxDepth); problem != "" {
 		return s.respondError(ctx, fasthttp.StatusBadRequest, "cannot parse the request body as JSON: "+problem)
 	}
 	root, err := st.parser.ParseBytes(body)

@@ -116,6 +116,9 @@ func TestValidateCommand(t *testing.T) {
 	f(`{"$schema":"/example/click/1.0.0","dt":"2026-01-01T00:00:00Z","meta":{"stream":"anything"},"page":{"id":1},"button":"save"}
 {"$schema":"/example/click/1.0.0","meta":{"stream":"anything"}}
 not json`, schemasOnly, 1, `"valid":true`, `should have required property 'dt'`, `"keyword":"json"`)
+	// What the edge refuses as JSON, validate refuses too.
+	f(`{"$schema":"/example/click/1.0.0","dt":"2026-01-01T00:00:00Z","meta":{"stream":"x"},"page":{"id":01},"button":"save"}`,
+		schemasOnly, 1, `malformed value \"01\"`)
 	f(string(one), []string{"--schema-base-uri", "../../examples/schemas", "--stream-config", "/nonexistent"}, 2)
 	f(string(one), nil, 2)
 	f("", schemasOnly, 2)

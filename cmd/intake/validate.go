@@ -29,6 +29,7 @@ func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 	formatMode := o.String("format-mode", "fast", "fast (Ajv 6's formats, as EventGate) or full")
 	streamField := o.String("stream-field", "meta.stream", "event field that names its stream")
 	schemaField := o.String("schema-field", "$schema", "event field that names its schema")
+	depth := o.Int("max-depth", 64, "deepest JSON nesting accepted, as the edge's --max-depth")
 	if err := o.parse(args, ""); err != nil {
 		return 2, err
 	}
@@ -70,6 +71,7 @@ func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 		lookup = anyStream
 	}
 
+	maxDepth := *depth
 	events, err := splitEvents(data)
 	if err != nil {
 		return 2, err
@@ -86,10 +88,15 @@ func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 	for i, raw := range events {
 		line = append(line[:0], `{"index":`...)
 		line = strconv.AppendInt(line, int64(i), 10)
+		// The edge's checks of the JSON itself, then its parser.
+		problem := fastpath.CheckJSON(raw, maxDepth)
 		ev, err := p.ParseBytes(raw)
-		if err != nil {
+		if problem == "" && err != nil {
+			problem = err.Error()
+		}
+		if problem != "" {
 			r.Reset()
-			r.Errors.Add("json", "", "#", "", "should be JSON: "+err.Error())
+			r.Errors.Add("json", "", "#", "", "should be JSON: "+problem)
 			r.Outcome = fastpath.Invalid
 		} else {
 			anyStream.prepare(ev)

@@ -1,4 +1,4 @@
-package edge
+package fastpath
 
 import (
 	"encoding/json"
@@ -6,16 +6,16 @@ import (
 	"testing"
 )
 
-func TestScanJSON(t *testing.T) {
+func TestCheckJSON(t *testing.T) {
 	f := func(in, wantProblem string) {
 		t.Helper()
-		got := scanJSON([]byte(in), 5)
+		got := CheckJSON([]byte(in), 5)
 		if wantProblem == "" && got != "" || wantProblem != "" && !strings.Contains(got, wantProblem) {
-			t.Fatalf("scanJSON(%q) = %q, want %q", in, got, wantProblem)
+			t.Fatalf("CheckJSON(%q) = %q, want %q", in, got, wantProblem)
 		}
 		// Whatever passes the scan and parses must be JSON by encoding/json's reckoning too.
 		if got == "" && strings.ContainsAny(in, "0123456789") && !json.Valid([]byte(in)) && json.Valid([]byte(strings.ReplaceAll(in, "@", ""))) {
-			t.Fatalf("scanJSON passed %q", in)
+			t.Fatalf("CheckJSON passed %q", in)
 		}
 	}
 	f(`{"a":[1,-2,0,0.5,-0.5e10,1E+2,3e-4]}`, "")
