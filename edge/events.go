@@ -205,7 +205,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 			if !hasty {
 				st.invalid = s.appendInvalid(st.invalid, ev, r, st)
 			}
-			s.produceErrorEvent(st, req, ev, r)
+			s.produceErrorEvent(snap, st, req, ev, r)
 		}
 	}
 
@@ -381,7 +381,7 @@ const maxRawErrorEvent = 1024
 
 // produceErrorEvent queues the error event for an event that was not accepted. Best effort: when the
 // queue is full it is dropped and counted, never blocking the request.
-func (s *Server) produceErrorEvent(st *requestState, req *fastpath.Request, ev *fastjson.Value, r *fastpath.Result) {
+func (s *Server) produceErrorEvent(snap *schemacache.Snapshot, st *requestState, req *fastpath.Request, ev *fastjson.Value, r *fastpath.Result) {
 	if s.cfg.ErrorStream == "" {
 		return
 	}
@@ -404,7 +404,7 @@ func (s *Server) produceErrorEvent(st *requestState, req *fastpath.Request, ev *
 	}
 	st.errEvent = req.AppendErrorEvent(st.errEvent[:0], &e)
 	topic := s.errorTopic
-	if es := s.cache.Current().Stream(s.errorStreamName); es != nil {
+	if es := snap.Stream(s.errorStreamName); es != nil {
 		topic = es.Topic
 	}
 	if err := s.prod.TryProduce(topic, nil, st.errEvent, nil, 0); err != nil {
