@@ -3,6 +3,7 @@ package fastpath
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -133,31 +134,7 @@ func TestCompiledValidateConcurrently(t *testing.T) {
 
 // kitchenSink uses most keywords the real schemas use; schemacache's error tests word every error
 // of it through both the compiled program and the reference validator.
-const kitchenSink = `{
-  "$schema": "http://json-schema.org/draft-07/schema#",
-  "$id": "/sink/1.0.0",
-  "title": "sink",
-  "type": "object",
-  "required": ["dt", "id"],
-  "additionalProperties": false,
-  "properties": {
-    "$schema": {"type": "string"},
-    "dt": {"type": "string", "format": "date-time", "maxLength": 128},
-    "id": {"type": ["integer", "null"], "minimum": 0, "maximum": 10},
-    "s": {"type": "string", "minLength": 1, "maxLength": 3, "pattern": "^[a-z]+$"},
-    "e": {"enum": ["a", "b", 1]},
-    "c": {"const": "x"},
-    "m": {"type": "number", "multipleOf": 2, "exclusiveMaximum": 100},
-    "arr": {"type": "array", "minItems": 1, "maxItems": 3, "uniqueItems": true, "items": {"type": "string"}},
-    "objs": {"type": "array", "uniqueItems": true, "items": {"type": "object"}},
-    "nested": {"type": "object", "required": ["x"], "properties": {"x": {"type": "boolean"}}},
-    "map": {"type": "object", "additionalProperties": {"type": "string"}},
-    "names": {"type": "object", "propertyNames": {"pattern": "^[a-z]+$"}, "maxProperties": 2},
-    "uri": {"type": "string", "format": "uri-reference"},
-    "day": {"type": "string", "format": "date"},
-    "odd key": {"type": "string"}
-  }
-}`
+var kitchenSink = readTestdata("testdata/kitchensink.json")
 
 func compileForTest(t testing.TB, doc string, opts CompileOptions) *Program {
 	t.Helper()
@@ -182,4 +159,13 @@ func validateText(t testing.TB, p *Program, event string) (bool, string, string)
 		t.Fatalf("Validate returned %v with %d errors", ok, errs.Len())
 	}
 	return ok, errs.Text(), string(errs.AppendJSON(nil))
+}
+
+// readTestdata returns a file of testdata/ (or a path relative to the package), or panics.
+func readTestdata(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

@@ -66,32 +66,15 @@ func TestEventGateErrorsText(t *testing.T) {
 	}
 }
 
-// Schema used by the hand-made cases: one property per keyword.
-const kitchenSink = `{
-  "$schema": "http://json-schema.org/draft-07/schema#",
-  "$id": "/sink/1.0.0",
-  "title": "sink",
-  "type": "object",
-  "required": ["dt", "id"],
-  "additionalProperties": false,
-  "properties": {
-    "$schema": {"type": "string"},
-    "dt": {"type": "string", "format": "date-time", "maxLength": 128},
-    "id": {"type": ["integer", "null"], "minimum": 0, "maximum": 10},
-    "s": {"type": "string", "minLength": 1, "maxLength": 3, "pattern": "^[a-z]+$"},
-    "e": {"enum": ["a", "b", 1]},
-    "c": {"const": "x"},
-    "m": {"type": "number", "multipleOf": 2, "exclusiveMaximum": 100},
-    "arr": {"type": "array", "minItems": 1, "maxItems": 3, "uniqueItems": true, "items": {"type": "string"}},
-    "objs": {"type": "array", "uniqueItems": true, "items": {"type": "object"}},
-    "nested": {"type": "object", "required": ["x"], "properties": {"x": {"type": "boolean"}}},
-    "map": {"type": "object", "additionalProperties": {"type": "string"}},
-    "names": {"type": "object", "propertyNames": {"pattern": "^[a-z]+$"}, "maxProperties": 2},
-    "uri": {"type": "string", "format": "uri-reference"},
-    "day": {"type": "string", "format": "date"},
-    "odd key": {"type": "string"}
-  }
-}`
+// kitchenSink, the schema of the hand-made cases (one property per keyword), is fastpath's test
+// schema: one file for both packages.
+var kitchenSink = func() string {
+	b, err := os.ReadFile("../fastpath/testdata/kitchensink.json")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 func TestAjvErrors(t *testing.T) {
 	c := sinkCache(t)
