@@ -1,7 +1,6 @@
 package fastpath
 
 import (
-	"bytes"
 	"slices"
 
 	"github.com/valyala/fastjson"
@@ -14,50 +13,53 @@ const maxPairwiseKeys = 24
 // duplicateKey finds a key that appears twice in one object of ev. fastjson keeps both (Get sees
 // the first, serialization writes both), where JavaScript keeps the last: such an event would mean
 // different things to different consumers, so it is refused. It returns the JSON pointer of the
-// object and the key, or ok=false. keys is scratch space, returned for reuse.
-func duplicateKey(ev *fastjson.Value, keys [][]byte, path []byte) (pointer []byte, key []byte, scratch [][]byte, found bool) {
+// object and the key, or ok=false; an object's own keys are checked before its members' objects.
+// keys is scratch space for large objects, returned for reuse. Plain loops over the members (no
+// Visit closures): this runs on every event.
+func duplicateKey(ev *fastjson.Value, keys []string, path []byte) (pointer []byte, key string, scratch []string, found bool) {
 	switch ev.Type() {
 	case fastjson.TypeObject:
 		o, _ := ev.Object()
-		start := len(keys)
-		o.Visit(func(k []byte, _ *fastjson.Value) { keys = append(keys, k) })
-		own := keys[start:]
-		if len(own) <= maxPairwiseKeys {
-			for i := 1; i < len(own); i++ {
+		kvs := objectMembers(o)
+		if len(kvs) <= maxPairwiseKeys {
+			for i := 1; i < len(kvs); i++ {
 				for j := 0; j < i; j++ {
-					if bytes.Equal(own[i], own[j]) {
-						return path, own[i], keys, true
+					if kvs[i].k == kvs[j].k {
+						return path, kvs[i].k, keys, true
 					}
 				}
 			}
 		} else {
-			// Slow path: a large object. Sort a copy at the end of the scratch space.
-			sorted := append(keys, own...)[len(keys):]
-			slices.SortFunc(sorted, bytes.Compare)
+			// Slow path: a large object. Sort its keys in the scratch space.
+			start := len(keys)
+			for _, kv := range kvs {
+				keys = append(keys, kv.k)
+			}
+			sorted := keys[start:]
+			slices.Sort(sorted)
 			for i := 1; i < len(sorted); i++ {
-				if bytes.Equal(sorted[i], sorted[i-1]) {
+				if sorted[i] == sorted[i-1] {
 					return path, sorted[i], keys, true
 				}
 			}
+			keys = keys[:start]
 		}
-		keys = keys[:start]
-		var dup, k []byte
-		found := false
-		o.Visit(func(key []byte, c *fastjson.Value) {
-			if found || (c.Type() != fastjson.TypeObject && c.Type() != fastjson.TypeArray) {
-				return
+		for _, kv := range kvs {
+			if t := kv.v.Type(); t != fastjson.TypeObject && t != fastjson.TypeArray {
+				continue
 			}
 			n := len(path)
-			p := AppendPointerToken(path, b2s(key))
-			if dup, k, keys, found = duplicateKey(c, keys, p); !found {
-				path = p[:n] // keep what the path grew to
+			p := AppendPointerToken(path, kv.k)
+			dup, k, s, found := duplicateKey(kv.v, keys, p)
+			if found {
+				return dup, k, s, true
 			}
-		})
-		return dup, k, keys, found
+			keys, path = s, p[:n] // keep what the path grew to
+		}
 	case fastjson.TypeArray:
 		a, _ := ev.Array()
 		for i, c := range a {
-			if c.Type() != fastjson.TypeObject && c.Type() != fastjson.TypeArray {
+			if t := c.Type(); t != fastjson.TypeObject && t != fastjson.TypeArray {
 				continue
 			}
 			n := len(path)
@@ -69,7 +71,7 @@ func duplicateKey(ev *fastjson.Value, keys [][]byte, path []byte) (pointer []byt
 			keys, path = s, p[:n]
 		}
 	}
-	return nil, nil, keys, false
+	return nil, "", keys, false
 }
 
 func appendIndexToken(dst []byte, i int) []byte {

@@ -85,14 +85,15 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 		return
 	}
 	// 0. One meaning per event: no key twice in an object.
-	var dup, key []byte
+	var dup []byte
+	var key string
 	var found bool
 	if dup, key, req.keys, found = duplicateKey(ev, req.keys[:0], req.path[:0]); found {
 		req.path = dup
 		// Slow path: build the error.
-		params := string(AppendJSONString([]byte(`{"duplicateKey":`), b2s(key))) + "}"
+		params := string(AppendJSONString([]byte(`{"duplicateKey":`), key)) + "}"
 		r.fail(Invalid, "ValidationError", "duplicateKey", string(dup), "#", params,
-			"should not have the key '"+string(key)+"' twice")
+			"should not have the key '"+key+"' twice")
 		return
 	}
 

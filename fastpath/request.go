@@ -30,7 +30,7 @@ type Request struct {
 	ridValue *fastjson.Value
 	rng      *rand.ChaCha8
 	uuid     [36]byte
-	keys     [][]byte // scratch for the duplicate-key check
+	keys     []string // scratch for the duplicate-key check
 	path     []byte
 
 	// Memos: the events of one request mostly share a stream and a schema, and always its headers.
@@ -50,7 +50,7 @@ func AcquireRequest() *Request {
 	}
 	var seed [32]byte
 	_, _ = crand.Read(seed[:]) // crypto/rand.Read never fails on supported platforms
-	return &Request{rng: rand.NewChaCha8(seed), path: make([]byte, 0, 256), keys: make([][]byte, 0, 64)}
+	return &Request{rng: rand.NewChaCha8(seed), path: make([]byte, 0, 256), keys: make([]string, 0, 64)}
 }
 
 // ReleaseRequest returns r to the pool. Nothing built by r may be used afterwards.
