@@ -103,6 +103,7 @@ var groups = map[string]func() []benchCase{
 	"Ring":      ringCases,
 	"Produce":   produceCases,
 	"Edge":      edgeCases,
+	"Compress":  compressCases,
 }
 
 func runCases(b *testing.B, cases []benchCase) {

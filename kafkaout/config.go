@@ -1,6 +1,7 @@
 package kafkaout
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ type Config struct {
 	// 0 = RingSize times the shards the client serves.
 	MaxBufferedRecords int
 
-	Compression     string        // "zstd" (default when ""), "zstd-fastest", "lz4", "snappy", "gzip", "none"
+	Compression     string        // "auto" (default when ""), "zstd", "zstd-fastest", "lz4", "snappy", "gzip", "none"
 	Linger          time.Duration // kgo.ProducerLinger; 0 = no linger (franz-go's own default is 10ms)
 	BatchMaxBytes   int32         // kgo.ProducerBatchMaxBytes; 0 = 1 MiB
 	Acks            string        // "all" (default when ""), "leader", "none"; the latter two disable idempotence
@@ -49,7 +50,7 @@ func DefaultConfig() Config {
 		Shards:          runtime.GOMAXPROCS(0),
 		RingSize:        8192,
 		Clients:         1,
-		Compression:     "zstd",
+		Compression:     "auto",
 		Linger:          0,
 		BatchMaxBytes:   1 << 20,
 		Acks:            "all",
@@ -84,7 +85,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.MaxBufferedRecords = cfg.RingSize * shardsPerClient
 	}
 	if cfg.Compression == "" {
-		cfg.Compression = "zstd"
+		cfg.Compression = "auto"
 	}
 	if cfg.BatchMaxBytes == 0 {
 		cfg.BatchMaxBytes = 1 << 20
@@ -106,7 +107,7 @@ func (cfg Config) withDefaults() (Config, error) {
 
 // kgoOpts translates cfg (after withDefaults) into franz-go options.
 func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
-	codec, err := compressionCodec(cfg.Compression)
+	compression, err := compressionOpt(cfg.Compression)
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +115,7 @@ func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(cfg.ClientID),
 		kgo.WithLogger(kgoLogger{cfg.Logger}),
-		// Fall back to no compression rather than failing against a broker that predates the codec.
-		kgo.ProducerBatchCompression(codec, kgo.NoCompression()),
+		compression,
 		// Set even when 0: franz-go's own default is a 10ms linger, Config's zero is none.
 		kgo.ProducerLinger(cfg.Linger),
 		kgo.ProducerBatchMaxBytes(cfg.BatchMaxBytes),
@@ -142,6 +142,58 @@ func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
 	return opts, nil
 }
 
+// compressionOpt is the franz-go option for Config.Compression. A fixed codec falls back to no
+// compression rather than failing against a broker that predates it.
+func compressionOpt(name string) (kgo.Opt, error) {
+	if name == "auto" {
+		c, err := newAdaptiveCompressor(adaptiveThreshold)
+		if err != nil {
+			return nil, err
+		}
+		return kgo.WithCompressor(c), nil
+	}
+	codec, err := compressionCodec(name)
+	if err != nil {
+		return nil, err
+	}
+	return kgo.ProducerBatchCompression(codec, kgo.NoCompression()), nil
+}
+
+// adaptiveThreshold is where "auto" moves from lz4 to zstd: the uncompressed size of a record
+// batch's records. zstd costs about 7µs per batch before its first byte (BenchmarkCompress: 2.4µs
+// per event in 4-event batches, 0.55µs in 100-event ones, against lz4's 0.85 and 0.36), so below
+// this size lz4 is three times cheaper for a third less ratio on what are small batches anyway.
+// Above it zstd's fastest level: 20-30% cheaper than its default level for the same ratio on
+// batches of events (33.3 against 33.2 for 100 revision-create events), and nearly twice lz4's.
+const adaptiveThreshold = 16 << 10
+
+// adaptiveCompressor compresses record batches under a threshold with lz4 and larger ones with
+// zstd at its fastest level (lz4 when the produce version predates zstd). Consumers need nothing: the codec is an
+// attribute of each batch.
+type adaptiveCompressor struct {
+	small, large kgo.Compressor
+	threshold    int
+}
+
+func newAdaptiveCompressor(threshold int) (*adaptiveCompressor, error) {
+	small, err := kgo.DefaultCompressor(kgo.Lz4Compression())
+	if err != nil {
+		return nil, err
+	}
+	large, err := kgo.DefaultCompressor(kgo.ZstdCompression().WithLevel(int(zstd.SpeedFastest)), kgo.Lz4Compression())
+	if err != nil {
+		return nil, err
+	}
+	return &adaptiveCompressor{small: small, large: large, threshold: threshold}, nil
+}
+
+func (c *adaptiveCompressor) Compress(dst *bytes.Buffer, src []byte, flags ...kgo.CompressFlag) ([]byte, kgo.CompressionCodecType) {
+	if len(src) < c.threshold {
+		return c.small.Compress(dst, src, flags...)
+	}
+	return c.large.Compress(dst, src, flags...)
+}
+
 func compressionCodec(name string) (kgo.CompressionCodec, error) {
 	switch name {
 	case "zstd":
@@ -157,7 +209,7 @@ func compressionCodec(name string) (kgo.CompressionCodec, error) {
 	case "none":
 		return kgo.NoCompression(), nil
 	}
-	return kgo.NoCompression(), fmt.Errorf("kafkaout: unknown Config.Compression %q; want zstd, zstd-fastest, lz4, snappy, gzip or none", name)
+	return kgo.NoCompression(), fmt.Errorf("kafkaout: unknown Config.Compression %q; want auto, zstd, zstd-fastest, lz4, snappy, gzip or none", name)
 }
 
 // kgoLogger passes franz-go's warnings and errors to slog. Its info level logs every connection

@@ -133,11 +133,12 @@ func TestProduceKeyedPartition(t *testing.T) {
 func TestProduceCompression(t *testing.T) {
 	e := startBroker(t, 1)
 	value := bytes.Repeat([]byte(`{"meta":{"stream":"compressible"},"n":1}`), 50)
-	f := func(codec string, wantType uint8) {
+	topics := 0
+	fn := func(codec string, n int, wantType uint8) {
 		t.Helper()
-		topic := "eqiad.test.compression." + codec
+		topics++
+		topic := fmt.Sprintf("eqiad.test.compression.%d", topics)
 		p := newProducer(t, Config{Brokers: e.Addrs(), Compression: codec, Linger: 5 * time.Millisecond})
-		const n = 50
 		keys := make([][]byte, n)
 		values := make([][]byte, n)
 		for i := range values {
@@ -153,13 +154,17 @@ func TestProduceCompression(t *testing.T) {
 			}
 		}
 	}
+	f := func(codec string, wantType uint8) { t.Helper(); fn(codec, 50, wantType) }
 	f("none", 0)
 	f("gzip", 1)
 	f("snappy", 2)
 	f("lz4", 3)
 	f("zstd", 4)
 	f("zstd-fastest", 4)
-	f("", 4) // the default
+	// auto: a batch of 100 KB in zstd, a batch of one 2 KB record in lz4 (adaptiveThreshold).
+	fn("auto", 50, 4)
+	fn("auto", 1, 3)
+	fn("", 1, 3) // the default
 }
 
 func TestProduceAcks(t *testing.T) {
@@ -521,7 +526,7 @@ func TestConfigDefaults(t *testing.T) {
 	f("RingSize", cfg.RingSize, 1024)
 	f("Clients", cfg.Clients, 4) // no more clients than shards
 	f("MaxBufferedRecords", cfg.MaxBufferedRecords, 1024)
-	f("Compression", cfg.Compression, "zstd")
+	f("Compression", cfg.Compression, "auto")
 	f("BatchMaxBytes", cfg.BatchMaxBytes, int32(1<<20))
 	f("Acks", cfg.Acks, "all")
 	f("DeliveryTimeout", cfg.DeliveryTimeout, 5*time.Second)

@@ -84,7 +84,7 @@ func defineServeFlags(o *options) *serveFlags {
 		shards:          o.Int("kafka-shards", 0, "ring shards in front of the producers (0: one per CPU)"),
 		ringSize:        o.Int("kafka-ring-size", kd.RingSize, "records each ring shard holds; a full ring answers 503"),
 		clients:         o.Int("kafka-clients", 1, "franz-go producer clients the shards are spread over"),
-		compression:     o.String("kafka-compression", "zstd", "batch compression: zstd, zstd-fastest (zstd's fastest level: less CPU, larger batches), lz4, snappy, gzip or none"),
+		compression:     o.String("kafka-compression", "auto", "batch compression: auto (lz4 for record batches under 16 KiB, zstd's fastest level above), zstd, zstd-fastest, lz4, snappy, gzip or none"),
 		linger:          o.Duration("kafka-linger", kd.Linger, "how long a producer batch waits to fill"),
 		batchMaxBytes:   o.Int("kafka-batch-max-bytes", int(kd.BatchMaxBytes), "largest producer batch, bytes"),
 		acks:            o.String("kafka-acks", "all", "acknowledgements a produce waits for: all, leader or none (all keeps idempotence)"),
