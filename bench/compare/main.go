@@ -32,7 +32,22 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured run")
 	sweep := flag.Bool("sweep", false, "sweep --kafka-shards x --kafka-clients instead of comparing with the baseline")
 	jsonOut := flag.Bool("json", false, "print the results as JSON")
+	edgeArgs := flag.String("edge-args", "", "extra intake serve flags for the edge, space-separated (e.g. \"--kafka-compression lz4\")")
+	only := flag.String("workloads", "", "comma-separated workload numbers to run (1 single sync, 2 single hasty, 3 batches); empty: all")
 	flag.Parse()
+	extraEdgeArgs = strings.Fields(*edgeArgs)
+	if *only != "" {
+		var keep []workload
+		for _, f := range strings.Split(*only, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > len(workloads) {
+				fmt.Fprintf(os.Stderr, "compare: -workloads: %q is not a workload number 1-%d\n", f, len(workloads))
+				os.Exit(2)
+			}
+			keep = append(keep, workloads[n-1])
+		}
+		workloads = keep
+	}
 	var err error
 	if *sweep {
 		err = runSweep(*bin, *duration, *jsonOut)
@@ -248,9 +263,13 @@ func measure(w workload, server, url string, srv, broker *proc, d time.Duration)
 	return res, nil
 }
 
+// extraEdgeArgs are -edge-args, given to every edge started.
+var extraEdgeArgs []string
+
 func startEdge(bin string, extra []string) (*proc, error) {
 	args := append([]string{"serve", "--config", "examples/config.yaml", "--listen", edgeAddr,
-		"--kafka-brokers", brokerAddr, "--log-level", "warn"}, extra...)
+		"--kafka-brokers", brokerAddr, "--log-level", "warn"}, extraEdgeArgs...)
+	args = append(args, extra...)
 	p, err := start(bin+"/intake", args...)
 	if err != nil {
 		return nil, err
