@@ -121,6 +121,11 @@ func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
 		kgo.ProducerBatchMaxBytes(cfg.BatchMaxBytes),
 		kgo.RecordDeliveryTimeout(cfg.DeliveryTimeout),
 		kgo.MaxBufferedRecords(cfg.MaxBufferedRecords),
+		// A real Kafka answers UNKNOWN_TOPIC_OR_PARTITION for a while after auto-creating a topic;
+		// franz-go's default fails the records after 4 such answers (about a second), which
+		// failed the first events of every new stream against a real cluster. The delivery
+		// timeout bounds them instead, as it bounds every other retry.
+		kgo.UnknownTopicRetries(-1),
 		// The default partitioner stays: murmur2 for keyed records, as Kafka's Java producer.
 	}
 	switch cfg.Acks {
