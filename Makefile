@@ -6,7 +6,8 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-race conformance bench bench-check bench-check-allocs bench-compare bench-shards loadtest lint fmt fuzz clean
+.PHONY: all build run test test-race conformance bench bench-check bench-check-allocs bench-compare bench-shards loadtest lint fmt fuzz clean \
+        kafka-up kafka-down kafka-status test-kafka test-faults
 
 all: build
 
@@ -49,11 +50,11 @@ loadtest:
 ## bench-compare: the edge (broker in its own process) beside a bare fasthttp server, same load, CPU from /proc
 bench-compare: build
 	$(GO) build -o bin/baseline ./bench/baseline
-	$(GO) run ./bench/compare -duration $(or $(DURATION),10s)
+	$(GO) run ./bench/compare -duration $(or $(DURATION),10s) -edge-args "$(EDGE_ARGS)" -workloads "$(WORKLOADS)"
 
 ## bench-shards: sweep --kafka-shards x --kafka-clients: events/s per core and p99, and the best pair
 bench-shards: build
-	$(GO) run ./bench/compare -sweep -duration $(or $(DURATION),5s)
+	$(GO) run ./bench/compare -sweep -duration $(or $(DURATION),5s) -edge-args "$(EDGE_ARGS)"
 
 ## lint: go vet and gofmt
 lint:
@@ -71,3 +72,35 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+## kafka-up: a real Kafka (jars from Maven Central, cached in .cache/kafka) on 127.0.0.1:9092, or
+## reuse the running one; KAFKA_BROKERS=3 for a 3-node cluster (9092-9094), KAFKA_PARTITIONS (3);
+## prints the bootstrap list. More: scripts/kafka/kafka.sh --help
+kafka-up:
+	@bash scripts/kafka/kafka.sh up
+
+## kafka-down: stop the Kafka nodes and delete their data (the jars stay)
+kafka-down:
+	@bash scripts/kafka/kafka.sh down
+
+## kafka-status: one line per Kafka node; fails when a node is not running
+kafka-status:
+	@bash scripts/kafka/kafka.sh status
+
+## test-kafka: the real-Kafka suite (loadtest/kafkatest: bytes, keys and partitions against Kafka's
+## Java client, every codec, sync and hasty, error events; and the 395 real examples through the
+## edge) against the running cluster, or a fresh one-node cluster when none runs
+test-kafka:
+	@bash scripts/kafka/kafka.sh status >/dev/null 2>&1 || bash scripts/kafka/kafka.sh up >/dev/null
+	INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) $(GO) test -count=1 -timeout 10m -run '^TestKafka' -v ./loadtest/kafkatest/
+	INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) $(GO) test -count=1 -run '^TestRealExampleEventsArriveUnchanged$$' ./edge/
+
+## test-faults: the fault scenarios on a three-node cluster (started, or reused, by kafka.sh up):
+## a leader killed, every broker down 30 s, the edge SIGTERMed, the schema repository gone, every
+## broker paused; each prints accepted/found/lost/duplicated (lost must be 0)
+test-faults:
+	KAFKA_BROKERS=3 bash scripts/kafka/kafka.sh up >/dev/null
+	@rm -f .cache/faults-report.txt
+	INTAKE_FAULTS_REPORT=$(CURDIR)/.cache/faults-report.txt INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) \
+		$(GO) test -count=1 -timeout 15m -run '^TestFault' -v ./loadtest/kafkatest/
+	@echo; echo "fault scenarios:"; cat .cache/faults-report.txt

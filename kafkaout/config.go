@@ -126,6 +126,10 @@ func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
 		// failed the first events of every new stream against a real cluster. The delivery
 		// timeout bounds them instead, as it bounds every other retry.
 		kgo.UnknownTopicRetries(-1),
+		// Streams are topics the brokers create on first use (auto.create.topics.enable, as
+		// EventGate relies on); franz-go asks for that only when told to.
+		kgo.AllowAutoTopicCreation(),
+		kgo.WithHooks(hooks{}),
 		// The default partitioner stays: murmur2 for keyed records, as Kafka's Java producer.
 	}
 	switch cfg.Acks {

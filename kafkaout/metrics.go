@@ -1,9 +1,15 @@
 package kafkaout
 
 import (
+	"context"
+	"errors"
+	"net"
 	"sync"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Registered once; the hot path only increments.
@@ -20,7 +26,82 @@ var (
 		[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10})
 
 	_ = metrics.NewGauge(`intake_kafka_queued_records`, queuedRecords)
+	_ = metrics.NewGauge(`intake_kafka_buffered_bytes`, bufferedBytes)
+
+	// Why records failed, for reconciling intake_events_total{outcome="accepted"} with what
+	// Kafka has: timeout (not acknowledged within the delivery timeout: brokers down, slow or
+	// partitioned), rejected (Kafka refused the record for good: too large, no such topic,
+	// authorization), closed (the producer shut down before it was sent), unavailable (every other
+	// retriable failure).
+	failedTimeout     = metrics.NewCounter(`intake_kafka_records_failed_total{reason="timeout"}`)
+	failedRejected    = metrics.NewCounter(`intake_kafka_records_failed_total{reason="rejected"}`)
+	failedClosed      = metrics.NewCounter(`intake_kafka_records_failed_total{reason="closed"}`)
+	failedUnavailable = metrics.NewCounter(`intake_kafka_records_failed_total{reason="unavailable"}`)
+
+	// Broker connections, from franz-go's hooks: the connection state an operator watches.
+	brokerConnections    = metrics.NewCounter(`intake_kafka_broker_connections`)
+	brokerConnectErrors  = metrics.NewCounter(`intake_kafka_broker_connect_errors_total`)
+	produceRequests      = metrics.NewCounter(`intake_kafka_produce_requests_total`)
+	produceRequestBytes  = metrics.NewCounter(`intake_kafka_produce_request_bytes_total`)
+	produceRequestErrors = metrics.NewCounter(`intake_kafka_produce_request_errors_total`)
 )
+
+// countFailure counts a failed record under its reason.
+func countFailure(err error) {
+	switch {
+	case errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, context.DeadlineExceeded):
+		failedTimeout.Inc()
+	case errors.Is(err, ErrClosed), errors.Is(err, kgo.ErrClientClosed), errors.Is(err, context.Canceled):
+		failedClosed.Inc()
+	case IsUnavailable(err):
+		failedUnavailable.Inc()
+	default:
+		var ke *kerr.Error
+		if errors.As(err, &ke) {
+			failedRejected.Inc()
+		} else {
+			failedUnavailable.Inc()
+		}
+	}
+}
+
+// hooks feeds the broker metrics from franz-go; one value serves every client.
+type hooks struct{}
+
+func (hooks) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	if err != nil {
+		brokerConnectErrors.Inc()
+		return
+	}
+	brokerConnections.Inc()
+}
+
+func (hooks) OnBrokerDisconnect(kgo.BrokerMetadata, net.Conn) { brokerConnections.Dec() }
+
+func (hooks) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, bytesWritten int, _, _ time.Duration, err error) {
+	const produceKey = 0 // the Kafka protocol's Produce API key
+	if key != produceKey {
+		return
+	}
+	if err != nil {
+		produceRequestErrors.Inc()
+		return
+	}
+	produceRequests.Inc()
+	produceRequestBytes.Add(bytesWritten)
+}
+
+func bufferedBytes() float64 {
+	producersMu.Lock()
+	defer producersMu.Unlock()
+	n := int64(0)
+	for p := range producers {
+		for _, cl := range p.clients {
+			n += cl.BufferedProduceBytes()
+		}
+	}
+	return float64(n)
+}
 
 const produceDurationSampleEvery = 16
 

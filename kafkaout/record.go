@@ -111,6 +111,7 @@ func (r *record) finish(err error) {
 		recordsAcked.Inc()
 	} else {
 		recordsFailed.Inc()
+		countFailure(err)
 		r.p.noteFailure(err)
 	}
 	// Sampled: a clock read and a locked histogram update for every record would cost about as

@@ -1,0 +1,292 @@
+package kafkatest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// root is the project's root, from this package's directory.
+const root = "../.."
+
+var (
+	brokers   []string // INTAKE_KAFKA_BROKERS: none skips every test
+	intakeBin string   // the intake binary, built by TestMain
+	runID     = fmt.Sprintf("it%d", time.Now().UnixNano()%1e10)
+)
+
+func TestMain(m *testing.M) {
+	if s := os.Getenv("INTAKE_KAFKA_BROKERS"); s != "" {
+		brokers = strings.Split(s, ",")
+		dir, err := os.MkdirTemp("", "intake-kafkatest")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		intakeBin = filepath.Join(dir, "intake")
+		build := exec.Command("go", "build", "-o", intakeBin, "./cmd/intake")
+		build.Dir = root
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "cannot build the intake binary:", err)
+			os.Exit(1)
+		}
+		code := m.Run()
+		os.RemoveAll(dir)
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// needKafka skips the test without a cluster (make test-kafka and make test-faults start one).
+func needKafka(t *testing.T) {
+	t.Helper()
+	if len(brokers) == 0 {
+		t.Skip("no real Kafka: INTAKE_KAFKA_BROKERS is not set (make test-kafka starts one)")
+	}
+}
+
+// prefix is a topic prefix of this run and test, so that runs against a reused cluster never read
+// each other's records.
+func prefix(t *testing.T) string {
+	name := strings.ToLower(strings.NewReplacer("/", ".", "_", "-", " ", "-").Replace(t.Name()))
+	return runID + "." + name + "."
+}
+
+// edge is an intake serve process.
+type edge struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	url    string // http://127.0.0.1:port
+	log    *lockedBuffer
+	done   chan struct{}
+	exited error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startEdge runs intake serve on a free loopback port with the examples' config, producing to the
+// cluster under topicPrefix, plus args; it returns once /readyz answers 200.
+func startEdge(t *testing.T, topicPrefix string, args ...string) *edge {
+	t.Helper()
+	port := freePort(t)
+	all := append([]string{"serve", "--config", "examples/config.yaml",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--kafka-brokers", strings.Join(brokers, ","),
+		"--topic-prefix", topicPrefix,
+		"--log-level", "warn"}, args...)
+	cmd := exec.Command(intakeBin, all...)
+	cmd.Dir = root
+	e := &edge{t: t, cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: &lockedBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = e.log, e.log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { e.exited = cmd.Wait(); close(e.done) }()
+	t.Cleanup(func() {
+		e.stop()
+		if t.Failed() {
+			t.Logf("edge log:\n%s", e.log)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, _, err := httpDo("GET", e.url+"/readyz", nil, nil)
+		if err == nil && code == 200 {
+			return e
+		}
+		select {
+		case <-e.done:
+			t.Fatalf("intake serve exited before it was ready (%v):\n%s", e.exited, e.log)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("intake serve not ready after 30s:\n%s", e.log)
+		}
+	}
+}
+
+// stop sends SIGTERM and waits for the exit (the edge flushes what it accepted first).
+func (e *edge) stop() error {
+	select {
+	case <-e.done:
+		return e.exited
+	default:
+	}
+	_ = e.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-e.done:
+	case <-time.After(60 * time.Second):
+		_ = e.cmd.Process.Kill()
+		<-e.done
+		return errors.New("intake serve did not exit within 60s of SIGTERM")
+	}
+	return e.exited
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// httpDo sends one request; hdr is name, value pairs.
+func httpDo(method, url string, body []byte, hdr []string) (int, []byte, error) {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// post posts body to /v1/events (query: "" or "?hasty=true"...) and fails unless the answer is want.
+func (e *edge) post(query string, body []byte, want int, hdr ...string) []byte {
+	e.t.Helper()
+	code, b, err := httpDo("POST", e.url+"/v1/events"+query, body, hdr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if code != want {
+		e.t.Fatalf("POST /v1/events%s: got %d %s, want %d", query, code, b, want)
+	}
+	return b
+}
+
+// consume reads n records of topics from the start (waiting up to timeout for them), and then
+// a little longer, so that a duplicate or stray record is seen too.
+func consume(t *testing.T, n int, timeout time.Duration, topics ...string) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var recs []*kgo.Record
+	deadline := time.Now().Add(timeout)
+	extra := time.Time{}
+	for {
+		now := time.Now()
+		if len(recs) >= n && extra.IsZero() {
+			extra = now.Add(time.Second)
+		}
+		if (!extra.IsZero() && now.After(extra)) || now.After(deadline) {
+			return recs
+		}
+		end := deadline
+		if !extra.IsZero() {
+			end = extra
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), end)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		fs.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				t.Logf("fetch %s/%d: %v", topic, p, err)
+			}
+		})
+		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
+	}
+}
+
+// kafkaScript runs scripts/kafka/kafka.sh with args and returns its stdout.
+func kafkaScript(t *testing.T, stdin []byte, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("bash", append([]string{"scripts/kafka/kafka.sh"}, args...)...)
+	cmd.Dir = root
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("kafka.sh %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
+	}
+	return out.String()
+}
+
+func mustJSON(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("not a JSON object: %s: %s", err, b)
+	}
+	return m
+}
+
+// get returns the value at a dotted path of m, or nil.
+func get(m map[string]any, path string) any {
+	var cur any = m
+	for _, seg := range strings.Split(path, ".") {
+		o, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = o[seg]
+	}
+	return cur
+}
+
+// click is the examples' click event on page id with the page title given ("": "Main Page"); the
+// schema allows no other field, so tests tell events apart by their titles.
+func click(stream string, page int, title string) string {
+	if title == "" {
+		title = "Main Page"
+	}
+	return fmt.Sprintf(`{"$schema":"/example/click/1.0.0","dt":"2026-11-23T12:00:00.000Z","meta":{"stream":%q},"page":{"id":%d,"title":%q},"button":"save"}`,
+		stream, page, title)
+}
+
+func batchOf(events []string) []byte {
+	return []byte("[" + strings.Join(events, ",") + "]")
+}
