@@ -35,6 +35,23 @@ type Config struct {
 	Acks            string        // "all" (default when ""), "leader", "none"; the latter two disable idempotence
 	DeliveryTimeout time.Duration // kgo.RecordDeliveryTimeout; 0 = 5s; franz-go wants at least 1s
 	ClientID        string        // "" = "intake"
+
+	// TLS to the brokers (security.go). Any TLS field below implies TLS. Certificate files are
+	// read once, by New: a rotated certificate needs a restart.
+	TLS                   bool   // TLS with the system's root CAs
+	TLSCAFile             string // PEM CA bundle trusted instead of the system's roots
+	TLSCertFile           string // PEM client certificate (mutual TLS), with TLSKeyFile; both or neither
+	TLSKeyFile            string // its PEM private key
+	TLSServerName         string // name the brokers' certificates are verified against, for every broker; "" = each broker's host
+	TLSInsecureSkipVerify bool   // accept any broker certificate: for tests only, it allows a man in the middle
+
+	// SASL authentication (security.go): "" none, "plain", "scram-sha-256" or "scram-sha-512"
+	// (case-insensitive), with SASLUser and SASLPassword. PLAIN sends the password as is: use it
+	// over TLS.
+	SASLMechanism string
+	SASLUser      string
+	SASLPassword  string
+
 	// Discard completes every record at once, acknowledged, without Kafka (no clients, no
 	// Brokers needed): benchmarks and allocation tests measure everything up to Kafka with it.
 	Discard bool
@@ -102,7 +119,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return cfg, nil
+	return cfg.securityDefaults()
 }
 
 // kgoOpts translates cfg (after withDefaults) into franz-go options.
@@ -132,6 +149,11 @@ func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
 		kgo.WithHooks(hooks{}),
 		// The default partitioner stays: murmur2 for keyed records, as Kafka's Java producer.
 	}
+	security, err := cfg.securityOpts()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, security...)
 	switch cfg.Acks {
 	case "all":
 		opts = append(opts,

@@ -22,6 +22,13 @@ var (
 
 	// ErrClosed is returned by TryProduce once Close began.
 	ErrClosed = errors.New("kafkaout: the producer is closed")
+
+	// ErrDown is returned by TryProduce for a fire-and-forget record (no Batch) while Kafka is
+	// known to be failing: a record failed as unavailable and none was acknowledged since, and no
+	// broker has answered a probe since. Accepting it would only queue it to fail after the
+	// delivery timeout, unseen by the client that was told it was queued. Records with a Batch
+	// are still taken: their callers wait for the result, and their successes end the outage.
+	ErrDown = errors.New("kafkaout: Kafka is failing (records time out or are refused as unavailable); fire-and-forget records are refused until it recovers")
 )
 
 // errAborted fails the records still in the rings when Close's context expires.
@@ -41,6 +48,9 @@ type Producer struct {
 
 	failures    atomic.Int64 // produce failures since the last log line
 	lastFailLog atomic.Int64 // unix nanoseconds
+
+	down    atomic.Bool // see ErrDown; set by a failed record, cleared by an ack or a probe
+	probing atomic.Bool // a probe goroutine runs while down
 
 	// Written on the hot path, each on its own cache line, away from closed, which every
 	// TryProduce reads.
@@ -75,6 +85,7 @@ func New(cfg Config) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.warnInsecure()
 	p := &Producer{
 		cfg:    cfg,
 		shards: make([]shard, cfg.Shards),
@@ -134,6 +145,10 @@ func (p *Producer) TryProduce(topic string, key, value []byte, b *Batch, idx int
 	if p.closed.Load() {
 		s.pushers.Add(-1)
 		return p.rejected(b, idx, ErrClosed)
+	}
+	if b == nil && p.down.Load() {
+		s.pushers.Add(-1)
+		return p.rejected(b, idx, ErrDown)
 	}
 	// Fast path out under overload: do not copy a record that cannot be pushed.
 	if s.ring.full() {
@@ -301,7 +316,49 @@ func (p *Producer) Queued() int {
 // failureLogInterval throttles the produce failure log: a dead broker fails every record.
 const failureLogInterval = 10 * time.Second
 
+// Down reports whether fire-and-forget records are refused with ErrDown.
+func (p *Producer) Down() bool { return p.down.Load() }
+
+// noteAck ends an outage: Kafka acknowledged a record.
+func (p *Producer) noteAck() {
+	if p.down.Load() {
+		p.down.Store(false)
+		p.log.Info("kafka acknowledges records again; fire-and-forget records are taken again")
+	}
+}
+
+// noteDown starts an outage after a record failed as unavailable, and a probe that ends it once a
+// broker answers again (with only fire-and-forget traffic, no ack would ever end it).
+func (p *Producer) noteDown(err error) {
+	if p.cfg.Discard || !IsUnavailable(err) || errors.Is(err, ErrClosed) || p.closed.Load() || p.down.Swap(true) {
+		return
+	}
+	p.log.Warn("kafka is failing; fire-and-forget records are refused (503) until it recovers", "err", err)
+	if !p.probing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer p.probing.Store(false)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for p.down.Load() {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err := p.Ping(ctx)
+			cancel()
+			if err == nil && p.down.Swap(false) {
+				p.log.Info("a Kafka broker answers again; fire-and-forget records are taken again")
+			}
+		}
+	}()
+}
+
 func (p *Producer) noteFailure(err error) {
+	p.noteDown(err)
 	p.failures.Add(1)
 	now := time.Now().UnixNano()
 	last := p.lastFailLog.Load()
@@ -319,7 +376,7 @@ func IsUnavailable(err error) bool {
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, ErrFull), errors.Is(err, ErrClosed), errors.Is(err, errNoResult),
+	case errors.Is(err, ErrFull), errors.Is(err, ErrClosed), errors.Is(err, ErrDown), errors.Is(err, errNoResult),
 		errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, kgo.ErrRecordRetries),
 		errors.Is(err, kgo.ErrMaxBuffered), errors.Is(err, kgo.ErrClientClosed),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

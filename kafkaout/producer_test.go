@@ -266,6 +266,59 @@ func TestDeliveryTimeoutIsUnavailable(t *testing.T) {
 	}
 }
 
+// While Kafka fails, fire-and-forget records are refused (ErrDown, a 503 at the edge) instead of
+// queued to fail unseen after the delivery timeout; records with a Batch still go through; a broker
+// answering again ends it, even with no record acknowledged.
+func TestDownRefusesFireAndForget(t *testing.T) {
+	addr := deadBroker(t)
+	p := newProducer(t, Config{Brokers: []string{addr}, DeliveryTimeout: time.Second})
+	if p.Down() {
+		t.Fatal("a new producer is down before any record failed")
+	}
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), nil, 0); err != nil {
+		t.Fatalf("fire-and-forget before any failure: %v", err)
+	}
+	b := AcquireBatch()
+	defer ReleaseBatch(b)
+	b.Add(1)
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), b, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Wait(time.Minute) || b.Err(0) == nil {
+		t.Fatalf("a record to a dead broker did not fail: %v", b.Err(0))
+	}
+	if !p.Down() {
+		t.Fatal("not down after a record failed as unavailable")
+	}
+	err := p.TryProduce("eqiad.test.down", nil, []byte("v"), nil, 0)
+	if !errors.Is(err, ErrDown) || !IsUnavailable(err) {
+		t.Fatalf("fire-and-forget while down: %v, want ErrDown (unavailable)", err)
+	}
+	b2 := AcquireBatch()
+	defer ReleaseBatch(b2)
+	b2.Add(1)
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), b2, 0); err != nil {
+		t.Fatalf("a record with a Batch while down: %v, want it taken", err)
+	}
+
+	// The broker comes up on the address: the probe ends the outage.
+	e, err := StartEmbedded(EmbeddedConfig{Addr: addr, Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Down() {
+		if time.Now().After(deadline) {
+			t.Fatal("still down 30s after the broker came up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), nil, 0); err != nil {
+		t.Fatalf("fire-and-forget after the broker came back: %v", err)
+	}
+}
+
 func TestPing(t *testing.T) {
 	e := startBroker(t, 1)
 	p := newProducer(t, Config{Brokers: e.Addrs()})

@@ -109,6 +109,7 @@ func promise(kr *kgo.Record, err error) {
 func (r *record) finish(err error) {
 	if err == nil {
 		recordsAcked.Inc()
+		r.p.noteAck()
 	} else {
 		recordsFailed.Inc()
 		countFailure(err)
