@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: all build run test test-race conformance bench bench-check bench-check-allocs bench-compare bench-shards loadtest lint fmt fuzz clean \
-        kafka-up kafka-down kafka-status test-kafka test-faults
+        kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults
 
 all: build
 
@@ -94,6 +94,18 @@ test-kafka:
 	@bash scripts/kafka/kafka.sh status >/dev/null 2>&1 || bash scripts/kafka/kafka.sh up >/dev/null
 	INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) $(GO) test -count=1 -timeout 10m -run '^TestKafka' -v ./loadtest/kafkatest/
 	INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) $(GO) test -count=1 -run '^TestRealExampleEventsArriveUnchanged$$' ./edge/
+
+## test-kafka-secure: TLS and SASL against Apache Kafka, on a one-node cluster of its own (kafka.sh's
+## KAFKA_SECURE=1 in .cache/kafka/secure-run; PLAINTEXT 29092, SASL_SSL 29192, controller 29093: kafka-up's
+## cluster is left alone): TestKafkaSASLOverTLS (PLAIN and both SCRAMs, a wrong password, an untrusted
+## certificate), then that node stopped and its data deleted, whatever the outcome; about 30s
+test-kafka-secure:
+	@export KAFKA_RUN_DIR=$(CURDIR)/.cache/kafka/secure-run KAFKA_SECURE=1 KAFKA_PORT=29092 KAFKA_CONTROLLER_PORT=29093; \
+	trap 'bash scripts/kafka/kafka.sh down' EXIT; trap 'exit 130' INT TERM; \
+	bash scripts/kafka/kafka.sh up >/dev/null && \
+	INTAKE_KAFKA_SECURE_BROKERS=$$(bash scripts/kafka/kafka.sh secure-bootstrap) \
+	INTAKE_KAFKA_SECURE_CA=$$(bash scripts/kafka/kafka.sh ca-file) \
+		$(GO) test -count=1 -timeout 10m -run '^TestKafkaSASLOverTLS$$' -v ./loadtest/kafkatest/
 
 ## test-faults: the fault scenarios on a three-node cluster (started, or reused, by kafka.sh up):
 ## a leader killed, every broker down 30 s, the edge SIGTERMed, the schema repository gone, every

@@ -123,3 +123,40 @@ not json`, schemasOnly, 1, `"valid":true`, `should have required property 'dt'`,
 	f(string(one), nil, 2)
 	f("", schemasOnly, 2)
 }
+
+// The Kafka security settings come from flags, the environment (the password's usual way in) and
+// the config file like every other setting.
+func TestKafkaSecurityOptions(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "intake.yaml")
+	if err := os.WriteFile(file, []byte("kafka_tls_ca_file: /etc/kafka/ca.pem\nkafka_sasl_mechanism: scram-sha-512\nkafka_sasl_user: intake\nkafka_tls: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("INTAKE_KAFKA_SASL_PASSWORD", "from-env")
+	o := newOptions("serve", "")
+	o.String("config", "", "")
+	sf := defineServeFlags(o)
+	if err := o.parse([]string{"--config", file, "--kafka-tls-server-name", "kafka.internal"}, "config"); err != nil {
+		t.Fatal(err)
+	}
+	if *sf.tlsCAFile != "/etc/kafka/ca.pem" || !*sf.tls || *sf.saslMechanism != "scram-sha-512" || *sf.saslUser != "intake" ||
+		*sf.saslPassword != "from-env" || *sf.tlsServerName != "kafka.internal" || *sf.tlsInsecure {
+		t.Fatalf("security settings not read: tls %v ca %q mechanism %q user %q password set %v server name %q",
+			*sf.tls, *sf.tlsCAFile, *sf.saslMechanism, *sf.saslUser, *sf.saslPassword == "from-env", *sf.tlsServerName)
+	}
+}
+
+// TLS or SASL settings without --kafka-brokers would otherwise run the plaintext embedded broker.
+func TestServeRefusesSecurityWithEmbeddedBroker(t *testing.T) {
+	f := func(args ...string) {
+		t.Helper()
+		err := serve(append([]string{"--schema-base-uri", "../../examples/schemas", "--stream-config", "../../examples/stream-config.json"}, args...))
+		if err == nil || !strings.Contains(err.Error(), "need --kafka-brokers") {
+			t.Fatalf("serve %v: got %v, want an error asking for --kafka-brokers", args, err)
+		}
+	}
+	f("--kafka-tls")
+	f("--kafka-tls-ca-file", "ca.pem")
+	f("--kafka-sasl-mechanism", "plain", "--kafka-sasl-user", "u")
+	f("--kafka-sasl-password", "p")
+}

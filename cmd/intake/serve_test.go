@@ -4,18 +4,28 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"intake/kafkaout"
@@ -182,4 +192,93 @@ func TestServeFlushesEverythingAcceptedOnSIGTERM(t *testing.T) {
 		t.Fatalf("acknowledged %d events, found %d in Kafka: %d lost", accepted, found, accepted-found)
 	}
 	t.Logf("acknowledged %d events before SIGTERM, found %d in Kafka", accepted, found)
+}
+
+// The security flags reach the producer: against a broker demanding TLS and SCRAM, serve becomes
+// ready and produces, and neither its log nor /v1/info shows the password, which comes from the
+// environment. (loadtest/kafkatest's TestKafkaSASLOverTLS does the same against Apache Kafka.)
+func TestServeOverTLSAndSASL(t *testing.T) {
+	const password = "never-shown-7f3a"
+	cert, caFile := selfSignedCert(t)
+	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}}),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "intake", password), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	t.Setenv("INTAKE_KAFKA_SASL_PASSWORD", password)
+	_, url, stderr := startServe(t, "--config", "examples/config.yaml", "--log-level", "debug",
+		"--kafka-brokers", strings.Join(broker.ListenAddrs(), ","), "--kafka-tls-ca-file", caFile,
+		"--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-sasl-user", "intake")
+
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if code, _ := get("/readyz"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready over TLS and SASL after 20s:\n%s", stderr.String())
+		}
+	}
+	body, err := os.ReadFile("../../examples/events/click.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(url+"/v1/events", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST /v1/events: %d, want 201:\n%s", resp.StatusCode, stderr.String())
+	}
+	_, info := get("/v1/info")
+	if !strings.Contains(info, `"kafka_tls":true`) || !strings.Contains(info, `"kafka_sasl_mechanism":"scram-sha-256"`) {
+		t.Fatalf("/v1/info does not tell TLS and the SASL mechanism: %s", info)
+	}
+	if strings.Contains(info, password) {
+		t.Fatalf("/v1/info shows the password: %s", info)
+	}
+	if strings.Contains(stderr.String(), password) {
+		t.Fatalf("the log shows the password:\n%s", stderr.String())
+	}
+}
+
+// selfSignedCert is a certificate for 127.0.0.1 that is its own CA, and that CA's PEM file.
+func selfSignedCert(t *testing.T) (tls.Certificate, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile
 }

@@ -15,6 +15,8 @@
 #   kafka.sh pause NODE         SIGSTOP one node;  kafka.sh resume NODE: SIGCONT
 #   kafka.sh leader TOPIC PART  print the node id leading TOPIC's partition PART
 #   kafka.sh run-class MAIN ... run a Kafka main class on the cached jars (tools logging to stderr)
+#   kafka.sh secure-bootstrap   print the SASL_SSL bootstrap list of a KAFKA_SECURE=1 cluster
+#   kafka.sh ca-file            print the path of that cluster's CA certificate (PEM)
 #
 # up reuses a running cluster of the requested size (starting or resuming any stopped or paused
 # node); one of another size is an error (exit 2: run down first); when no node of the last cluster
@@ -33,6 +35,12 @@
 #   KAFKA_CONTROLLER_PORT  controller port of node 1, likewise (default 19093)
 #   KAFKA_HEAP_OPTS        broker JVM heap (default "-Xms256m -Xmx512m")
 #   KAFKA_EXTRA_CONFIG     extra server.properties lines (key=value, newline-separated) for a fresh `up`
+#   KAFKA_SECURE           1: a fresh `up` also gives every node a SASL_SSL listener on its client port + 100
+#                          (9192 for 9092), for clients only (the nodes and kafka.sh's tools keep PLAINTEXT):
+#                          TLS with a certificate for 127.0.0.1/localhost signed by a CA that `up` generates
+#                          with keytool into $KAFKA_RUN_DIR/tls (kafka.sh ca-file), and SASL user intake,
+#                          password intake-secret, for PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512. Test use only.
+#                          `up` refuses to reuse a running cluster started without it (exit 2)
 #   KAFKA_READY_TIMEOUT    seconds to wait for the nodes to be up and registered (default 90)
 #   KAFKA_STOP_TIMEOUT     seconds between SIGTERM and SIGKILL (default 20)
 #   KAFKA_LEADER_TIMEOUT   seconds `leader` retries a failing describe (default 20)
@@ -106,15 +114,18 @@ run_tool() { "$JAVA" "${TOOL_JVM_OPTS[@]}" -cp "$LIBS/*" "$@"; }
 # ---- cluster state -------------------------------------------------------------------------------
 
 # cluster.env holds what `up` decided: BROKERS PARTITIONS PORT_BASE CONTROLLER_PORT_BASE CLUSTER_ID
+# SECURE (absent from the files of clusters set up before KAFKA_SECURE: 0)
 have_state() { [[ -f $STATE ]]; }
 load_state() {
   have_state || die 2 "no Kafka cluster is set up (run: make kafka-up)"
+  SECURE=0
   # shellcheck disable=SC1090
   source "$STATE"
 }
 
 node_dir() { printf '%s/node-%s' "$RUN" "$1"; }
 port_of() { echo $((PORT_BASE + $1 - 1)); }
+secure_port_of() { echo $((PORT_BASE + $1 - 1 + 100)); }
 cport_of() { echo $((CONTROLLER_PORT_BASE + $1 - 1)); }
 nodes() { seq 1 "$BROKERS"; }
 
@@ -165,15 +176,73 @@ render_config() { # render_config NODE
     -e "s|@CONTROLLER_PORT@|$(cport_of "$n")|g" -e "s|@DATA_DIR@|$d/data|g" \
     -e "s|@PARTITIONS@|$PARTITIONS|g" -e "s|@RF@|$rf|g" -e "s|@MIN_ISR@|$minisr|g" \
     "$SCRIPT_DIR/server.properties.tmpl" >"$d/server.properties"
+  if ((SECURE)); then secure_config "$n"; fi
   if [[ -n ${KAFKA_EXTRA_CONFIG:-} ]]; then
     printf '\n# KAFKA_EXTRA_CONFIG\n%s\n' "$KAFKA_EXTRA_CONFIG" >>"$d/server.properties"
   fi
 }
 
+# ---- KAFKA_SECURE --------------------------------------------------------------------------------
+
+SECURE_USER=intake
+SECURE_PASSWORD=intake-secret
+STOREPASS=intake-kafka-sh # the test keystores' password; nothing they hold is secret
+
+keytool_bin() { # the keytool beside $JAVA (Debian's java is a symlink into the JDK)
+  local k
+  k=$(dirname "$(readlink -f "$(command -v "$JAVA")")")/keytool
+  if [[ -x $k ]]; then printf '%s\n' "$k"; else printf 'keytool\n'; fi
+}
+
+# make_tls: a CA and, signed by it, one broker certificate for 127.0.0.1 and localhost (every node
+# listens there), in $RUN/tls: ca.pem for clients, broker.p12 (key, certificate, CA) for the nodes
+make_tls() {
+  local dir=$RUN/tls kt
+  kt=$(keytool_bin)
+  mkdir -p "$dir"
+  {
+    "$kt" -genkeypair -alias ca -dname "CN=intake kafka.sh test CA" -keyalg EC -groupname secp256r1 \
+      -ext bc:c -ext ku:c=keyCertSign,cRLSign -validity 3650 -keystore "$dir/ca.p12" -storetype PKCS12 -storepass "$STOREPASS" &&
+      "$kt" -exportcert -rfc -alias ca -keystore "$dir/ca.p12" -storepass "$STOREPASS" -file "$dir/ca.pem" &&
+      "$kt" -genkeypair -alias broker -dname "CN=localhost" -keyalg EC -groupname secp256r1 -validity 3650 \
+        -keystore "$dir/broker.p12" -storetype PKCS12 -storepass "$STOREPASS" &&
+      "$kt" -certreq -alias broker -keystore "$dir/broker.p12" -storepass "$STOREPASS" -file "$dir/broker.csr" &&
+      "$kt" -gencert -alias ca -keystore "$dir/ca.p12" -storepass "$STOREPASS" -infile "$dir/broker.csr" -rfc \
+        -ext SAN=ip:127.0.0.1,dns:localhost -ext EKU=serverAuth -validity 3650 -outfile "$dir/broker.pem" &&
+      "$kt" -importcert -noprompt -alias ca -file "$dir/ca.pem" -keystore "$dir/broker.p12" -storepass "$STOREPASS" &&
+      "$kt" -importcert -noprompt -alias broker -file "$dir/broker.pem" -keystore "$dir/broker.p12" -storepass "$STOREPASS"
+  } >"$dir/keytool.log" 2>&1 || { cat "$dir/keytool.log" >&2; die "keytool could not make the test certificates"; }
+}
+
+# secure_config NODE: the SASL_SSL listener added to the node's rendered server.properties
+secure_config() {
+  local n=$1 f sp
+  f=$(node_dir "$n")/server.properties
+  sp=$(secure_port_of "$n")
+  sed -i -e "s|^listeners=.*|&,SASL_SSL://127.0.0.1:$sp|" -e "s|^advertised.listeners=.*|&,SASL_SSL://127.0.0.1:$sp|" \
+    -e "s|^listener.security.protocol.map=.*|&,SASL_SSL:SASL_SSL|" "$f"
+  cat >>"$f" <<EOF
+
+# KAFKA_SECURE: clients may also connect with SASL over TLS on $sp (user $SECURE_USER); the
+# nodes keep PLAINTEXT among themselves. SCRAM credentials are added when the storage is formatted.
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SECURE_USER="$SECURE_PASSWORD";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$RUN/tls/broker.p12
+ssl.keystore.password=$STOREPASS
+EOF
+}
+
 format_all() { # the nodes' storage, in parallel: one JVM each
-  local n pids=() rc=0
+  local n pids=() rc=0 scram=()
+  if ((SECURE)); then
+    scram=(--add-scram "SCRAM-SHA-256=[name=$SECURE_USER,password=$SECURE_PASSWORD]"
+      --add-scram "SCRAM-SHA-512=[name=$SECURE_USER,password=$SECURE_PASSWORD]")
+  fi
   for n in $(nodes); do
-    run_tool kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$(node_dir "$n")/server.properties" \
+    run_tool kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$(node_dir "$n")/server.properties" "${scram[@]}" \
       >"$(node_dir "$n")/logs/format.log" 2>&1 &
     pids+=($!)
   done
@@ -302,8 +371,9 @@ lock() { # one mutating command at a time (parallel test packages may all call u
 # ---- commands ------------------------------------------------------------------------------------
 
 cmd_up() {
-  local want=${KAFKA_BROKERS:-1} parts=${KAFKA_PARTITIONS:-3} n running=() stopped=() t0
+  local want=${KAFKA_BROKERS:-1} parts=${KAFKA_PARTITIONS:-3} secure=${KAFKA_SECURE:-0} n running=() stopped=() t0
   [[ $want =~ ^[0-9]+$ ]] && ((want >= 1 && want <= 9)) || die "KAFKA_BROKERS must be 1..9, not '$want'"
+  [[ $secure == [01] ]] || die "KAFKA_SECURE must be 0 or 1, not '$secure'"
   [[ $parts =~ ^[0-9]+$ ]] && ((parts >= 1)) || die "KAFKA_PARTITIONS must be a positive number, not '$parts'"
   lock
   check_java
@@ -314,6 +384,7 @@ cmd_up() {
     for n in $(nodes); do if alive "$n"; then running+=("$n"); else stopped+=("$n"); fi; done
     if ((${#running[@]})); then
       ((BROKERS == want)) || die 2 "a $BROKERS-node Kafka cluster is running ($(bootstrap_all)), not $want: run 'make kafka-down' first"
+      ((SECURE || !secure)) || die 2 "the Kafka cluster running in $RUN has no SASL_SSL listener (KAFKA_SECURE=1): run down first, or use another KAFKA_RUN_DIR"
       ((PARTITIONS == parts)) || log "note: the running cluster was started with KAFKA_PARTITIONS=$PARTITIONS, not $parts"
       for n in "${running[@]}"; do
         if paused "$n"; then log "resuming paused node $n"; kill -CONT "$(pid_of "$n")"; fi
@@ -335,9 +406,9 @@ cmd_up() {
     fi
   fi
   # nothing runs: a fresh cluster
-  BROKERS=$want PARTITIONS=$parts PORT_BASE=${KAFKA_PORT:-9092} CONTROLLER_PORT_BASE=${KAFKA_CONTROLLER_PORT:-19093}
+  BROKERS=$want PARTITIONS=$parts PORT_BASE=${KAFKA_PORT:-9092} CONTROLLER_PORT_BASE=${KAFKA_CONTROLLER_PORT:-19093} SECURE=$secure
   for n in $(nodes); do
-    for p in $(port_of "$n") $(cport_of "$n"); do
+    for p in $(port_of "$n") $(cport_of "$n") $( ((SECURE)) && secure_port_of "$n"); do
       if port_open "$p"; then die "port 127.0.0.1:$p is in use by another process (not a broker of $RUN); free it or set KAFKA_PORT/KAFKA_CONTROLLER_PORT"; fi
     done
   done
@@ -346,9 +417,13 @@ cmd_up() {
   CLUSTER_ID=-
   while [[ $CLUSTER_ID == -* ]]; do CLUSTER_ID=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'); done
   rm -rf "$RUN" && mkdir -p "$RUN"
-  printf 'BROKERS=%s\nPARTITIONS=%s\nPORT_BASE=%s\nCONTROLLER_PORT_BASE=%s\nCLUSTER_ID=%s\n' \
-    "$BROKERS" "$PARTITIONS" "$PORT_BASE" "$CONTROLLER_PORT_BASE" "$CLUSTER_ID" >"$STATE"
+  printf 'BROKERS=%s\nPARTITIONS=%s\nPORT_BASE=%s\nCONTROLLER_PORT_BASE=%s\nCLUSTER_ID=%s\nSECURE=%s\n' \
+    "$BROKERS" "$PARTITIONS" "$PORT_BASE" "$CONTROLLER_PORT_BASE" "$CLUSTER_ID" "$SECURE" >"$STATE"
   log "starting a $BROKERS-node Kafka $KAFKA_VERSION cluster in $RUN"
+  if ((SECURE)); then
+    make_tls
+    log "KAFKA_SECURE: SASL_SSL on $(secure_bootstrap), CA $RUN/tls/ca.pem, user $SECURE_USER"
+  fi
   for n in $(nodes); do render_config "$n"; done
   format_all
   for n in $(nodes); do start_node "$n"; done
@@ -480,6 +555,17 @@ cmd_leader() {
   done
 }
 
+secure_bootstrap() {
+  local n out=
+  for n in $(nodes); do out+=${out:+,}127.0.0.1:$(secure_port_of "$n"); done
+  printf '%s\n' "$out"
+}
+
+need_secure() {
+  load_state
+  ((SECURE)) || die 2 "the Kafka cluster of $RUN was set up without KAFKA_SECURE=1: no SASL_SSL listener"
+}
+
 cmd_run_class() {
   [[ $# -ge 1 ]] || die "usage: kafka.sh run-class MAIN_CLASS [ARGS...]"
   if ! fetched; then lock; fetch; exec 9>&-; fi
@@ -504,6 +590,8 @@ case $cmd in
   resume) cmd_signal CONT resumed "$@" ;;
   leader) cmd_leader "$@" ;;
   run-class) cmd_run_class "$@" ;;
+  secure-bootstrap) need_secure; secure_bootstrap ;;
+  ca-file) need_secure; printf '%s\n' "$RUN/tls/ca.pem" ;;
   -h | --help | help) usage 0 ;;
   *) usage 1 ;;
 esac
