@@ -19,8 +19,8 @@ import (
 	"intake/loadtest/gen"
 )
 
-// The fault scenarios: load from loadtest/gen (sync, 10-event batches, a tenth of the events
-// invalid, every event with its own meta.id, the ids of acknowledged events recorded), a fault in
+// The fault scenarios: load from loadtest/gen (sync, open loop at 200 requests/s of 10-event
+// batches, a tenth of the events invalid, every event with its own meta.id, the ids of acknowledged events recorded), a fault in
 // the middle, then every topic read back. Each reports accepted (ids acknowledged with 201/207),
 // found (of those, read back), lost, duplicated (read back more than once), and unacked-found
 // (events answered 503 or cut off that still reached Kafka, which a client retry would
@@ -47,12 +47,17 @@ func startLoad(t *testing.T, url string, d time.Duration, hasty bool) *loadRun {
 	t.Helper()
 	cfg := gen.Defaults()
 	cfg.URL = url + "/v1/events"
-	cfg.Connections = 8
+	// Open loop at a fixed rate, as clients arrive: a closed loop would spin on the immediate 503s
+	// of a fault and starve the edge and the brokers of CPU on a small machine.
+	cfg.Rate = 200
+	// Room for every request in flight (a sync one waits up to the delivery timeout and its 1 s
+	// margin: 200/s x 4 s), so latencies are the edge's, not the generator's queue.
+	cfg.Connections = 1000
 	cfg.Batch = 10
 	cfg.Hasty = hasty
 	if hasty {
 		cfg.Stream = hastyStream
-		cfg.Connections = 2 // a 503 is immediate: more would only spin
+		cfg.Rate = 100
 	}
 	cfg.InvalidRatio = 0.1
 	cfg.Duration = d
