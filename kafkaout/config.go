@@ -146,7 +146,6 @@ func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
 		// Streams are topics the brokers create on first use (auto.create.topics.enable, as
 		// EventGate relies on); franz-go asks for that only when told to.
 		kgo.AllowAutoTopicCreation(),
-		kgo.WithHooks(hooks{}),
 		// The default partitioner stays: murmur2 for keyed records, as Kafka's Java producer.
 	}
 	security, err := cfg.securityOpts()

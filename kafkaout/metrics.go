@@ -65,18 +65,25 @@ func countFailure(err error) {
 	}
 }
 
-// hooks feeds the broker metrics from franz-go; one value serves every client.
-type hooks struct{}
+// hooks feeds the broker metrics from franz-go, and tells p when every broker connection is gone.
+type hooks struct{ p *Producer }
 
-func (hooks) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+func (h hooks) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
 	if err != nil {
 		brokerConnectErrors.Inc()
+		if h.p.conns.Load() == 0 {
+			h.p.noteDown(err)
+		}
 		return
 	}
 	brokerConnections.Inc()
+	h.p.conns.Add(1)
 }
 
-func (hooks) OnBrokerDisconnect(kgo.BrokerMetadata, net.Conn) { brokerConnections.Dec() }
+func (h hooks) OnBrokerDisconnect(kgo.BrokerMetadata, net.Conn) {
+	brokerConnections.Dec()
+	h.p.conns.Add(-1)
+}
 
 func (hooks) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, bytesWritten int, _, _ time.Duration, err error) {
 	const produceKey = 0 // the Kafka protocol's Produce API key

@@ -49,8 +49,9 @@ type Producer struct {
 	failures    atomic.Int64 // produce failures since the last log line
 	lastFailLog atomic.Int64 // unix nanoseconds
 
-	down    atomic.Bool // see ErrDown; set by a failed record, cleared by an ack or a probe
-	probing atomic.Bool // a probe goroutine runs while down
+	down    atomic.Bool  // see ErrDown; set by a failed record, cleared by an ack or a probe
+	probing atomic.Bool  // a probe goroutine runs while down
+	conns   atomic.Int64 // open broker connections of the clients
 
 	// Written on the hot path, each on its own cache line, away from closed, which every
 	// TryProduce reads.
@@ -92,6 +93,7 @@ func New(cfg Config) (*Producer, error) {
 		log:    cfg.Logger,
 		stop:   make(chan struct{}),
 	}
+	opts = append(opts, kgo.WithHooks(hooks{p}))
 	for i := 0; i < cfg.Clients && !cfg.Discard; i++ {
 		cl, err := kgo.NewClient(opts...)
 		if err != nil {
@@ -327,7 +329,9 @@ func (p *Producer) noteAck() {
 	}
 }
 
-// noteDown starts an outage after a record failed as unavailable, and a probe that ends it once a
+// noteDown starts an outage after a record failed as unavailable, or a broker connection failed
+// while none is open (every broker gone: waiting for the first record to time out would take the
+// delivery timeout, and fill the queues with records bound to fail), and a probe that ends it once a
 // broker answers again (with only fire-and-forget traffic, no ack would ever end it).
 func (p *Producer) noteDown(err error) {
 	if p.cfg.Discard || !IsUnavailable(err) || errors.Is(err, ErrClosed) || p.closed.Load() || p.down.Swap(true) {

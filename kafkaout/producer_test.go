@@ -319,6 +319,29 @@ func TestDownRefusesFireAndForget(t *testing.T) {
 	}
 }
 
+// With every broker gone, the first failed connection makes the producer down, without waiting for
+// a record to time out (here a minute away).
+func TestDownOnceNoBrokerConnects(t *testing.T) {
+	p := newProducer(t, Config{Brokers: []string{deadBroker(t)}, DeliveryTimeout: time.Minute})
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), nil, 0); err != nil {
+		t.Fatalf("fire-and-forget before any failure: %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !p.Down() {
+		if time.Now().After(deadline) {
+			t.Fatal("not down 20s after connections to the only broker started failing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), nil, 0); !errors.Is(err, ErrDown) {
+		t.Fatalf("fire-and-forget with no broker reachable: %v, want ErrDown", err)
+	}
+	// The record queued first cannot be flushed: give it up at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = p.Close(ctx)
+}
+
 func TestPing(t *testing.T) {
 	e := startBroker(t, 1)
 	p := newProducer(t, Config{Brokers: e.Addrs()})

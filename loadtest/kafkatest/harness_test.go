@@ -200,8 +200,8 @@ func (e *edge) post(query string, body []byte, want int, hdr ...string) []byte {
 	return b
 }
 
-// consume reads n records of topics from the start (waiting up to timeout for them), and then
-// a little longer, so that a duplicate or stray record is seen too.
+// consume reads n records of topics from the start (waiting up to timeout for them, or until none
+// came for 10 s), and then a little longer, so that a duplicate or stray record is seen too.
 func consume(t *testing.T, n int, timeout time.Duration, topics ...string) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
@@ -213,12 +213,14 @@ func consume(t *testing.T, n int, timeout time.Duration, topics ...string) []*kg
 	var recs []*kgo.Record
 	deadline := time.Now().Add(timeout)
 	extra := time.Time{}
+	lastNew := time.Now()
+	const idle = 10 * time.Second
 	for {
 		now := time.Now()
 		if len(recs) >= n && extra.IsZero() {
 			extra = now.Add(time.Second)
 		}
-		if (!extra.IsZero() && now.After(extra)) || now.After(deadline) {
+		if (!extra.IsZero() && now.After(extra)) || now.After(deadline) || now.Sub(lastNew) > idle {
 			return recs
 		}
 		end := deadline
@@ -233,7 +235,7 @@ func consume(t *testing.T, n int, timeout time.Duration, topics ...string) []*kg
 				t.Logf("fetch %s/%d: %v", topic, p, err)
 			}
 		})
-		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
+		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r); lastNew = time.Now() })
 	}
 }
 
