@@ -303,7 +303,7 @@ func TestFault2AllBrokersDown(t *testing.T) {
 	if err != nil || code != 503 || hdr.Get("Retry-After") == "" {
 		t.Errorf("sync POST with every broker down: %d %v, Retry-After %q; want 503 with Retry-After", code, err, hdr.Get("Retry-After"))
 	}
-	if took > deliveryTimeout+2*time.Second {
+	if took > deliveryTimeout+3*time.Second {
 		t.Errorf("the 503 took %s, more than the delivery timeout %s and a margin", took, deliveryTimeout)
 	}
 	time.Sleep(30*time.Second - time.Since(down))
@@ -434,8 +434,8 @@ func TestFault5SlowBroker(t *testing.T) {
 	if rep.Status["503"] == 0 {
 		t.Errorf("no 503 while every broker was paused for 8 s (%s)", statusLine(rep.Status))
 	}
-	// The edge's own bound is the delivery timeout plus its 1 s ack margin.
-	if limit := float64((deliveryTimeout + 2*time.Second).Milliseconds()); rep.Latency.Max > limit {
+	// The edge answers within the delivery timeout plus its 1 s ack margin; 2 s more for scheduling on a busy machine.
+	if limit := float64((deliveryTimeout + 3*time.Second).Milliseconds()); rep.Latency.Max > limit {
 		t.Errorf("slowest answer %.0f ms, over the delivery timeout %s and a margin", rep.Latency.Max, deliveryTimeout)
 	}
 	report(t, "5 every broker paused for 8 s", count(t, load.ids(t), topic), rep)
