@@ -30,6 +30,26 @@ type Stream struct {
 	Config []byte
 	// Counters count the stream's events by outcome; nil counters are allowed (nothing counted).
 	Counters *StreamCounters
+	// Access is who may produce to the stream, as configured for this service.
+	Access StreamAccess
+	// Ext is what the service derives from the stream's config once per snapshot (the edge's
+	// compiled access policy), set by schemacache's Config.OnStream; fastpath never reads it. The
+	// streams a /regex/ name resolves to share their configured stream's.
+	Ext any
+}
+
+// StreamAccess is a stream's producers.<service> access settings.
+type StreamAccess struct {
+	// Auth is "none" (anyone, anonymous callers included), "required" (any authenticated caller
+	// allowed the stream), "list" (only Principals), or "" (not configured: the service's default).
+	Auth string
+	// Principals are the callers allowed when Auth is "list" ("auth": [names...]).
+	Principals []string
+	// AllowedOrigins are browser origins allowed besides the service's global ones
+	// ("allowed_origins": exact origins and https://*.example.org wildcards).
+	AllowedOrigins []string
+	// AllowDebug lets callers allowed developer mode use it on this stream ("allow_debug").
+	AllowDebug bool
 }
 
 // KeyField is one entry of a stream's message_key_fields: Name in the key object, Path in the event.

@@ -44,6 +44,9 @@ type Config struct {
 	FormatMode string
 	// Logger receives load and refresh failures; nil means slog.Default().
 	Logger *slog.Logger
+	// OnStream, when set, is called with every stream built from the stream config (once per
+	// snapshot, before the snapshot is published), to set Stream.Ext.
+	OnStream func(*fastpath.Stream)
 	// ValidatorFor, when set, replaces the validator compiled for each schema document. Benchmarks
 	// and allocation tests use it with fastpath.AcceptAll to measure everything but validation.
 	ValidatorFor func(canonicalURI string, doc []byte) (fastpath.Validator, error)

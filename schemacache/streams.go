@@ -211,7 +211,9 @@ func (c *Cache) buildStream(name string, v *fastjson.Value) (*fastpath.Stream, s
 			})
 		})
 	}
-	if headers := producerSettings(v, c.cfg.ServiceName).GetObject("enrich_fields_from_http_headers"); headers != nil {
+	producer := producerSettings(v, c.cfg.ServiceName)
+	st.Access = c.streamAccess(name, producer)
+	if headers := producer.GetObject("enrich_fields_from_http_headers"); headers != nil {
 		headers.Visit(func(k []byte, h *fastjson.Value) {
 			switch h.Type() {
 			case fastjson.TypeString:
@@ -229,7 +231,45 @@ func (c *Cache) buildStream(name string, v *fastjson.Value) (*fastpath.Stream, s
 			}
 		})
 	}
+	if c.cfg.OnStream != nil {
+		c.cfg.OnStream(st)
+	}
 	return st, prefix
+}
+
+// streamAccess reads producers.<service>'s auth, allowed_origins and allow_debug. An auth value it
+// cannot read counts as "required" (and is logged): a typo must not open a stream to everyone.
+func (c *Cache) streamAccess(name string, producer *fastjson.Value) fastpath.StreamAccess {
+	var a fastpath.StreamAccess
+	if producer == nil {
+		return a
+	}
+	switch av := producer.Get("auth"); {
+	case av == nil:
+	case av.Type() == fastjson.TypeString && (string(av.GetStringBytes()) == "none" || string(av.GetStringBytes()) == "required"):
+		a.Auth = string(av.GetStringBytes())
+	case av.Type() == fastjson.TypeArray:
+		a.Auth = "list"
+		for _, p := range av.GetArray() {
+			if p.Type() != fastjson.TypeString {
+				c.log.Warn("ignoring an auth entry that is not a principal name", "stream", name)
+				continue
+			}
+			a.Principals = append(a.Principals, string(p.GetStringBytes()))
+		}
+	default:
+		c.log.Warn(`stream auth is neither "none", "required" nor a list of principals; treating it as "required"`, "stream", name)
+		a.Auth = "required"
+	}
+	for _, o := range producer.GetArray("allowed_origins") {
+		if o.Type() == fastjson.TypeString {
+			a.AllowedOrigins = append(a.AllowedOrigins, string(o.GetStringBytes()))
+		} else {
+			c.log.Warn("ignoring an allowed_origins entry that is not a string", "stream", name)
+		}
+	}
+	a.AllowDebug = producer.GetBool("allow_debug")
+	return a
 }
 
 // refusal says why this service may not produce to a stream (quoted is its quoted name).

@@ -279,3 +279,74 @@ func TestRefresher(t *testing.T) {
 	c.Close()
 	c.Close()
 }
+
+// producers.<service> access settings: auth none/required/list (an unreadable value counts as
+// required), allowed_origins and allow_debug; OnStream sees every stream, and a /regex/ stream's
+// resolved names share what it set.
+func TestStreamAccess(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/streams.yaml", `
+open.stream:
+  schema_title: test
+  producers:
+    svc:
+      auth: none
+      allowed_origins: [https://www.example.org, "https://*.example.net", 7]
+required.stream:
+  schema_title: test
+  producers:
+    svc:
+      auth: required
+      allow_debug: true
+listed.stream:
+  schema_title: test
+  producers:
+    svc:
+      auth: [backend-a, 3, backend-b]
+typo.stream:
+  schema_title: test
+  producers:
+    svc:
+      auth: requried
+silent.stream:
+  schema_title: test
+fallback.stream:
+  schema_title: test
+  producers:
+    eventgate:
+      auth: none
+'/^regex\..+$/':
+  schema_title: test
+  producers:
+    svc:
+      auth: [browser-app]
+`)
+	var seen []string
+	c := newCache(t, Config{SchemaBaseURIs: []string{egSchemas}, StreamConfig: dir + "/streams.yaml", ServiceName: "svc",
+		OnStream: func(st *fastpath.Stream) { seen = append(seen, st.Name); st.Ext = "ext of " + st.Name }})
+	snap := c.Current()
+	f := func(name, auth string, principals, origins []string, debug bool) {
+		t.Helper()
+		st := snap.Stream([]byte(name))
+		if st == nil {
+			t.Fatalf("%s: not found", name)
+		}
+		a := st.Access
+		if a.Auth != auth || !reflect.DeepEqual(a.Principals, principals) || !reflect.DeepEqual(a.AllowedOrigins, origins) || a.AllowDebug != debug {
+			t.Fatalf("%s: Access = %+v, want auth %q principals %v origins %v debug %t", name, a, auth, principals, origins, debug)
+		}
+	}
+	f("open.stream", "none", nil, []string{"https://www.example.org", "https://*.example.net"}, false)
+	f("required.stream", "required", nil, nil, true)
+	f("listed.stream", "list", []string{"backend-a", "backend-b"}, nil, false)
+	f("typo.stream", "required", nil, nil, false)
+	f("silent.stream", "", nil, nil, false)
+	f("fallback.stream", "none", nil, nil, false)
+	f("regex.anything", "list", []string{"browser-app"}, nil, false)
+	if got := snap.Stream([]byte("regex.anything")).Ext; got != `ext of /^regex\..+$/` {
+		t.Fatalf("a resolved regex stream's Ext = %v, want its configured stream's", got)
+	}
+	if len(seen) != 7 {
+		t.Fatalf("OnStream saw %v, want the 7 configured streams", seen)
+	}
+}
