@@ -10,8 +10,25 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// errTooLarge is returned when a decompressed body exceeds Config.MaxDecompressedBytes.
+// errTooLarge is returned when a decompressed body exceeds its limit.
 var errTooLarge = errors.New("too large")
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// gzipRatioFloor is the decompressed size up to which Config.MaxGzipRatio is not checked: a small
+// body costs little however well it compresses, and a few identical events compress a lot.
+const gzipRatioFloor = 64 << 10
+
+// gunzipLimit is the most a gzip body of n bytes may decompress to: MaxDecompressedBytes, and
+// MaxGzipRatio times n once past gzipRatioFloor.
+func (s *Server) gunzipLimit(n int) int {
+	limit := s.cfg.MaxDecompressedBytes
+	if r := s.cfg.MaxGzipRatio; r > 0 && n < limit/r {
+		limit = max(n*r, gzipRatioFloor)
+		limit = min(limit, s.cfg.MaxDecompressedBytes)
+	}
+	return limit
+}
 
 // mediaTypeOK reports whether a request's Content-Type is one intake reads as JSON events:
 // application/json, text/plain (browser beacons, which cannot set a type without a CORS preflight),
@@ -74,7 +91,7 @@ func Gunzip(dst, body []byte, limit int) ([]byte, error) {
 	}
 }
 
-// contentEncoding returns the request's Content-Encoding, lower-cased and trimmed.
+// contentEncoding returns the request's Content-Encoding, trimmed; compare it ignoring case.
 func contentEncoding(h *fasthttp.RequestHeader) []byte {
 	return bytes.TrimSpace(h.ContentEncoding())
 }

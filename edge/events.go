@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -99,11 +100,16 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 
 	body := ctx.Request.Body()
 	switch enc := contentEncoding(h); {
-	case len(enc) == 0 || string(enc) == "identity":
-	case string(enc) == "gzip" || string(enc) == "x-gzip":
+	case len(enc) == 0 || bytes.EqualFold(enc, []byte("identity")):
+	case bytes.EqualFold(enc, []byte("gzip")) || bytes.EqualFold(enc, []byte("x-gzip")):
+		limit := s.gunzipLimit(len(body))
 		var err error
-		st.body, err = Gunzip(st.body[:0], body, s.cfg.MaxDecompressedBytes)
+		st.body, err = Gunzip(st.body[:0], body, limit)
 		if errors.Is(err, errTooLarge) {
+			if limit < s.cfg.MaxDecompressedBytes {
+				return s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
+					"gzip request body of "+itoa(len(body))+" bytes expands more than "+itoa(s.cfg.MaxGzipRatio)+" times (--max-gzip-ratio)")
+			}
 			return s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
 				"decompressed request body is larger than "+itoa(s.cfg.MaxDecompressedBytes)+" bytes (--max-decompressed-bytes)")
 		}
@@ -115,6 +121,8 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 		return s.respondError(ctx, fasthttp.StatusUnsupportedMediaType,
 			"Content-Encoding must be gzip or identity, not "+strconv.Quote(string(enc)))
 	}
+	// A UTF-8 byte order mark is ignored, as RFC 8259 allows and EventGate's body parser does.
+	body = bytes.TrimPrefix(body, utf8BOM)
 	eventsBodyBytes.Update(float64(len(body)))
 
 	// Guards before parsing: fastjson accepts invalid UTF-8, and deep nesting makes parse errors costly.
@@ -124,7 +132,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	if !utf8.Valid(body) {
 		return s.respondError(ctx, fasthttp.StatusBadRequest, "request body is not valid UTF-8")
 	}
-	if problem := fastpath.CheckJSON(body, s.cfg.MaxDepth); problem != "" {
+	if problem := fastpath.CheckJSON(body, s.jsonLimits); problem != "" {
 		return s.respondError(ctx, fasthttp.StatusBadRequest, "cannot parse the request body as JSON: "+problem)
 	}
 	root, err := st.parser.ParseBytes(body)

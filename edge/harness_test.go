@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -29,7 +30,8 @@ type setup struct {
 	errorStream  string
 	kafka        func(*kafkaout.Config)
 	edge         func(*Config)
-	brokers      []string // none: a fresh embedded broker
+	brokers      []string     // none: a fresh embedded broker
+	logger       *slog.Logger // nil: slog.Default(), for edge, schema cache, producer and broker
 }
 
 // harness is an edge on a real loopback listener, producing to an embedded broker.
@@ -59,7 +61,7 @@ func startEdge(t *testing.T, s setup) *harness {
 	}
 	brokers := s.brokers
 	if brokers == nil {
-		emb, err := kafkaout.StartEmbedded(kafkaout.EmbeddedConfig{Addr: "127.0.0.1:0", Partitions: 3})
+		emb, err := kafkaout.StartEmbedded(kafkaout.EmbeddedConfig{Addr: "127.0.0.1:0", Partitions: 3, Logger: s.logger})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,6 +74,7 @@ func startEdge(t *testing.T, s setup) *harness {
 		TopicPrefix:     s.topicPrefix,
 		ServiceName:     s.serviceName,
 		RefreshInterval: -1,
+		Logger:          s.logger,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +83,7 @@ func startEdge(t *testing.T, s setup) *harness {
 	kcfg := kafkaout.DefaultConfig()
 	kcfg.Brokers = brokers
 	kcfg.Linger = time.Millisecond
+	kcfg.Logger = s.logger
 	if s.kafka != nil {
 		s.kafka(&kcfg)
 	}
@@ -91,6 +95,7 @@ func startEdge(t *testing.T, s setup) *harness {
 	ecfg.TopicPrefix = s.topicPrefix
 	ecfg.ErrorStream = s.errorStream
 	ecfg.AckTimeout = kcfg.DeliveryTimeout + time.Second
+	ecfg.Logger = s.logger
 	if s.edge != nil {
 		s.edge(&ecfg)
 	}

@@ -15,11 +15,14 @@ var (
 	errorEventsQueued  = metrics.NewCounter(`intake_error_events_total{outcome="queued"}`)
 	errorEventsDropped = metrics.NewCounter(`intake_error_events_total{outcome="dropped"}`)
 
+	connectionsRejectedTotal      = metrics.NewCounter(`intake_http_connections_rejected_total{reason="max_connections"}`)
+	connectionsPerIPRejectedTotal = metrics.NewCounter(`intake_http_connections_rejected_total{reason="max_conns_per_ip"}`)
+
 	eventsResponses = newCodeCounters("events")
 	otherResponses  = newCodeCounters("other")
 )
 
-var knownCodes = []int{200, 201, 202, 207, 304, 400, 403, 404, 405, 408, 413, 415, 500, 503}
+var knownCodes = []int{200, 201, 202, 207, 304, 400, 403, 404, 405, 408, 413, 414, 415, 431, 500, 503}
 
 // codeCounters counts responses by status code for one route.
 type codeCounters struct {

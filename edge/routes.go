@@ -14,6 +14,14 @@ import (
 // handle routes a request. POST /v1/events is the hot path; everything else is rare.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
+	if code := s.checkHeaderLimits(ctx); code != 0 {
+		if string(path) == "/v1/events" {
+			eventsResponses.inc(code)
+		} else {
+			otherResponses.inc(code)
+		}
+		return
+	}
 	if string(path) == "/v1/events" {
 		if ctx.IsPost() {
 			s.handleEvents(ctx)
@@ -24,6 +32,25 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	otherResponses.inc(s.handleOther(ctx, path))
+}
+
+// checkHeaderLimits answers a request whose URI or header count is over its limit, and returns
+// the status, or 0. fasthttp has bounded both by --max-header-bytes already; these bounds are
+// tighter, and worded for the client.
+func (s *Server) checkHeaderLimits(ctx *fasthttp.RequestCtx) int {
+	h := &ctx.Request.Header
+	if n := len(h.RequestURI()); s.cfg.MaxURLBytes > 0 && n > s.cfg.MaxURLBytes {
+		return s.respondError(ctx, fasthttp.StatusRequestURITooLong,
+			"the request URI has "+itoa(n)+" bytes, more than "+itoa(s.cfg.MaxURLBytes)+" (--max-url-bytes)")
+	}
+	if s.cfg.MaxHeaders > 0 {
+		// The header block as received ends with an empty line; a request built in process has none.
+		if n := bytes.Count(h.RawHeaders(), []byte{'\n'}) - 1; n > s.cfg.MaxHeaders {
+			return s.respondError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge,
+				"the request has "+itoa(n)+" header lines, more than "+itoa(s.cfg.MaxHeaders)+" (--max-headers)")
+		}
+	}
+	return 0
 }
 
 func (s *Server) handleOther(ctx *fasthttp.RequestCtx, path []byte) int {
@@ -191,7 +218,7 @@ const openAPISpec = `{"openapi":"3.0.3","info":{"title":"intake","description":"
 "paths":{
 "/v1/events":{"post":{"summary":"Produce events","parameters":[{"name":"hasty","in":"query","schema":{"type":"boolean"},"description":"answer 202 at once instead of waiting for Kafka"}],
 "requestBody":{"required":true,"content":{"application/json":{"schema":{"oneOf":[{"type":"object"},{"type":"array","items":{"type":"object"}}]}}}},
-"responses":{"201":{"description":"all events accepted"},"202":{"description":"hasty: queued"},"207":{"description":"some events accepted"},"400":{"description":"all events invalid, or the body is not JSON"},"403":{"description":"no event may be produced by this caller"},"413":{"description":"body or event count too large"},"415":{"description":"unsupported Content-Type or Content-Encoding"},"500":{"description":"producing failed"},"503":{"description":"queue full or Kafka unavailable; see Retry-After"}}}},
+"responses":{"201":{"description":"all events accepted"},"202":{"description":"hasty: queued"},"207":{"description":"some events accepted"},"400":{"description":"all events invalid, or the body is not JSON or over a JSON limit"},"403":{"description":"no event may be produced by this caller"},"408":{"description":"the request was not received within the read timeout"},"413":{"description":"body, decompressed body or event count too large"},"414":{"description":"request URI too long"},"415":{"description":"unsupported Content-Type or Content-Encoding"},"429":{"description":"too many connections from this client IP"},"431":{"description":"request headers too large or too many"},"500":{"description":"producing failed"},"503":{"description":"queue full or Kafka unavailable; see Retry-After"}}}},
 "/v1/streams":{"get":{"summary":"Stream configuration","responses":{"200":{"description":"streams"}}}},
 "/v1/schemas/{uri}":{"get":{"summary":"A schema","parameters":[{"name":"uri","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"the schema"},"404":{"description":"unknown"}}}},
 "/v1/info":{"get":{"summary":"Version and configuration summary","responses":{"200":{"description":"info"}}}},

@@ -27,7 +27,31 @@ type Config struct {
 	MaxEvents int
 	// MaxDepth bounds JSON nesting (400 above it).
 	MaxDepth int
-	// ReadTimeout and WriteTimeout bound slow clients; IdleTimeout closes idle keep-alive connections.
+	// MaxStringBytes bounds a JSON string in the body, MaxKeyBytes an object key, both in bytes as
+	// written; MaxMembers the keys of one object or the items of one array inside an event (400
+	// above them). 0: no bound (fastpath.JSONLimits).
+	MaxStringBytes, MaxKeyBytes, MaxMembers int
+	// MaxGzipRatio bounds how many times its received size a gzip body may grow once it passes
+	// gzipRatioFloor (413 above it): a bomb guard within MaxDecompressedBytes. 0: no bound.
+	MaxGzipRatio int
+	// MaxHeaderBytes bounds the request line and headers together (431 above it). It is fasthttp's
+	// ReadBufferSize, a buffer every connection holds; 0: fasthttp's 4096.
+	MaxHeaderBytes int
+	// MaxHeaders bounds the number of request header lines (431 above it); 0: no bound.
+	MaxHeaders int
+	// MaxURLBytes bounds the request URI (414 above it); 0: no bound but MaxHeaderBytes.
+	MaxURLBytes int
+	// MaxConnsPerIP bounds the open connections from one client IP address: one more is answered
+	// 429 and closed. 0: no bound, the default, since many clients share an address behind a NAT
+	// or a proxy.
+	MaxConnsPerIP int
+	// MaxConnections bounds the open connections: one more is answered 503 and closed. 0: only
+	// fasthttp's 262144.
+	MaxConnections int
+	// ReadTimeout bounds the reading of a whole request, headers and body, from its first byte
+	// (from the connection's opening for its first request): a client that trickles is cut off
+	// with 408. WriteTimeout bounds writing a response; IdleTimeout closes idle keep-alive
+	// connections.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// AckTimeout is how long a sync request waits for Kafka before answering 503: a little more than
 	// the producer's delivery timeout, so that a stuck produce never hangs a request.
@@ -58,6 +82,15 @@ func DefaultConfig() Config {
 		MaxDecompressedBytes: 16 << 20,
 		MaxEvents:            10000,
 		MaxDepth:             64,
+		MaxStringBytes:       1 << 20,
+		MaxKeyBytes:          1024,
+		MaxMembers:           10000,
+		MaxGzipRatio:         250,
+		MaxHeaderBytes:       16 << 10,
+		MaxHeaders:           100,
+		MaxURLBytes:          8 << 10,
+		MaxConnsPerIP:        0,
+		MaxConnections:       fasthttp.DefaultConcurrency,
 		ReadTimeout:          30 * time.Second,
 		WriteTimeout:         30 * time.Second,
 		IdleTimeout:          120 * time.Second,
@@ -79,6 +112,7 @@ type Server struct {
 	log   *slog.Logger
 	srv   *fasthttp.Server
 
+	jsonLimits      fastpath.JSONLimits
 	errorTopic      string
 	errorStreamName []byte
 	retryAfter      string
@@ -93,31 +127,46 @@ func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) *Server 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = 4096 // fasthttp's default, spelled out for the 431 message
+	}
 	if len(cfg.Fields.StreamField) == 0 || len(cfg.Fields.SchemaField) == 0 {
 		cfg.Fields = fastpath.DefaultOptions()
 	}
 	s := &Server{
-		cfg:             cfg,
-		cache:           cache,
-		prod:            prod,
-		log:             cfg.Logger,
+		cfg:   cfg,
+		cache: cache,
+		prod:  prod,
+		log:   cfg.Logger,
+		jsonLimits: fastpath.JSONLimits{
+			MaxDepth:       cfg.MaxDepth,
+			MaxStringBytes: cfg.MaxStringBytes,
+			MaxKeyBytes:    cfg.MaxKeyBytes,
+			MaxMembers:     cfg.MaxMembers,
+		},
 		errorTopic:      cfg.TopicPrefix + cfg.ErrorStream,
 		errorStreamName: []byte(cfg.ErrorStream),
 		retryAfter:      retryAfterValue(cfg.RetryAfter),
 		stopPing:        make(chan struct{}),
 	}
 	s.srv = &fasthttp.Server{
-		Handler:                      s.handle,
-		ErrorHandler:                 s.handleServerError,
-		Name:                         "intake",
-		MaxRequestBodySize:           cfg.MaxBodyBytes,
+		Handler:            s.handle,
+		ErrorHandler:       s.handleServerError,
+		Name:               "intake",
+		MaxRequestBodySize: cfg.MaxBodyBytes,
+		ReadBufferSize:     cfg.MaxHeaderBytes,
+		// limitListener holds MaxConnections and MaxConnsPerIP, answering in intake's words.
+		Concurrency:                  max(cfg.MaxConnections, fasthttp.DefaultConcurrency),
 		ReadTimeout:                  cfg.ReadTimeout,
 		WriteTimeout:                 cfg.WriteTimeout,
 		IdleTimeout:                  cfg.IdleTimeout,
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,
 		NoDefaultContentType:         true,
-		Logger:                       fasthttpLogger{s.log},
+		// fasthttp's errors would otherwise quote the request's bytes, cookies and credentials
+		// included, into the debug log and the 400 answer.
+		SecureErrorLogMessage: true,
+		Logger:                fasthttpLogger{s.log},
 	}
 	return s
 }
@@ -146,7 +195,7 @@ func itoa(n int) string {
 // Serve answers requests on ln until Shutdown. It also starts the broker health probe for /readyz.
 func (s *Server) Serve(ln net.Listener) error {
 	s.pingOnce.Do(func() { go s.probeBroker() })
-	return s.srv.Serve(ln)
+	return s.srv.Serve(s.limitListener(ln))
 }
 
 // Handler returns the request handler, for in-process tests and benchmarks.
@@ -187,21 +236,29 @@ func (s *Server) probeBroker() {
 	}
 }
 
+// handleServerError answers a request fasthttp could not read; fasthttp then closes the connection.
 func (s *Server) handleServerError(ctx *fasthttp.RequestCtx, err error) {
 	var netErr net.Error
+	var small *fasthttp.ErrSmallBuffer
+	var code int
 	switch {
+	case errors.As(err, &small):
+		code = s.respondError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge,
+			"the request line and headers are larger than "+itoa(s.cfg.MaxHeaderBytes)+" bytes (--max-header-bytes)")
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
+		code = s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
 			"request body is larger than "+itoa(s.cfg.MaxBodyBytes)+" bytes (--max-body-bytes)")
 	case errors.As(err, &netErr) && netErr.Timeout():
-		s.respondError(ctx, fasthttp.StatusRequestTimeout, "request was not received within --read-timeout")
+		code = s.respondError(ctx, fasthttp.StatusRequestTimeout,
+			"the request was not received within "+s.cfg.ReadTimeout.String()+" (--read-timeout)")
 	default:
-		s.respondError(ctx, fasthttp.StatusBadRequest, "cannot read the HTTP request: "+err.Error())
+		code = s.respondError(ctx, fasthttp.StatusBadRequest, "cannot read the HTTP request: "+err.Error())
 	}
+	otherResponses.inc(code)
 }
 
 type fasthttpLogger struct{ l *slog.Logger }
 
 func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Debug("fasthttp", "msg", fmt.Sprintf(format, args...))
+	f.l.Debug("fasthttp", "detail", fmt.Sprintf(format, args...))
 }

@@ -2,34 +2,90 @@ package fastpath
 
 import "strconv"
 
+// JSONLimits bounds what CheckJSON lets through. A field of 0 or less is no limit. CheckJSON's
+// messages name the intake serve flags that set them.
+type JSONLimits struct {
+	// MaxDepth bounds the nesting of objects and arrays (--max-depth).
+	MaxDepth int
+	// MaxStringBytes bounds a string value, counted in bytes as written between its quotes: an
+	// escape counts as its characters (--max-string-bytes).
+	MaxStringBytes int
+	// MaxKeyBytes bounds an object key, counted the same way (--max-key-bytes).
+	MaxKeyBytes int
+	// MaxMembers bounds the keys of one object and the items of one array (--max-members). The
+	// outermost array, a request's list of events, is the caller's to bound (--max-events).
+	MaxMembers int
+}
+
+// MaxCountedDepth is how many levels CheckJSON counts members in: one counter per level, on its
+// stack, so that counting allocates nothing. With MaxMembers set, deeper input is refused.
+const MaxCountedDepth = 256
+
 // CheckJSON is a cheap pass over a body before fastjson parses it, for what fastjson lets through
-// or makes costly: nesting deeper than maxDepth (deep input makes parse errors cost memory out of
-// all proportion), numbers outside JSON's grammar ("01", "1.", "+1", "-"), and raw control
-// characters inside strings. It returns "" when the body passes, else what is wrong and where.
-// Structure (brackets, commas, literals) is left to the parser.
-func CheckJSON(b []byte, maxDepth int) string {
+// or makes costly: nesting deeper than lim.MaxDepth (deep input makes parse errors cost memory
+// out of all proportion), strings, keys and objects or arrays beyond lim's other bounds, numbers
+// outside JSON's grammar ("01", "1.", "+1", "-"), raw control characters inside strings, and
+// escapes of lone UTF-16 surrogates ("\ud800" alone: fastjson keeps such an escape as its six
+// characters, which would change the event's text). It returns "" when the body passes, else
+// what is wrong and where. Structure (brackets, commas, literals) is left to the parser. It does
+// not allocate unless it finds a problem.
+func CheckJSON(b []byte, lim JSONLimits) string {
+	var members [MaxCountedDepth]int32 // commas seen so far in the open object or array of each level
 	depth := 0
+	rootArray := false // the outermost value is an array: its items are --max-events' to count
+	// shortest is the string length below which neither string limit can be broken.
+	shortest := len(b)
+	for _, l := range [2]int{lim.MaxStringBytes, lim.MaxKeyBytes} {
+		if l > 0 {
+			shortest = min(shortest, l)
+		}
+	}
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; {
 		case c == '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				switch {
-				case b[i] == '\\':
-					if !validEscape(b, i) {
-						return "a string has a malformed escape at offset " + strconv.Itoa(i)
+			start := i
+			var problem string
+			if i, problem = scanString(b, i); problem != "" {
+				return problem
+			}
+			// Slow path: a string long enough to break a limit, if it is a key or a value.
+			if n := i - start - 1; n > shortest && i < len(b) {
+				if isKey(b, i+1) {
+					if lim.MaxKeyBytes > 0 && n > lim.MaxKeyBytes {
+						return "an object key of " + strconv.Itoa(n) + " bytes at offset " + strconv.Itoa(start) +
+							" is longer than " + strconv.Itoa(lim.MaxKeyBytes) + " bytes (--max-key-bytes)"
 					}
-					i++
-				case b[i] < 0x20:
-					return "a string has a raw control character (byte " + strconv.Itoa(int(b[i])) + ") at offset " + strconv.Itoa(i) + "; write it as \\u00XX"
+				} else if lim.MaxStringBytes > 0 && n > lim.MaxStringBytes {
+					return "a string of " + strconv.Itoa(n) + " bytes at offset " + strconv.Itoa(start) +
+						" is longer than " + strconv.Itoa(lim.MaxStringBytes) + " bytes (--max-string-bytes)"
 				}
 			}
 		case c == '{' || c == '[':
-			if depth++; depth > maxDepth {
-				return "JSON nests deeper than " + strconv.Itoa(maxDepth) + " levels (--max-depth) at offset " + strconv.Itoa(i)
+			if depth++; lim.MaxDepth > 0 && depth > lim.MaxDepth {
+				return "JSON nests deeper than " + strconv.Itoa(lim.MaxDepth) + " levels (--max-depth) at offset " + strconv.Itoa(i)
+			}
+			if depth == 1 {
+				rootArray = c == '['
+			}
+			if lim.MaxMembers > 0 {
+				if depth > MaxCountedDepth {
+					return "JSON nests deeper than " + strconv.Itoa(MaxCountedDepth) + " levels at offset " + strconv.Itoa(i) +
+						", the most --max-members can count in (lower --max-depth, or set --max-members 0)"
+				}
+				members[depth-1] = 0
 			}
 		case c == '}' || c == ']':
-			depth--
-		case c == ',' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			// Never below 0: unbalanced closers must not buy nesting past --max-depth.
+			if depth > 0 {
+				depth--
+			}
+		case c == ',':
+			if lim.MaxMembers > 0 && depth > 0 && depth <= MaxCountedDepth && !(depth == 1 && rootArray) {
+				if members[depth-1]++; int(members[depth-1]) >= lim.MaxMembers {
+					return "an object or array has more than " + strconv.Itoa(lim.MaxMembers) + " members (--max-members) at offset " + strconv.Itoa(i)
+				}
+			}
+		case c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r':
 		default:
 			// A scalar token: a number, true, false or null, and nothing else (fastjson also takes
 			// "+1", "01", "NaN", "Inf").
@@ -149,6 +205,83 @@ func validEscape(b []byte, i int) bool {
 			}
 		}
 		return true
+	}
+	return false
+}
+
+// stringSpecial marks the bytes scanString stops at inside a string.
+var stringSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// scanString checks the string whose opening quote is b[i] and returns the offset of its closing
+// quote (len(b) when it has none: the parser reports that), or what is wrong with it.
+func scanString(b []byte, i int) (end int, problem string) {
+	for i++; i < len(b); i++ {
+		// Fast path: an ordinary byte.
+		if !stringSpecial[b[i]] {
+			continue
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i, ""
+		case c < 0x20:
+			return i, "a string has a raw control character (byte " + strconv.Itoa(int(c)) + ") at offset " + strconv.Itoa(i) + "; write it as \\u00XX"
+		}
+		if !validEscape(b, i) {
+			return i, "a string has a malformed escape at offset " + strconv.Itoa(i)
+		}
+		if b[i+1] == 'u' {
+			switch r := hex4(b[i+2 : i+6]); {
+			case r >= 0xD800 && r <= 0xDBFF:
+				// A high surrogate must be followed by the escape of a low one.
+				if i+7 >= len(b) || b[i+6] != '\\' || !validEscape(b, i+6) || b[i+7] != 'u' ||
+					!isLowSurrogate(hex4(b[i+8:i+12])) {
+					return i, "a string has a lone UTF-16 surrogate escape " + string(b[i:i+6]) + " at offset " + strconv.Itoa(i)
+				}
+				i += 6 // the low half is checked
+			case isLowSurrogate(r):
+				return i, "a string has a lone UTF-16 surrogate escape " + string(b[i:i+6]) + " at offset " + strconv.Itoa(i)
+			}
+		}
+		i++ // the escaped character
+	}
+	return i, ""
+}
+
+// hex4 decodes the four hex digits of a \u escape (validEscape checked them).
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+func isLowSurrogate(r rune) bool { return r >= 0xDC00 && r <= 0xDFFF }
+
+// isKey reports whether the string that ended just before b[i] is an object key: a colon follows.
+func isKey(b []byte, i int) bool {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+		case ':':
+			return true
+		default:
+			return false
+		}
 	}
 	return false
 }

@@ -9,7 +9,7 @@ import (
 func TestCheckJSON(t *testing.T) {
 	f := func(in, wantProblem string) {
 		t.Helper()
-		got := CheckJSON([]byte(in), 5)
+		got := CheckJSON([]byte(in), JSONLimits{MaxDepth: 5})
 		if wantProblem == "" && got != "" || wantProblem != "" && !strings.Contains(got, wantProblem) {
 			t.Fatalf("CheckJSON(%q) = %q, want %q", in, got, wantProblem)
 		}
@@ -49,4 +49,48 @@ func TestCheckJSON(t *testing.T) {
 	f(`["\u12"]`, "malformed escape")
 	f(`["\u12G4"]`, "malformed escape")
 	f(`["\u00e9\n\/\"\\"]`, "")
+	f(`["\ud83d\ude00", "\uD83D\uDE00x", "\u00e9\ud7ff\ue000"]`, "")
+	f(`["\ud800"]`, `lone UTF-16 surrogate escape \ud800 at offset 2`)
+	f(`["\ud800x"]`, "lone UTF-16 surrogate")
+	f(`["\ud800\n"]`, "lone UTF-16 surrogate")
+	f(`["\ud800\u0041"]`, "lone UTF-16 surrogate")
+	f(`["\ud800\ud800"]`, "lone UTF-16 surrogate")
+	f(`["\ude00"]`, `lone UTF-16 surrogate escape \ude00`)
+	f(`["\ud83d\ude00\ude00"]`, "lone UTF-16 surrogate escape \\ude00 at offset 14")
+	f(`["\udbff`, "lone UTF-16 surrogate")
+	// Unbalanced closers buy no depth.
+	f(`]]]]]][[[[[[1]]]]]]`, "deeper than 5 levels")
+}
+
+func TestCheckJSONLimits(t *testing.T) {
+	lim := JSONLimits{MaxDepth: 300, MaxStringBytes: 8, MaxKeyBytes: 4, MaxMembers: 3}
+	f := func(in, wantProblem string) {
+		t.Helper()
+		got := CheckJSON([]byte(in), lim)
+		if wantProblem == "" && got != "" || wantProblem != "" && !strings.Contains(got, wantProblem) {
+			t.Fatalf("CheckJSON(%q) = %q, want %q", in, got, wantProblem)
+		}
+	}
+	f(`{"abcd":"12345678","k":[1,2,3],"o":{"a":1}}`, "")
+	f(`{"abcd":"123456789"}`, "a string of 9 bytes at offset 8 is longer than 8 bytes (--max-string-bytes)")
+	f(`{"a":"\u00e9\u00e9"}`, "a string of 12 bytes") // escapes count as written
+	f(`{"abcde":1}`, "an object key of 5 bytes at offset 1 is longer than 4 bytes (--max-key-bytes)")
+	f(`{"abcde" :1}`, "--max-key-bytes")
+	f(`{"a":"abcde"}`, "") // a value may be longer than a key
+	f(`["abcde"]`, "")
+	f(`{"a":1,"b":2,"c":3,"d":4}`, "an object or array has more than 3 members (--max-members) at offset 18")
+	f(`{"k":[1,2,3,4]}`, "more than 3 members")
+	f(`{"k":[1,2,[3,4,5],3]}`, "more than 3 members (--max-members) at offset 17")
+	f(`{"k":[1,2,[3,4,5]],"z":[1,2,3]}`, "")
+	f(`{"k":"a,b,c,d"}`, "") // commas in strings are not members
+	// The outermost array is a request's events, --max-events' to bound; the events themselves are not.
+	f(`[{},{},{},{},{}]`, "")
+	f(`[{"a":1,"b":2,"c":3,"d":4}]`, "--max-members")
+	f(strings.Repeat("[", 257)+strings.Repeat("]", 257), "nests deeper than 256 levels at offset 256, the most --max-members can count in")
+	lim.MaxMembers = 0
+	f(strings.Repeat("[", 257)+strings.Repeat("]", 257), "")
+	f(`{"k":[1,2,3,4,5,6]}`, "")
+	lim = JSONLimits{}
+	f(strings.Repeat("[", 1000)+strings.Repeat("]", 1000), "")
+	f(`{"`+strings.Repeat("k", 1000)+`":"`+strings.Repeat("v", 100000)+`"}`, "")
 }

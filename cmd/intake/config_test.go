@@ -160,3 +160,36 @@ func TestServeRefusesSecurityWithEmbeddedBroker(t *testing.T) {
 	f("--kafka-sasl-mechanism", "plain", "--kafka-sasl-user", "u")
 	f("--kafka-sasl-password", "p")
 }
+
+// The request limits are flags, environment variables and config keys like every setting; a limit
+// that cannot work is refused at start-up, naming its flag.
+func TestServeLimits(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "intake.yaml")
+	if err := os.WriteFile(file, []byte("max_url_bytes: 2048\nmax_members: 500\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := newOptions("serve", "")
+	o.String("config", "", "")
+	sf := defineServeFlags(o)
+	t.Setenv("INTAKE_MAX_CONNS_PER_IP", "50")
+	if err := o.parse([]string{"--config", file, "--max-headers", "40", "--max-gzip-ratio", "0"}, "config"); err != nil {
+		t.Fatal(err)
+	}
+	if *sf.maxHeaders != 40 || *sf.maxGzipRatio != 0 || *sf.maxConnsPerIP != 50 || *sf.maxStringBytes != 1<<20 ||
+		*sf.maxKeyBytes != 1024 || *sf.maxMembers != 500 || *sf.maxHeaderBytes != 16<<10 || *sf.maxURLBytes != 2048 {
+		t.Fatalf("limits not read or defaults changed: headers %d gzip ratio %d conns per IP %d string %d key %d members %d header bytes %d url %d",
+			*sf.maxHeaders, *sf.maxGzipRatio, *sf.maxConnsPerIP, *sf.maxStringBytes, *sf.maxKeyBytes, *sf.maxMembers, *sf.maxHeaderBytes, *sf.maxURLBytes)
+	}
+
+	f := func(want string, args ...string) {
+		t.Helper()
+		err := serve(append([]string{"--schema-base-uri", "../../examples/schemas", "--stream-config", "../../examples/stream-config.json"}, args...))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("serve %v: got %v, want an error with %q", args, err, want)
+		}
+	}
+	f("cannot use --max-headers -1", "--max-headers", "-1")
+	f("cannot use --max-conns-per-ip -5", "--max-conns-per-ip", "-5")
+	f("cannot use --max-depth 300 with --max-members", "--max-depth", "300")
+	f("cannot use --max-depth 0 with --max-members", "--max-depth", "0")
+}

@@ -59,6 +59,15 @@ type serveFlags struct {
 	maxDecompressed *int
 	maxEvents       *int
 	maxDepth        *int
+	maxStringBytes  *int
+	maxKeyBytes     *int
+	maxMembers      *int
+	maxGzipRatio    *int
+	maxHeaderBytes  *int
+	maxHeaders      *int
+	maxURLBytes     *int
+	maxConnsPerIP   *int
+	maxConnections  *int
 	readTimeout     *time.Duration
 	writeTimeout    *time.Duration
 	idleTimeout     *time.Duration
@@ -113,7 +122,16 @@ func defineServeFlags(o *options) *serveFlags {
 		maxDecompressed: o.Int("max-decompressed-bytes", ed.MaxDecompressedBytes, "largest gzip request body once decompressed (413 above)"),
 		maxEvents:       o.Int("max-events", ed.MaxEvents, "most events in one request (413 above)"),
 		maxDepth:        o.Int("max-depth", ed.MaxDepth, "deepest JSON nesting accepted (400 above)"),
-		readTimeout:     o.Duration("read-timeout", ed.ReadTimeout, "time to read a whole request"),
+		maxStringBytes:  o.Int("max-string-bytes", ed.MaxStringBytes, "longest JSON string in a body, bytes as written (400 above; 0: no limit)"),
+		maxKeyBytes:     o.Int("max-key-bytes", ed.MaxKeyBytes, "longest JSON object key in a body, bytes as written (400 above; 0: no limit)"),
+		maxMembers:      o.Int("max-members", ed.MaxMembers, "most keys of one object or items of one array inside an event (400 above; 0: no limit)"),
+		maxGzipRatio:    o.Int("max-gzip-ratio", ed.MaxGzipRatio, "most times its received size a gzip body may expand, checked past 64 KiB decompressed (413 above; 0: no limit)"),
+		maxHeaderBytes:  o.Int("max-header-bytes", ed.MaxHeaderBytes, "largest request line and headers together, a buffer each connection holds (431 above)"),
+		maxHeaders:      o.Int("max-headers", ed.MaxHeaders, "most request header lines (431 above; 0: no limit)"),
+		maxURLBytes:     o.Int("max-url-bytes", ed.MaxURLBytes, "longest request URI (414 above; 0: only --max-header-bytes)"),
+		maxConnsPerIP:   o.Int("max-conns-per-ip", ed.MaxConnsPerIP, "most open connections from one client IP, 429 and closed above (0: no limit; clients behind one NAT or proxy share an IP)"),
+		maxConnections:  o.Int("max-connections", ed.MaxConnections, "most open connections, 503 and closed above"),
+		readTimeout:     o.Duration("read-timeout", ed.ReadTimeout, "time to read a whole request, headers and body, from its first byte (408 above): slow clients are cut off"),
 		writeTimeout:    o.Duration("write-timeout", ed.WriteTimeout, "time to write a response"),
 		idleTimeout:     o.Duration("idle-timeout", ed.IdleTimeout, "keep-alive connections idle longer are closed"),
 		retryAfter:      o.Duration("retry-after", ed.RetryAfter, "Retry-After sent with 503 answers"),
@@ -152,6 +170,9 @@ func serve(args []string) error {
 		return err
 	}
 	slog.SetDefault(log)
+	if err := f.checkLimits(); err != nil {
+		return err
+	}
 	if len(*f.schemaBases) == 0 {
 		return fmt.Errorf("no schema repository: set --schema-base-uri (a directory, file:// or http(s):// URL)")
 	}
@@ -230,6 +251,15 @@ func serve(args []string) error {
 	ecfg.MaxDecompressedBytes = *f.maxDecompressed
 	ecfg.MaxEvents = *f.maxEvents
 	ecfg.MaxDepth = *f.maxDepth
+	ecfg.MaxStringBytes = *f.maxStringBytes
+	ecfg.MaxKeyBytes = *f.maxKeyBytes
+	ecfg.MaxMembers = *f.maxMembers
+	ecfg.MaxGzipRatio = *f.maxGzipRatio
+	ecfg.MaxHeaderBytes = *f.maxHeaderBytes
+	ecfg.MaxHeaders = *f.maxHeaders
+	ecfg.MaxURLBytes = *f.maxURLBytes
+	ecfg.MaxConnsPerIP = *f.maxConnsPerIP
+	ecfg.MaxConnections = *f.maxConnections
 	ecfg.ReadTimeout = *f.readTimeout
 	ecfg.WriteTimeout = *f.writeTimeout
 	ecfg.IdleTimeout = *f.idleTimeout
@@ -299,6 +329,29 @@ func serve(args []string) error {
 		return err
 	}
 	log.Info("stopped; every accepted event was flushed to Kafka")
+	return nil
+}
+
+// checkLimits refuses limits that cannot work, naming the flag.
+func (f *serveFlags) checkLimits() error {
+	for _, l := range []struct {
+		flag string
+		v    int
+	}{
+		{"max-body-bytes", *f.maxBody}, {"max-decompressed-bytes", *f.maxDecompressed}, {"max-events", *f.maxEvents},
+		{"max-depth", *f.maxDepth}, {"max-string-bytes", *f.maxStringBytes}, {"max-key-bytes", *f.maxKeyBytes},
+		{"max-members", *f.maxMembers}, {"max-gzip-ratio", *f.maxGzipRatio}, {"max-header-bytes", *f.maxHeaderBytes},
+		{"max-headers", *f.maxHeaders}, {"max-url-bytes", *f.maxURLBytes}, {"max-conns-per-ip", *f.maxConnsPerIP},
+		{"max-connections", *f.maxConnections},
+	} {
+		if l.v < 0 {
+			return fmt.Errorf("cannot use --%s %d: a limit is 0 or more", l.flag, l.v)
+		}
+	}
+	if *f.maxMembers > 0 && (*f.maxDepth == 0 || *f.maxDepth > fastpath.MaxCountedDepth) {
+		return fmt.Errorf("cannot use --max-depth %d with --max-members: members are counted in %d levels at most; "+
+			"set --max-depth to at most %d, or --max-members 0", *f.maxDepth, fastpath.MaxCountedDepth, fastpath.MaxCountedDepth)
+	}
 	return nil
 }
 

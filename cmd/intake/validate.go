@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"intake/edge"
 	"intake/fastpath"
 	"intake/schemacache"
 )
@@ -29,7 +30,11 @@ func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 	formatMode := o.String("format-mode", "fast", "fast (Ajv 6's formats, as EventGate) or full")
 	streamField := o.String("stream-field", "meta.stream", "event field that names its stream")
 	schemaField := o.String("schema-field", "$schema", "event field that names its schema")
-	depth := o.Int("max-depth", 64, "deepest JSON nesting accepted, as the edge's --max-depth")
+	ed := edge.DefaultConfig()
+	depth := o.Int("max-depth", ed.MaxDepth, "deepest JSON nesting accepted, as the edge's --max-depth")
+	maxString := o.Int("max-string-bytes", ed.MaxStringBytes, "longest JSON string, as the edge's --max-string-bytes")
+	maxKey := o.Int("max-key-bytes", ed.MaxKeyBytes, "longest JSON object key, as the edge's --max-key-bytes")
+	maxMembers := o.Int("max-members", ed.MaxMembers, "most keys of one object or items of one array, as the edge's --max-members")
 	if err := o.parse(args, ""); err != nil {
 		return 2, err
 	}
@@ -71,7 +76,7 @@ func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 		lookup = anyStream
 	}
 
-	maxDepth := *depth
+	lim := fastpath.JSONLimits{MaxDepth: *depth, MaxStringBytes: *maxString, MaxKeyBytes: *maxKey, MaxMembers: *maxMembers}
 	events, err := splitEvents(data)
 	if err != nil {
 		return 2, err
@@ -89,7 +94,7 @@ func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 		line = append(line[:0], `{"index":`...)
 		line = strconv.AppendInt(line, int64(i), 10)
 		// The edge's checks of the JSON itself, then its parser.
-		problem := fastpath.CheckJSON(raw, maxDepth)
+		problem := fastpath.CheckJSON(raw, lim)
 		ev, err := p.ParseBytes(raw)
 		if problem == "" && err != nil {
 			problem = err.Error()

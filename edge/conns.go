@@ -1,0 +1,108 @@
+package edge
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// limitListener holds the open connections to Config.MaxConnections, and those from one client
+// IP to Config.MaxConnsPerIP. A connection over a limit is answered at once, 503 or 429 with a
+// message naming the flag, and closed. (fasthttp's own Concurrency and MaxConnsPerIP answer in
+// plain text naming its fields, not intake's flags.)
+type limitListener struct {
+	net.Listener
+	maxConns, maxPerIP int
+	retryAfter         string
+
+	open  atomic.Int64
+	mu    sync.Mutex
+	perIP map[netip.Addr]int
+}
+
+func (s *Server) limitListener(ln net.Listener) net.Listener {
+	if s.cfg.MaxConnections <= 0 && s.cfg.MaxConnsPerIP <= 0 {
+		return ln
+	}
+	return &limitListener{Listener: ln, maxConns: s.cfg.MaxConnections, maxPerIP: s.cfg.MaxConnsPerIP,
+		retryAfter: s.retryAfter, perIP: map[netip.Addr]int{}}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if n := l.open.Add(1); l.maxConns > 0 && n > int64(l.maxConns) {
+			l.open.Add(-1)
+			connectionsRejectedTotal.Inc()
+			go l.reject(c, "503 Service Unavailable",
+				`{"status":503,"message":"intake has `+itoa(l.maxConns)+` connections open, its most (--max-connections); retry later"}`)
+			continue
+		}
+		lc := &limitConn{Conn: c, l: l}
+		if l.maxPerIP > 0 {
+			if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+				lc.ip = ap.Addr().Unmap()
+				l.mu.Lock()
+				n := l.perIP[lc.ip] + 1
+				if n <= l.maxPerIP {
+					l.perIP[lc.ip] = n
+				}
+				l.mu.Unlock()
+				if n > l.maxPerIP {
+					l.open.Add(-1)
+					connectionsPerIPRejectedTotal.Inc()
+					go l.reject(c, "429 Too Many Requests",
+						`{"status":429,"message":"this client IP has `+itoa(l.maxPerIP)+` connections open, its most (--max-conns-per-ip); reuse one"}`)
+					continue
+				}
+				lc.counted = true
+			}
+		}
+		return lc, nil
+	}
+}
+
+// reject answers a connection over a limit and closes it without serving its request. It reads
+// (and drops) what the client sends for up to a second first: closing with unread bytes would
+// reset the connection, and the client could lose the answer.
+func (l *limitListener) reject(c net.Conn, status, body string) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	c.Write([]byte("HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nRetry-After: " + l.retryAfter +
+		"\r\nConnection: close\r\nContent-Length: " + itoa(len(body)) + "\r\n\r\n" + body))
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+}
+
+// limitConn gives its place back when closed (once: fasthttp may close twice).
+type limitConn struct {
+	net.Conn
+	l       *limitListener
+	ip      netip.Addr
+	counted bool // counted in l.perIP
+	closed  atomic.Bool
+}
+
+func (c *limitConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.l.open.Add(-1)
+		if c.counted {
+			c.l.mu.Lock()
+			if n := c.l.perIP[c.ip] - 1; n > 0 {
+				c.l.perIP[c.ip] = n
+			} else {
+				delete(c.l.perIP, c.ip)
+			}
+			c.l.mu.Unlock()
+		}
+	}
+	return c.Conn.Close()
+}
