@@ -5,6 +5,10 @@ package edge
 import (
 	"runtime"
 	"testing"
+
+	"intake/edge/ratelimit"
+	"intake/kafkaout"
+	"intake/schemacache"
 )
 
 // The whole request for valid events, hasty and sync: routing, body checks, parse, the contract,
@@ -41,4 +45,68 @@ func testValidRequestsDoNotAllocate(t *testing.T, s *Server) {
 	}
 	f("/v1/events?hasty=true", 202)
 	f("/v1/events", 201)
+}
+
+// The same with the access layer on: an API key authenticated, each event authorized against its
+// stream's policy (default_auth required), an allowed browser origin checked per event, CORS
+// headers on the answer, and rate limits per address, per caller and per stream.
+func TestValidAuthorizedRequestsDoNotAllocate(t *testing.T) {
+	fx := newAccessFixture(t)
+	fx.cfg.RateLimits = ratelimit.Config{
+		IP:        ratelimit.Scope{Rate: 1e6, Burst: 1e6},
+		Principal: ratelimit.Scope{Rate: 1e6, Burst: 1e6},
+		Stream:    ratelimit.Scope{Rate: 1e6, Burst: 1e6},
+	}
+	acc, err := NewAccess(fx.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(acc.Close)
+	cache, err := schemacache.New(schemacache.Config{
+		SchemaBaseURIs:  []string{"../examples/schemas"},
+		StreamConfig:    "../examples/stream-config.json",
+		TopicPrefix:     "dev.",
+		RefreshInterval: -1,
+		OnStream:        acc.StreamHook(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cache.Close)
+	kcfg := kafkaout.DefaultConfig()
+	kcfg.Discard = true
+	prod, err := kafkaout.New(kcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prod.Close(t.Context()) })
+	ecfg := DefaultConfig()
+	ecfg.TopicPrefix = "dev."
+	ecfg.Access = acc
+	s := New(ecfg, cache, prod)
+	h := s.Handler()
+	body := []byte("[" + click("example.click") + "," + click("example.click") + "]")
+	for _, uri := range []string{"/v1/events", "/v1/events?hasty=true"} {
+		ctx := newEventsCtx(uri, body, "X-API-Key", keyA, "Origin", "https://www.example.org")
+		want := 201
+		if uri != "/v1/events" {
+			want = 202
+		}
+		run := func() {
+			ctx.Response.Reset()
+			h(ctx)
+			if ctx.Response.StatusCode() != want || len(ctx.Response.Header.Peek("Access-Control-Allow-Origin")) == 0 {
+				t.Fatalf("%s: got %d %s", uri, ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+			for s.prod.Queued() > 0 {
+				runtime.Gosched()
+			}
+		}
+		for range 10 {
+			run()
+		}
+		if n := testing.AllocsPerRun(500, run); n != 0 {
+			t.Fatalf("%s with an API key: %.2f allocations per request, want 0", uri, n)
+		}
+	}
 }

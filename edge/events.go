@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
+	"intake/edge/ratelimit"
 	"intake/fastpath"
 	"intake/kafkaout"
 	"intake/schemacache"
@@ -24,6 +25,7 @@ const (
 	statusPending     eventStatus = iota // queued for Kafka, result not known yet
 	statusInvalid                        // broke the contract or its schema
 	statusRefused                        // its stream is not open to this service or caller
+	statusLimited                        // its stream's rate limit refused it (429)
 	statusUnavailable                    // could not be queued (back-pressure) or Kafka did not answer in time
 	statusFailed                         // Kafka refused it
 	statusAccepted                       // acknowledged by Kafka, or queued by a hasty request
@@ -42,6 +44,7 @@ type requestState struct {
 	failed   []byte // the "error" entries of the response, JSON
 	scratch  []byte
 	errEvent []byte
+	caller   caller // the request's fastpath.Caller when an access layer is configured
 }
 
 var requestStatePool sync.Pool
@@ -69,6 +72,7 @@ func (st *requestState) reset() {
 	clear(st.messages)
 	st.messages = st.messages[:0]
 	st.single[0] = nil
+	st.caller = caller{}
 	for _, b := range []*[]byte{&st.body, &st.invalid, &st.failed, &st.scratch, &st.errEvent} {
 		if cap(*b) > maxKeepBytes {
 			*b = nil
@@ -97,6 +101,13 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 
 	st := getRequestState()
 	defer putRequestState(st)
+
+	// Who is calling, before any work on the body: 401, 429.
+	if acc := s.access; acc != nil {
+		if code := s.admit(ctx, acc, st, now); code != 0 {
+			return code
+		}
+	}
 
 	body := ctx.Request.Body()
 	switch enc := contentEncoding(h); {
@@ -168,6 +179,9 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	req := fastpath.AcquireRequest()
 	defer fastpath.ReleaseRequest(req)
 	req.Start(now, h.Peek("X-Request-Id"), h)
+	if s.access != nil {
+		req.Caller = &st.caller
+	}
 
 	snap := s.cache.Current()
 	if cap(st.status) < len(events) {
@@ -189,6 +203,14 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 		st.streams[i] = r.Stream
 		switch r.Outcome {
 		case fastpath.Accepted:
+			if st.caller.limits != nil {
+				if ok, d := st.caller.allowEvent(r.Stream, now); !ok {
+					st.status[i] = statusLimited
+					st.messages[i] = "the stream's rate limit is exhausted; retry after " + itoa(ratelimit.RetryAfterSeconds(d)) + "s"
+					st.caller.retryAfter = max(st.caller.retryAfter, d)
+					continue
+				}
+			}
 			// Fast path: queue the event; TryProduce copies key and value.
 			if err := s.prod.TryProduce(r.Topic, r.Key, r.Value, batch, i); err != nil {
 				st.status[i] = statusUnavailable
@@ -286,9 +308,12 @@ func unavailableMessage(err error) string {
 // respondEvents picks the status from the events' fates, as EventGate does, with 503 when any event
 // could not reach Kafka (queue full, Kafka unavailable): the client must retry those.
 func (s *Server) respondEvents(ctx *fasthttp.RequestCtx, st *requestState, events []*fastjson.Value, hasty bool) int {
-	var accepted, invalid, refused, unavailable, failed int
+	var accepted, invalid, refused, unavailable, failed, limited int
 	for i, stt := range st.status {
 		switch stt {
+		case statusLimited:
+			limited++
+			st.failed = appendErrorEntry(st.failed, events[i], st.messages[i])
 		case statusAccepted:
 			accepted++
 		case statusInvalid:
@@ -314,6 +339,9 @@ func (s *Server) respondEvents(ctx *fasthttp.RequestCtx, st *requestState, event
 				itoa(unavailable)+" of "+itoa(n)+" events could not be queued for Kafka; retry later")
 		}
 		return s.respondLists(ctx, fasthttp.StatusServiceUnavailable, st, true, true)
+	case limited > 0:
+		retryAfterHeader(ctx, st.caller.retryAfter)
+		return s.respondLists(ctx, fasthttp.StatusTooManyRequests, st, true, true)
 	case hasty:
 		ctx.SetStatusCode(fasthttp.StatusAccepted)
 		return fasthttp.StatusAccepted

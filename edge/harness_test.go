@@ -30,8 +30,9 @@ type setup struct {
 	errorStream  string
 	kafka        func(*kafkaout.Config)
 	edge         func(*Config)
-	brokers      []string     // none: a fresh embedded broker
-	logger       *slog.Logger // nil: slog.Default(), for edge, schema cache, producer and broker
+	brokers      []string      // none: a fresh embedded broker
+	logger       *slog.Logger  // nil: slog.Default(), for edge, schema cache, producer and broker
+	access       *AccessConfig // nil: no access layer
 }
 
 // harness is an edge on a real loopback listener, producing to an embedded broker.
@@ -68,7 +69,20 @@ func startEdge(t *testing.T, s setup) *harness {
 		t.Cleanup(emb.Close)
 		brokers = emb.Addrs()
 	}
+	var access *Access
+	if s.access != nil {
+		var err error
+		if access, err = NewAccess(*s.access); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(access.Close)
+	}
+	var onStream func(*fastpath.Stream)
+	if access != nil {
+		onStream = access.StreamHook()
+	}
 	cache, err := schemacache.New(schemacache.Config{
+		OnStream:        onStream,
 		SchemaBaseURIs:  s.schemaBases,
 		StreamConfig:    s.streamConfig,
 		TopicPrefix:     s.topicPrefix,
@@ -96,6 +110,7 @@ func startEdge(t *testing.T, s setup) *harness {
 	ecfg.ErrorStream = s.errorStream
 	ecfg.AckTimeout = kcfg.DeliveryTimeout + time.Second
 	ecfg.Logger = s.logger
+	ecfg.Access = access
 	if s.edge != nil {
 		s.edge(&ecfg)
 	}

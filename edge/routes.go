@@ -27,6 +27,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.handleEvents(ctx)
 			return
 		}
+		if ctx.IsOptions() && s.access != nil {
+			otherResponses.inc(s.handlePreflight(ctx))
+			return
+		}
 		ctx.Response.Header.Set("Allow", "POST")
 		otherResponses.inc(s.respondError(ctx, fasthttp.StatusMethodNotAllowed, "use POST to send events to /v1/events"))
 		return

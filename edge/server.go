@@ -73,6 +73,10 @@ type Config struct {
 	// Version is the build's version string.
 	Version string
 	Logger  *slog.Logger
+	// Access authenticates callers and applies per-stream policies, CORS and rate limits; nil
+	// lets everyone write every stream (EventGate's behaviour). Its StreamHook must be the
+	// schema cache's Config.OnStream.
+	Access *Access
 }
 
 // DefaultConfig returns the defaults documented in the README.
@@ -117,6 +121,7 @@ type Server struct {
 	errorStreamName []byte
 	retryAfter      string
 	draining        atomic.Bool
+	access          *Access
 	brokerOK        atomic.Bool
 	stopPing        chan struct{}
 	pingOnce        sync.Once
@@ -134,10 +139,11 @@ func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) *Server 
 		cfg.Fields = fastpath.DefaultOptions()
 	}
 	s := &Server{
-		cfg:   cfg,
-		cache: cache,
-		prod:  prod,
-		log:   cfg.Logger,
+		cfg:    cfg,
+		cache:  cache,
+		prod:   prod,
+		log:    cfg.Logger,
+		access: cfg.Access,
 		jsonLimits: fastpath.JSONLimits{
 			MaxDepth:       cfg.MaxDepth,
 			MaxStringBytes: cfg.MaxStringBytes,

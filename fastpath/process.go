@@ -116,10 +116,16 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 	}
 	r.Stream = st
 
-	// 3. This service (and, later, this caller) must be allowed to produce to it.
+	// 3. This service and this caller must be allowed to produce to it.
 	if st.Refusal != "" {
 		r.fail(Refused, "AuthorizationError", "stream", pointerOf(o.StreamField), "#/stream", "", st.Refusal)
 		return
+	}
+	if req.Caller != nil {
+		if reason := req.Caller.MayWrite(st); reason != "" {
+			r.fail(Refused, "AuthorizationError", "stream", pointerOf(o.StreamField), "#/stream", "", reason)
+			return
+		}
 	}
 
 	// 4. The schema named by the event, resolved against the configured repositories.

@@ -24,6 +24,9 @@ type Request struct {
 	RequestID []byte
 	// Headers gives the other request headers for enrich_fields_from_http_headers.
 	Headers HeaderSource
+	// Caller, when set, decides whether the request's caller may write a stream (Process's step
+	// 3). The edge sets it for the request's lifetime; ReleaseRequest clears it.
+	Caller Caller
 
 	arena    fastjson.Arena
 	dtValue  *fastjson.Value // DT as a value, built once per request and shared by its events
@@ -53,6 +56,13 @@ func AcquireRequest() *Request {
 	return &Request{rng: rand.NewChaCha8(seed), path: make([]byte, 0, 256), keys: make([]string, 0, 64)}
 }
 
+// Caller is who sent a request, as far as producing goes.
+type Caller interface {
+	// MayWrite returns "" when the caller may write the stream's events, else the reason it may
+	// not. It must not keep st beyond the call, and should not allocate when it allows.
+	MayWrite(st *Stream) string
+}
+
 // ReleaseRequest returns r to the pool. Nothing built by r may be used afterwards.
 func ReleaseRequest(r *Request) {
 	r.reset()
@@ -63,6 +73,7 @@ func (r *Request) reset() {
 	r.DT = r.DT[:0]
 	r.RequestID = nil
 	r.Headers = nil
+	r.Caller = nil
 	r.arena.Reset()
 	r.clearMemos()
 	clear(r.keys)

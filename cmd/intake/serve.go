@@ -22,6 +22,7 @@ import (
 // serveFlags are serve's settings; README's configuration reference lists them.
 type serveFlags struct {
 	listen          *string
+	accessConfig    *string
 	schemaBases     *[]string
 	streamConfig    *string
 	refresh         *time.Duration
@@ -85,6 +86,7 @@ func defineServeFlags(o *options) *serveFlags {
 		listen:          o.String("listen", "127.0.0.1:8192", "address the HTTP edge listens on"),
 		schemaBases:     o.List("schema-base-uri", nil, "schema repository base: a directory, file:///dir or http(s)://host/path; tried in order"),
 		streamConfig:    o.String("stream-config", "", "stream configuration: a file or an http(s) URL, in action=streamconfigs' shape"),
+		accessConfig:    o.String("access-config", "", "YAML file of API keys, JWT settings, allowed origins, rate limits and trusted proxies (README \"Who may produce where\"); empty: everyone may write every stream"),
 		refresh:         o.Duration("config-refresh", time.Minute, "how often stream config and loaded schemas are reloaded in the background (0 disables)"),
 		negativeTTL:     o.Duration("schema-negative-ttl", 10*time.Second, "how long a schema URI that failed to load is answered from the failure before it is tried again"),
 		schemaTimeout:   o.Duration("schema-http-timeout", 5*time.Second, "timeout of one http(s) fetch from a schema repository or stream config URL"),
@@ -204,7 +206,27 @@ func serve(args []string) error {
 		brokers = embedded.Addrs()
 	}
 
+	var access *edge.Access
+	var onStream func(*fastpath.Stream)
+	if *f.accessConfig != "" {
+		acfg, err := loadAccessConfig(*f.accessConfig, log)
+		if err != nil {
+			return err
+		}
+		if access, err = edge.NewAccess(acfg); err != nil {
+			return fmt.Errorf("--access-config %s: %w", *f.accessConfig, err)
+		}
+		defer access.Close()
+		onStream = access.StreamHook()
+		if r := refreshInterval(*f.refresh); r > 0 {
+			stop := make(chan struct{})
+			defer close(stop)
+			go reloadAccess(access, *f.accessConfig, r, log, stop)
+		}
+	}
+
 	cache, err := schemacache.New(schemacache.Config{
+		OnStream:        onStream,
 		SchemaBaseURIs:  *f.schemaBases,
 		StreamConfig:    *f.streamConfig,
 		TopicPrefix:     *f.topicPrefix,
@@ -276,6 +298,7 @@ func serve(args []string) error {
 	ecfg.Fields = fastpath.Options{StreamField: fastpath.SplitPath(*f.streamField), SchemaField: fastpath.SplitPath(*f.schemaField)}
 	ecfg.Version = version
 	ecfg.Logger = log
+	ecfg.Access = access
 	ecfg.Info = map[string]any{
 		"service_name":     *f.serviceName,
 		"schema_base_uris": *f.schemaBases,
