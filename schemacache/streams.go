@@ -77,6 +77,11 @@ func (s *Snapshot) resolve(rs *regexStream, name []byte) *fastpath.Stream {
 	if st.Refusal != "" {
 		st.Refusal = refusal(fmt.Sprintf("%q (configured as %s)", st.Name, rs.proto.Name), st.DestinationService, rs.service)
 	}
+	if !validTopic(st.Topic) {
+		// A /regex/ admits names Kafka would refuse as topics (or, hasty, drop unseen).
+		st.Refusal = fmt.Sprintf("stream %q (configured as %s) does not make a valid Kafka topic %q: letters, digits, '.', '_' and '-' only, at most %d characters",
+			st.Name, rs.proto.Name, st.Topic, maxTopicLen)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := *s.resolved.Load()
@@ -332,4 +337,21 @@ func escapeLabel(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// maxTopicLen is Kafka's limit on topic names.
+const maxTopicLen = 249
+
+// validTopic reports whether Kafka accepts t as a topic name.
+func validTopic(t string) bool {
+	if len(t) == 0 || len(t) > maxTopicLen || t == "." || t == ".." {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

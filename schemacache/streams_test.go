@@ -350,3 +350,30 @@ fallback.stream:
 		t.Fatalf("OnStream saw %v, want the 7 configured streams", seen)
 	}
 }
+
+// A /regex/ stream admits names Kafka refuses as topics ("a/b", spaces, 300 characters): such a
+// name is refused, not produced to fail (or, hasty, to be dropped unseen).
+func TestRegexNamesMustBeTopics(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/streams.yaml", `
+'/^any\..+$/':
+  schema_title: test
+`)
+	c := newCache(t, Config{SchemaBaseURIs: []string{egSchemas}, StreamConfig: dir + "/streams.yaml", TopicPrefix: "eqiad."})
+	f := func(name string, ok bool) {
+		t.Helper()
+		st := c.Current().Stream([]byte(name))
+		if st == nil {
+			t.Fatalf("%q: not matched", name)
+		}
+		if (st.Refusal == "") != ok {
+			t.Fatalf("%q: Refusal %q, want refused %t", name, st.Refusal, !ok)
+		}
+	}
+	f("any.good-name_1", true)
+	f("any.a/b", false)
+	f("any.a b", false)
+	f("any.ünïcode", false)
+	f("any."+strings.Repeat("x", 240), false) // 249 with the prefix and "any." is over
+	f("any."+strings.Repeat("x", 200), true)
+}
