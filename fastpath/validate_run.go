@@ -158,9 +158,19 @@ func (n *node) validArray(v *fastjson.Value, depth int) bool {
 		return false
 	}
 	if n.uniqueItems {
+		var cand []bool
+		if len(a) >= uniqueHashFrom {
+			// Slow path: many items; only those whose hashes collide can be equal.
+			if cand = collidingItems(a); cand == nil {
+				return true
+			}
+		}
 		for i := 1; i < len(a); i++ {
+			if cand != nil && !cand[i] {
+				continue
+			}
 			for j := 0; j < i; j++ {
-				if jsonEqual(a[i], a[j], 0) {
+				if (cand == nil || cand[j]) && jsonEqual(a[i], a[j], 0) {
 					return false
 				}
 			}
@@ -601,14 +611,24 @@ func (n *node) reportArray(v *fastjson.Value, r *reporter, depth int) {
 // ajvDuplicate finds the pair of equal items Ajv 6's uniqueItems names. For items of declared
 // scalar types Ajv keys a map by the item, walking from the end (i < j, j the nearest later
 // duplicate); otherwise it compares every pair from the end (i > j).
+//
+// With many items, only items whose hashes collide are compared: equal items always collide, so
+// the loops find the same pair in the same order.
 func (n *node) ajvDuplicate(a []*fastjson.Value) (i, j int, ok bool) {
+	var cand []bool
+	if len(a) >= uniqueHashFrom {
+		if cand = collidingItems(a); cand == nil {
+			return 0, 0, false
+		}
+	}
+	skip := func(k int) bool { return cand != nil && !cand[k] }
 	if n.uniqueScalar {
 		for i := len(a) - 1; i >= 0; i-- {
-			if !scalarTypeOK(n.uniqueTypes, a[i]) {
+			if skip(i) || !scalarTypeOK(n.uniqueTypes, a[i]) {
 				continue
 			}
 			for j := i + 1; j < len(a); j++ {
-				if scalarTypeOK(n.uniqueTypes, a[j]) && jsonEqual(a[i], a[j], 0) {
+				if !skip(j) && scalarTypeOK(n.uniqueTypes, a[j]) && jsonEqual(a[i], a[j], 0) {
 					return i, j, true
 				}
 			}
@@ -616,8 +636,11 @@ func (n *node) ajvDuplicate(a []*fastjson.Value) (i, j int, ok bool) {
 		return 0, 0, false
 	}
 	for i := len(a) - 1; i >= 0; i-- {
+		if skip(i) {
+			continue
+		}
 		for j := i - 1; j >= 0; j-- {
-			if jsonEqual(a[i], a[j], 0) {
+			if !skip(j) && jsonEqual(a[i], a[j], 0) {
 				return i, j, true
 			}
 		}
