@@ -244,12 +244,20 @@ type caller struct {
 	cors       *cors.Table
 	limits     *ratelimit.Set
 	retryAfter time.Duration // the longest Retry-After of the events a stream limit refused
+	debug      bool          // the request asks for developer mode (?debug=true, X-Intake-Debug: 1)
 }
 
 // MayWrite implements fastpath.Caller: the stream's policy, then the browser origin.
 func (c *caller) MayWrite(st *fastpath.Stream) string {
 	if reason := authorize(c.p, st); reason != "" {
 		return reason
+	}
+	if c.debug {
+		// Slow path: developer mode only for callers flagged for it, on streams that allow it.
+		x, _ := st.Ext.(*streamExt)
+		if x == nil || x.policy == nil || !c.p.MayDebug(x.policy) {
+			return "developer mode is not allowed for " + principalText(c.p) + " on stream " + strconv.Quote(st.Name)
+		}
 	}
 	if len(c.origin) > 0 {
 		idx := -1
@@ -300,7 +308,8 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, 
 				"too many requests from this "+limiterSubject[scope]+"; retry after "+itoa(ratelimit.RetryAfterSeconds(d))+"s")
 		}
 	}
-	st.caller = caller{p: p, origin: origin, cors: tables.cors, limits: acc.limits}
+	debug := queryFlag(ctx.QueryArgs(), "debug") || string(h.Peek("X-Intake-Debug")) == "1"
+	st.caller = caller{p: p, origin: origin, cors: tables.cors, limits: acc.limits, debug: debug}
 	return 0
 }
 
@@ -316,4 +325,11 @@ func (s *Server) handlePreflight(ctx *fasthttp.RequestCtx) int {
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	return fasthttp.StatusNoContent
+}
+
+func principalText(p *auth.Principal) string {
+	if p == nil || p.Kind == auth.KindAnonymous {
+		return "anonymous callers"
+	}
+	return "principal " + strconv.Quote(p.Name)
 }

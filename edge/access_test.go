@@ -82,7 +82,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 	fx.cfg = AccessConfig{
 		Auth: auth.Config{
 			APIKeys: []auth.APIKey{
-				{Name: "backend-a", SHA256: hash(keyA), Streams: []string{"*.click"}},
+				{Name: "backend-a", SHA256: hash(keyA), Streams: []string{"*.click"}, Debug: true},
 				{Name: "backend-b", SHA256: hash(keyB), Streams: []string{"required.click", "listed.click", "open.click"}},
 			},
 			JWT: auth.JWTConfig{
@@ -192,6 +192,15 @@ func TestAccessMatrix(t *testing.T) {
 		t.Fatalf("the 401 body echoes the token: %s", r.body)
 	}
 
+	// Developer mode: only a caller flagged for it, on a stream that allows it.
+	f("required.click", 201, "", "X-API-Key", keyA, "X-Intake-Debug", "1")
+	f("required.click", 403, `developer mode is not allowed for principal \"backend-b\"`, "X-API-Key", keyB, "X-Intake-Debug", "1")
+	f("listed.click", 403, "developer mode is not allowed", "X-API-Key", keyA, "X-Intake-Debug", "1")
+	f("open.click", 403, "developer mode is not allowed for anonymous callers", "X-Intake-Debug", "1")
+	if r := h.post("/v1/events?debug=true", []byte(click("listed.click")), "X-API-Key", keyA); r.code != 403 {
+		t.Fatalf("?debug=true on a stream without allow_debug: got %d %s", r.code, r.body)
+	}
+
 	// A batch of an allowed and a refused event: 207; the refused one reaches Kafka only as an
 	// error event, its payload cut.
 	big := click("listed.click", `"page_title_note":"`+strings.Repeat("x", 3000)+`"`)
@@ -259,9 +268,16 @@ func TestAccessCORS(t *testing.T) {
 	f("https://app.example.org", "open.click", 201)
 	f("https://app.example.org", "required.click", 403, "X-API-Key", keyA) // not in required.click's origins
 	f("https://evil.example", "open.click", 403)
+	// A browser gets back nothing beyond what it sent: no event (enriched with headers a proxy may
+	// have added), its index instead.
+	r := h.post("/v1/events", []byte("["+click("open.click")+","+click("open.click", `"button":"explode"`)+"]"),
+		"Origin", "https://www.example.org", "X-Client-IP", "10.1.2.3")
+	if r.code != 207 || !strings.Contains(string(r.body), `"event":null,"index":1`) || strings.Contains(string(r.body), "Main Page") {
+		t.Fatalf("browser 207: %d %s", r.code, r.body)
+	}
 	f("https://www.example.org", "required.click", 201, "X-API-Key", keyA)
-	if got := len(h.consume("dev.open.click", 2)); got != 2 {
-		t.Fatalf("dev.open.click has %d records, want 2", got)
+	if got := len(h.consume("dev.open.click", 3)); got != 3 {
+		t.Fatalf("dev.open.click has %d records, want 3", got)
 	}
 }
 

@@ -233,7 +233,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 			}
 			count(snap, r.Stream, r.Outcome)
 			if !hasty {
-				st.invalid = s.appendInvalid(st.invalid, ev, r, st)
+				st.invalid = s.appendInvalid(st.invalid, ev, r, st, i)
 			}
 			s.produceErrorEvent(snap, st, req, ev, r)
 		}
@@ -313,7 +313,7 @@ func (s *Server) respondEvents(ctx *fasthttp.RequestCtx, st *requestState, event
 		switch stt {
 		case statusLimited:
 			limited++
-			st.failed = appendErrorEntry(st.failed, events[i], st.messages[i])
+			st.failed = st.appendErrorEntry(st.failed, events[i], st.messages[i], i)
 		case statusAccepted:
 			accepted++
 		case statusInvalid:
@@ -323,11 +323,11 @@ func (s *Server) respondEvents(ctx *fasthttp.RequestCtx, st *requestState, event
 		case statusUnavailable:
 			unavailable++
 			if !hasty {
-				st.failed = appendErrorEntry(st.failed, events[i], st.messages[i])
+				st.failed = st.appendErrorEntry(st.failed, events[i], st.messages[i], i)
 			}
 		case statusFailed:
 			failed++
-			st.failed = appendErrorEntry(st.failed, events[i], st.messages[i])
+			st.failed = st.appendErrorEntry(st.failed, events[i], st.messages[i], i)
 		}
 	}
 	n := len(events)
@@ -384,16 +384,28 @@ func (s *Server) respondLists(ctx *fasthttp.RequestCtx, code int, st *requestSta
 	return code
 }
 
+// appendEvent appends an entry's "event" member: the event as processed (EventGate's shape), or,
+// for a browser (an Origin header), null and the event's index in the request: a page gets back
+// nothing beyond what it sent (enrichment copies headers a proxy may have added).
+func (st *requestState) appendEvent(dst []byte, ev *fastjson.Value, i int) []byte {
+	if len(st.caller.origin) > 0 {
+		dst = append(dst, `"event":null,"index":`...)
+		return strconv.AppendInt(dst, int64(i), 10)
+	}
+	dst = append(dst, `"event":`...)
+	return fastpath.AppendJSON(dst, ev)
+}
+
 // appendInvalid appends the response entry of an invalid or refused event, in EventGate's shape.
-func (s *Server) appendInvalid(dst []byte, ev *fastjson.Value, r *fastpath.Result, st *requestState) []byte {
+func (s *Server) appendInvalid(dst []byte, ev *fastjson.Value, r *fastpath.Result, st *requestState, i int) []byte {
 	if len(dst) > 0 {
 		dst = append(dst, ',')
 	}
 	status := "invalid"
 	dst = append(dst, `{"status":"`...)
 	dst = append(dst, status...)
-	dst = append(dst, `","event":`...)
-	dst = fastpath.AppendJSON(dst, ev)
+	dst = append(dst, `",`...)
+	dst = st.appendEvent(dst, ev, i)
 	dst = append(dst, `,"context":{"errors":`...)
 	dst = r.Errors.AppendJSON(dst)
 	dst = append(dst, `,"errorsText":`...)
@@ -402,12 +414,12 @@ func (s *Server) appendInvalid(dst []byte, ev *fastjson.Value, r *fastpath.Resul
 	return append(dst, `}}`...)
 }
 
-func appendErrorEntry(dst []byte, ev *fastjson.Value, message string) []byte {
+func (st *requestState) appendErrorEntry(dst []byte, ev *fastjson.Value, message string, i int) []byte {
 	if len(dst) > 0 {
 		dst = append(dst, ',')
 	}
-	dst = append(dst, `{"status":"error","event":`...)
-	dst = fastpath.AppendJSON(dst, ev)
+	dst = append(dst, `{"status":"error",`...)
+	dst = st.appendEvent(dst, ev, i)
 	dst = append(dst, `,"context":{"message":`...)
 	dst = fastpath.AppendJSONString(dst, message)
 	return append(dst, `}}`...)
