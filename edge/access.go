@@ -223,18 +223,6 @@ func authorize(p *auth.Principal, st *fastpath.Stream) string {
 	return ""
 }
 
-// redactAPIKey hides the api_key query argument of a URI for logs.
-func redactAPIKey(uri string) string {
-	i := strings.Index(uri, "api_key=")
-	if i < 0 {
-		return uri
-	}
-	j := strings.IndexByte(uri[i:], '&')
-	if j < 0 {
-		return uri[:i] + "api_key=REDACTED"
-	}
-	return uri[:i] + "api_key=REDACTED" + uri[i+j:]
-}
 
 // caller is the request's fastpath.Caller: its principal and browser origin against the
 // snapshot's per-stream policies, and the stream rate limits. It lives in the pooled request state.
