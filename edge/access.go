@@ -223,7 +223,6 @@ func authorize(p *auth.Principal, st *fastpath.Stream) string {
 	return ""
 }
 
-
 // caller is the request's fastpath.Caller: its principal and browser origin against the
 // snapshot's per-stream policies, and the stream rate limits. It lives in the pooled request state.
 type caller struct {
