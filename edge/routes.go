@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -122,46 +123,18 @@ func (s *Server) handleInfo(ctx *fasthttp.RequestCtx) int {
 	return respondJSON(ctx, fasthttp.StatusOK, info)
 }
 
-// handleStreams is GET /v1/streams: the stream configuration in action=streamconfigs' shape,
-// optionally only the streams named by ?streams=a,b (names or configured /regex/ names).
-func (s *Server) handleStreams(ctx *fasthttp.RequestCtx) int {
-	var want map[string]bool
-	if v := ctx.QueryArgs().Peek("streams"); len(v) > 0 {
-		want = map[string]bool{}
-		for _, n := range strings.Split(string(v), ",") {
-			want[strings.TrimSpace(n)] = true
-		}
-	}
-	var b bytes.Buffer
-	b.WriteString(`{"streams":{`)
-	first := true
-	for _, st := range s.cache.Current().Streams() {
-		if want != nil && !want[st.Name] {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		b.Write(fastpath.AppendJSONString(nil, st.Name))
-		b.WriteByte(':')
-		if len(st.Config) > 0 {
-			b.Write(st.Config)
-		} else {
-			b.WriteString("{}")
-		}
-	}
-	b.WriteString("}}")
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b.Bytes())
-	return fasthttp.StatusOK
-}
-
 // handleSchema is GET /v1/schemas/<title>/<version>: the schema the edge validates with, as JSON.
 func (s *Server) handleSchema(ctx *fasthttp.RequestCtx, uri string) int {
 	sc, err := s.cache.LoadSchema(uri)
 	if err != nil {
 		return s.respondError(ctx, fasthttp.StatusNotFound, err.Error())
+	}
+	tag := `"` + strconv.FormatUint(hashOf(sc.Doc), 36) + `"`
+	ctx.Response.Header.Set("ETag", tag)
+	ctx.Response.Header.Set("Cache-Control", "public, max-age=300")
+	if inm := ctx.Request.Header.Peek("If-None-Match"); len(inm) > 0 && etagMatches(inm, tag) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return fasthttp.StatusNotModified
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(sc.Doc)

@@ -122,6 +122,7 @@ type Server struct {
 	retryAfter      string
 	draining        atomic.Bool
 	access          *Access
+	views           streamsViews // GET /v1/streams, per snapshot
 	brokerOK        atomic.Bool
 	stopPing        chan struct{}
 	pingOnce        sync.Once

@@ -1,0 +1,155 @@
+package edge
+
+import (
+	"bytes"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+
+	"intake/fastpath"
+	"intake/schemacache"
+)
+
+// clientFields are the stream settings a producer client needs (sampling, schema, keys): what
+// GET /v1/streams returns unless ?all=true asks for the whole configuration.
+var clientFields = []string{"schema_title", "destination_event_service", "sample", "message_key_fields"}
+
+// streamsView is GET /v1/streams of one snapshot, computed once: each stream's JSON in both forms
+// and its hash, so that a request only concatenates and combines.
+type streamsView struct {
+	snap    *schemacache.Snapshot
+	names   []string
+	index   map[string]int
+	client  [][]byte // "name":{client fields}
+	full    [][]byte // "name":{whole config, "topic"}
+	hClient []uint64
+	hFull   []uint64
+}
+
+// streamsViews keeps the view of the latest snapshot asked for.
+type streamsViews struct {
+	mu  sync.Mutex
+	cur atomic.Pointer[streamsView]
+}
+
+func (vs *streamsViews) of(snap *schemacache.Snapshot) *streamsView {
+	if v := vs.cur.Load(); v != nil && v.snap == snap {
+		return v
+	}
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	if v := vs.cur.Load(); v != nil && v.snap == snap {
+		return v
+	}
+	v := &streamsView{snap: snap, index: map[string]int{}}
+	var p fastjson.Parser
+	for _, st := range snap.Streams() {
+		cfg := st.Config
+		if len(cfg) == 0 {
+			cfg = []byte("{}")
+		}
+		name := fastpath.AppendJSONString(nil, st.Name)
+		full := append(append(append([]byte(nil), name...), ':'), cfg[:len(cfg)-1]...)
+		if len(cfg) > 2 {
+			full = append(full, ',')
+		}
+		full = append(fastpath.AppendJSONString(append(full, `"topic":`...), st.Topic), '}')
+		client := append(append([]byte(nil), name...), ":{"...)
+		if doc, err := p.ParseBytes(cfg); err == nil {
+			n := 0
+			for _, f := range clientFields {
+				fv := doc.Get(f)
+				if fv == nil {
+					continue
+				}
+				if n > 0 {
+					client = append(client, ',')
+				}
+				n++
+				client = fastpath.AppendJSON(append(fastpath.AppendJSONString(client, f), ':'), fv)
+			}
+		}
+		client = append(client, '}')
+		v.index[st.Name] = len(v.names)
+		v.names = append(v.names, st.Name)
+		v.client = append(v.client, client)
+		v.full = append(v.full, full)
+		v.hClient = append(v.hClient, hashOf(client))
+		v.hFull = append(v.hFull, hashOf(full))
+	}
+	vs.cur.Store(v)
+	return v
+}
+
+func hashOf(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
+}
+
+// handleStreams is GET /v1/streams: the stream configuration in the action=streamconfigs shape,
+// limited to what a producer client needs (?all=true: everything, and each stream's topic),
+// filtered by ?streams=a,b (configured names, a /regex/ stream by its /regex/), with an ETag
+// (If-None-Match answers 304) and Cache-Control: clients poll it for sampling settings.
+func (s *Server) handleStreams(ctx *fasthttp.RequestCtx) int {
+	v := s.views.of(s.cache.Current())
+	args := ctx.QueryArgs()
+	parts, hashes := v.client, v.hClient
+	if queryFlag(args, "all") {
+		parts, hashes = v.full, v.hFull
+	}
+	var pick []int
+	if want := args.Peek("streams"); len(want) > 0 {
+		for _, n := range strings.Split(string(want), ",") {
+			if i, ok := v.index[strings.TrimSpace(n)]; ok {
+				pick = append(pick, i)
+			}
+		}
+	} else {
+		pick = make([]int, len(parts))
+		for i := range pick {
+			pick[i] = i
+		}
+	}
+	// The ETag combines the hashes of what is returned, in order.
+	etag := uint64(14695981039346656037)
+	for _, i := range pick {
+		etag = (etag ^ hashes[i]) * 1099511628211
+	}
+	tag := `"` + strconv.FormatUint(etag, 36) + `"`
+	ctx.Response.Header.Set("ETag", tag)
+	ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
+	if inm := ctx.Request.Header.Peek("If-None-Match"); len(inm) > 0 && etagMatches(inm, tag) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return fasthttp.StatusNotModified
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"streams":{`)
+	for k, i := range pick {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(parts[i])
+	}
+	b.WriteString("}}")
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b.Bytes())
+	return fasthttp.StatusOK
+}
+
+// etagMatches reports whether an If-None-Match list names tag (or is *).
+func etagMatches(inm []byte, tag string) bool {
+	for _, t := range strings.Split(string(inm), ",") {
+		t = strings.TrimSpace(t)
+		t = strings.TrimPrefix(t, "W/")
+		if t == "*" || t == tag {
+			return true
+		}
+	}
+	return false
+}
