@@ -193,7 +193,11 @@ func TestAccessMatrix(t *testing.T) {
 	}
 
 	// Developer mode: only a caller flagged for it, on a stream that allows it.
-	f("required.click", 201, "", "X-API-Key", keyA, "X-Intake-Debug", "1")
+	if r := h.post("/v1/events", []byte(click("required.click")), "X-API-Key", keyA, "X-Intake-Debug", "1"); r.code != 200 ||
+		!strings.Contains(string(r.body), `"status":"accepted"`) {
+		t.Fatalf("developer mode allowed: got %d %s", r.code, r.body)
+	}
+	produced["required.click"]++
 	f("required.click", 403, `developer mode is not allowed for principal \"backend-b\"`, "X-API-Key", keyB, "X-Intake-Debug", "1")
 	f("listed.click", 403, "developer mode is not allowed", "X-API-Key", keyA, "X-Intake-Debug", "1")
 	f("open.click", 403, "developer mode is not allowed for anonymous callers", "X-Intake-Debug", "1")

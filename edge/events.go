@@ -45,6 +45,9 @@ type requestState struct {
 	scratch  []byte
 	errEvent []byte
 	caller   caller // the request's fastpath.Caller when an access layer is configured
+	// Developer mode and dry runs: per event, the event as it would be produced, or its errors.
+	debugEntries [][]byte
+	debugBuf     []byte
 }
 
 var requestStatePool sync.Pool
@@ -73,6 +76,12 @@ func (st *requestState) reset() {
 	st.messages = st.messages[:0]
 	st.single[0] = nil
 	st.caller = caller{}
+	clear(st.debugEntries)
+	st.debugEntries = st.debugEntries[:0]
+	if cap(st.debugBuf) > maxKeepBytes {
+		st.debugBuf = nil
+	}
+	st.debugBuf = st.debugBuf[:0]
 	for _, b := range []*[]byte{&st.body, &st.invalid, &st.failed, &st.scratch, &st.errEvent} {
 		if cap(*b) > maxKeepBytes {
 			*b = nil
@@ -171,6 +180,13 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	eventsPerRequest.Update(float64(len(events)))
 
 	hasty := queryFlag(ctx.QueryArgs(), "hasty")
+	// Developer mode: handled synchronously whatever hasty says, every event's verdict in the
+	// answer. A dry run reports the same and produces nothing, error events included.
+	dryRun := queryFlag(ctx.QueryArgs(), "dry_run")
+	debug := dryRun || queryFlag(ctx.QueryArgs(), "debug") || string(h.Peek("X-Intake-Debug")) == "1"
+	if debug {
+		hasty = false
+	}
 	var batch *kafkaout.Batch
 	if !hasty {
 		batch = kafkaout.AcquireBatch()
@@ -203,6 +219,13 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 		st.streams[i] = r.Stream
 		switch r.Outcome {
 		case fastpath.Accepted:
+			if debug {
+				st.debugEntry(i, r, ev)
+			}
+			if dryRun {
+				st.status[i] = statusAccepted
+				continue
+			}
 			if st.caller.limits != nil {
 				if ok, d := st.caller.allowEvent(r.Stream, now); !ok {
 					st.status[i] = statusLimited
@@ -230,6 +253,12 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 				st.status[i] = statusRefused
 			} else {
 				st.status[i] = statusInvalid
+			}
+			if debug {
+				st.debugEntry(i, r, ev)
+			}
+			if dryRun {
+				continue
 			}
 			count(snap, r.Stream, r.Outcome)
 			if !hasty {
@@ -260,7 +289,120 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 			}
 		}
 	}
+	if debug {
+		return s.respondDebug(ctx, st, dryRun)
+	}
 	return s.respondEvents(ctx, st, events, hasty)
+}
+
+// debugEntry records event i's verdict for developer mode: the event as it would be produced
+// (after enrichment and defaults), its topic and key, or its errors.
+func (st *requestState) debugEntry(i int, r *fastpath.Result, ev *fastjson.Value) {
+	for len(st.debugEntries) <= i {
+		st.debugEntries = append(st.debugEntries, nil)
+	}
+	start := len(st.debugBuf)
+	b := st.debugBuf
+	if r.Outcome == fastpath.Accepted {
+		b = append(b, `"event":`...)
+		b = append(b, r.Value...)
+		b = append(b, `,"topic":`...)
+		b = fastpath.AppendJSONString(b, r.Topic)
+		if r.Key != nil {
+			b = append(b, `,"key":`...)
+			b = append(b, r.Key...)
+		}
+	} else {
+		b = append(b, `"event":`...)
+		b = fastpath.AppendJSON(b, ev)
+		b = append(b, `,"errors":`...)
+		b = r.Errors.AppendJSON(b)
+		b = append(b, `,"errorsText":`...)
+		st.scratch = r.Errors.AppendText(st.scratch[:0])
+		b = fastpath.AppendJSONString(b, string(st.scratch))
+	}
+	st.debugBuf = b
+	st.debugEntries[i] = b[start:len(b):len(b)]
+}
+
+// respondDebug answers developer mode and dry runs: 200 when every event is accepted (or, dry,
+// would be), else the status the request would have had (207, 400, 403, 429, 503), with every
+// event's verdict:
+// {"dry_run":bool,"events":[{"index":0,"status":"accepted","event":{...},"topic":"...","key":{...}},
+// {"index":1,"status":"invalid","event":{...},"errors":[...],"errorsText":"..."}]}.
+func (s *Server) respondDebug(ctx *fasthttp.RequestCtx, st *requestState, dryRun bool) int {
+	var accepted, invalid, refused, limited, unavailable int
+	for _, stt := range st.status {
+		switch stt {
+		case statusAccepted:
+			accepted++
+		case statusInvalid:
+			invalid++
+		case statusRefused:
+			refused++
+		case statusLimited:
+			limited++
+		case statusUnavailable:
+			unavailable++
+		}
+	}
+	n := len(st.status)
+	code := fasthttp.StatusInternalServerError
+	switch {
+	case accepted == n:
+		code = fasthttp.StatusOK
+	case unavailable > 0:
+		code = fasthttp.StatusServiceUnavailable
+		ctx.Response.Header.Set("Retry-After", s.retryAfter)
+	case limited > 0:
+		code = fasthttp.StatusTooManyRequests
+		retryAfterHeader(ctx, st.caller.retryAfter)
+	case refused == n:
+		code = fasthttp.StatusForbidden
+	case invalid+refused == n:
+		code = fasthttp.StatusBadRequest
+	case accepted > 0:
+		code = fasthttp.StatusMultiStatus
+	}
+	b := st.scratch[:0]
+	b = append(b, `{"dry_run":`...)
+	b = strconv.AppendBool(b, dryRun)
+	b = append(b, `,"events":[`...)
+	for i, stt := range st.status {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"index":`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `,"status":"`...)
+		b = append(b, debugStatus[stt]...)
+		b = append(b, '"')
+		if stt == statusUnavailable || stt == statusFailed || stt == statusLimited {
+			b = append(b, `,"message":`...)
+			b = fastpath.AppendJSONString(b, st.messages[i])
+		}
+		if i < len(st.debugEntries) && st.debugEntries[i] != nil {
+			b = append(b, ',')
+			b = append(b, st.debugEntries[i]...)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, "]}"...)
+	st.scratch = b
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+	return code
+}
+
+var debugStatus = [...]string{
+	statusPending:     "pending",
+	statusInvalid:     "invalid",
+	statusRefused:     "refused",
+	statusLimited:     "rate_limited",
+	statusAccepted:    "accepted",
+	statusUnavailable: "unavailable",
+	statusFailed:      "error",
 }
 
 // count counts an event's outcome on its stream's counters; an event without a configured stream

@@ -58,6 +58,10 @@ func FuzzRawRequest(f *testing.F) {
 				t.Fatalf("a response body: %s\n%q", err, c.out.Bytes())
 			}
 			code := resp.StatusCode
+			// Developer mode and dry runs answer every event's verdict, whatever the status.
+			if bytes.HasPrefix(body, []byte(`{"dry_run":`)) {
+				readEvents = true
+			}
 			switch code {
 			case 100, 200, 404, 405, 413, 414, 415, 431:
 			case 201:
@@ -199,6 +203,9 @@ func rawSeeds(t testing.TB) [][]byte {
 		switch i % 6 {
 		case 0:
 			seeds = append(seeds, httpReq("POST", "/v1/events", ev))
+			if i%5 == 0 {
+				seeds = append(seeds, httpReq("POST", "/v1/events?dry_run=true", ev), httpReq("POST", "/v1/events?debug=true", ev))
+			}
 		case 1:
 			seeds = append(seeds, httpReq("POST", "/v1/events?hasty=true", "["+ev+","+picked[(i+1)%len(picked)]+"]", "Connection", "keep-alive"))
 		case 2:
