@@ -57,18 +57,18 @@ func mix(a, b uint64) uint64 {
 	return h ^ h>>29
 }
 
-// collidingItems returns, for an array of at least uniqueHashFrom items, which items share their
-// hash with another (only those can be equal), or nil when none does.
-func collidingItems(a []*fastjson.Value) []bool {
-	type ih struct {
-		h uint64
-		i int
-	}
-	hs := make([]ih, len(a))
+// itemHashes is an item's hash and index.
+type itemHashes struct {
+	h uint64
+	i int
+}
+
+// hashedItems fills dst with a's hashes, sorted by hash.
+func hashedItems(dst []itemHashes, a []*fastjson.Value) []itemHashes {
 	for i, e := range a {
-		hs[i] = ih{itemHash(e, 0), i}
+		dst = append(dst, itemHashes{itemHash(e, 0), i})
 	}
-	slices.SortFunc(hs, func(x, y ih) int {
+	slices.SortFunc(dst, func(x, y itemHashes) int {
 		switch {
 		case x.h < y.h:
 			return -1
@@ -77,6 +77,37 @@ func collidingItems(a []*fastjson.Value) []bool {
 		}
 		return 0
 	})
+	return dst
+}
+
+// hashedDuplicate reports whether two items of a are equal, comparing only items whose hashes
+// collide. It does not allocate for arrays of up to len(stack) items: uniqueItems arrays of valid
+// events are on the hot path of their streams.
+func hashedDuplicate(a []*fastjson.Value) bool {
+	var stack [64]itemHashes
+	hs := hashedItems(stack[:0], a)
+	for k := 0; k < len(hs); {
+		end := k + 1
+		for end < len(hs) && hs[end].h == hs[k].h {
+			end++
+		}
+		for x := k; x < end; x++ {
+			for y := x + 1; y < end; y++ {
+				if jsonEqual(a[hs[x].i], a[hs[y].i], 0) {
+					return true
+				}
+			}
+		}
+		k = end
+	}
+	return false
+}
+
+// collidingItems returns, for an array of at least uniqueHashFrom items, which items share their
+// hash with another (only those can be equal), or nil when none does. For the error path (Ajv's
+// pair), which may allocate.
+func collidingItems(a []*fastjson.Value) []bool {
+	hs := hashedItems(make([]itemHashes, 0, len(a)), a)
 	var cand []bool
 	for k := 1; k < len(hs); k++ {
 		if hs[k].h == hs[k-1].h {

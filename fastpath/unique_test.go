@@ -44,6 +44,9 @@ func TestUniqueItemsHashedMatchesPairwise(t *testing.T) {
 			if gi != wi || gj != wj || gok != wok {
 				t.Fatalf("%s (scalar %t): hashed (%d,%d,%t), pairwise (%d,%d,%t)", doc, scalar, gi, gj, gok, wi, wj, wok)
 			}
+			if !scalar && len(a) >= uniqueHashFrom && hashedDuplicate(a) != wok {
+				t.Fatalf("%s: hashedDuplicate %t, pairwise %t", doc, !wok, wok)
+			}
 		}
 	}
 }
@@ -101,3 +104,4 @@ func pairwiseDuplicate(a []*fastjson.Value, scalar bool, ts typeSet) (int, int, 
 }
 
 func allTypesForTest() typeSet { return tNull | tBoolean | tNumber | tString }
+

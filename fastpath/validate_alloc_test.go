@@ -3,6 +3,8 @@
 package fastpath
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fastjson"
@@ -56,4 +58,20 @@ func TestCompiledValidateDoesNotAllocate(t *testing.T) {
 	bad.Get("meta").Set("dt", fastjson.MustParse(`"yesterday"`))
 	bad.Del("page_title")
 	f("revision/create invalid", revision.Validator(), bad, false, 3)
+}
+
+// A uniqueItems array of up to 64 items on a valid event is decided without allocating (hashes on
+// the stack): such arrays are on the hot path of their streams.
+func TestUniqueItemsHashedDoesNotAllocate(t *testing.T) {
+	var parts []string
+	for i := range 40 {
+		parts = append(parts, fmt.Sprintf(`{"id":%d,"tag":"t%d"}`, i, i))
+	}
+	a := fastjson.MustParse("[" + strings.Join(parts, ",") + "]").GetArray()
+	if hashedDuplicate(a) {
+		t.Fatal("distinct items reported as duplicates")
+	}
+	if n := testing.AllocsPerRun(100, func() { hashedDuplicate(a) }); n != 0 {
+		t.Fatalf("%.1f allocations per check, want 0", n)
+	}
 }

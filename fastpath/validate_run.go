@@ -158,19 +158,12 @@ func (n *node) validArray(v *fastjson.Value, depth int) bool {
 		return false
 	}
 	if n.uniqueItems {
-		var cand []bool
 		if len(a) >= uniqueHashFrom {
-			// Slow path: many items; only those whose hashes collide can be equal.
-			if cand = collidingItems(a); cand == nil {
-				return true
-			}
+			return !hashedDuplicate(a)
 		}
 		for i := 1; i < len(a); i++ {
-			if cand != nil && !cand[i] {
-				continue
-			}
 			for j := 0; j < i; j++ {
-				if (cand == nil || cand[j]) && jsonEqual(a[i], a[j], 0) {
+				if jsonEqual(a[i], a[j], 0) {
 					return false
 				}
 			}
