@@ -271,7 +271,8 @@ func (c *caller) allowEvent(st *fastpath.Stream, now time.Time) (bool, time.Dura
 
 // admit authenticates the request and applies the per-request limits; it sets CORS headers for an
 // allowed origin on whatever the answer is. It returns the status it answered, or 0 to go on.
-func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, now time.Time) int {
+// devMode says the request asks for developer mode, which MayWrite then checks per stream.
+func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, now time.Time, devMode bool) int {
 	h := &ctx.Request.Header
 	tables := acc.tablesFor(s.cache.Current())
 	origin := h.Peek("Origin")
@@ -295,8 +296,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, 
 				"too many requests from this "+limiterSubject[scope]+"; retry after "+itoa(ratelimit.RetryAfterSeconds(d))+"s")
 		}
 	}
-	debug := queryFlag(ctx.QueryArgs(), "debug") || string(h.Peek("X-Intake-Debug")) == "1"
-	st.caller = caller{p: p, origin: origin, cors: tables.cors, limits: acc.limits, debug: debug}
+	st.caller = caller{p: p, origin: origin, cors: tables.cors, limits: acc.limits, debug: devMode}
 	return 0
 }
 

@@ -111,9 +111,16 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	st := getRequestState()
 	defer putRequestState(st)
 
+	// Developer mode: handled synchronously whatever hasty says, every event's verdict in the
+	// answer. A dry run reports the same and produces nothing, error events included.
+	args := ctx.QueryArgs()
+	dryRun := queryFlag(args, "dry_run")
+	devMode := queryFlag(args, "debug") || string(h.Peek("X-Intake-Debug")) == "1"
+	debug := dryRun || devMode
+
 	// Who is calling, before any work on the body: 401, 429.
 	if acc := s.access; acc != nil {
-		if code := s.admit(ctx, acc, st, now); code != 0 {
+		if code := s.admit(ctx, acc, st, now, devMode); code != 0 {
 			return code
 		}
 	}
@@ -179,14 +186,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	}
 	eventsPerRequest.Update(float64(len(events)))
 
-	hasty := queryFlag(ctx.QueryArgs(), "hasty")
-	// Developer mode: handled synchronously whatever hasty says, every event's verdict in the
-	// answer. A dry run reports the same and produces nothing, error events included.
-	dryRun := queryFlag(ctx.QueryArgs(), "dry_run")
-	debug := dryRun || queryFlag(ctx.QueryArgs(), "debug") || string(h.Peek("X-Intake-Debug")) == "1"
-	if debug {
-		hasty = false
-	}
+	hasty := queryFlag(args, "hasty") && !debug
 	var batch *kafkaout.Batch
 	if !hasty {
 		batch = kafkaout.AcquireBatch()
@@ -331,39 +331,7 @@ func (st *requestState) debugEntry(i int, r *fastpath.Result, ev *fastjson.Value
 // {"dry_run":bool,"events":[{"index":0,"status":"accepted","event":{...},"topic":"...","key":{...}},
 // {"index":1,"status":"invalid","event":{...},"errors":[...],"errorsText":"..."}]}.
 func (s *Server) respondDebug(ctx *fasthttp.RequestCtx, st *requestState, dryRun bool) int {
-	var accepted, invalid, refused, limited, unavailable int
-	for _, stt := range st.status {
-		switch stt {
-		case statusAccepted:
-			accepted++
-		case statusInvalid:
-			invalid++
-		case statusRefused:
-			refused++
-		case statusLimited:
-			limited++
-		case statusUnavailable:
-			unavailable++
-		}
-	}
-	n := len(st.status)
-	code := fasthttp.StatusInternalServerError
-	switch {
-	case accepted == n:
-		code = fasthttp.StatusOK
-	case unavailable > 0:
-		code = fasthttp.StatusServiceUnavailable
-		ctx.Response.Header.Set("Retry-After", s.retryAfter)
-	case limited > 0:
-		code = fasthttp.StatusTooManyRequests
-		retryAfterHeader(ctx, st.caller.retryAfter)
-	case refused == n:
-		code = fasthttp.StatusForbidden
-	case invalid+refused == n:
-		code = fasthttp.StatusBadRequest
-	case accepted > 0:
-		code = fasthttp.StatusMultiStatus
-	}
+	code := s.statusOf(ctx, st, st.verdicts(), fasthttp.StatusOK)
 	b := st.scratch[:0]
 	b = append(b, `{"dry_run":`...)
 	b = strconv.AppendBool(b, dryRun)
@@ -450,56 +418,75 @@ func unavailableMessage(err error) string {
 // respondEvents picks the status from the events' fates, as EventGate does, with 503 when any event
 // could not reach Kafka (queue full, Kafka unavailable): the client must retry those.
 func (s *Server) respondEvents(ctx *fasthttp.RequestCtx, st *requestState, events []*fastjson.Value, hasty bool) int {
-	var accepted, invalid, refused, unavailable, failed, limited int
 	for i, stt := range st.status {
-		switch stt {
-		case statusLimited:
-			limited++
-			st.failed = st.appendErrorEntry(st.failed, events[i], st.messages[i], i)
-		case statusAccepted:
-			accepted++
-		case statusInvalid:
-			invalid++
-		case statusRefused:
-			refused++
-		case statusUnavailable:
-			unavailable++
-			if !hasty {
-				st.failed = st.appendErrorEntry(st.failed, events[i], st.messages[i], i)
-			}
-		case statusFailed:
-			failed++
+		if stt == statusLimited || stt == statusFailed || stt == statusUnavailable && !hasty {
 			st.failed = st.appendErrorEntry(st.failed, events[i], st.messages[i], i)
 		}
 	}
-	n := len(events)
-	switch {
-	case unavailable > 0:
+	v := st.verdicts()
+	if hasty && v.unavailable > 0 {
 		ctx.Response.Header.Set("Retry-After", s.retryAfter)
-		if hasty {
-			return s.respondError(ctx, fasthttp.StatusServiceUnavailable,
-				itoa(unavailable)+" of "+itoa(n)+" events could not be queued for Kafka; retry later")
-		}
-		return s.respondLists(ctx, fasthttp.StatusServiceUnavailable, st, true, true)
-	case limited > 0:
-		retryAfterHeader(ctx, st.caller.retryAfter)
-		return s.respondLists(ctx, fasthttp.StatusTooManyRequests, st, true, true)
-	case hasty:
+		return s.respondError(ctx, fasthttp.StatusServiceUnavailable,
+			itoa(v.unavailable)+" of "+itoa(v.n)+" events could not be queued for Kafka; retry later")
+	}
+	if hasty && v.limited == 0 {
 		ctx.SetStatusCode(fasthttp.StatusAccepted)
 		return fasthttp.StatusAccepted
-	case accepted == n:
-		ctx.SetStatusCode(fasthttp.StatusCreated)
-		return fasthttp.StatusCreated
-	case refused == n:
-		return s.respondLists(ctx, fasthttp.StatusForbidden, st, true, false)
-	case invalid+refused == n:
-		return s.respondLists(ctx, fasthttp.StatusBadRequest, st, true, false)
-	case accepted > 0:
-		return s.respondLists(ctx, fasthttp.StatusMultiStatus, st, true, true)
-	default:
-		_ = failed
-		return s.respondLists(ctx, fasthttp.StatusInternalServerError, st, true, true)
 	}
+	switch code := s.statusOf(ctx, st, v, fasthttp.StatusCreated); code {
+	case fasthttp.StatusCreated:
+		ctx.SetStatusCode(code)
+		return code
+	case fasthttp.StatusForbidden, fasthttp.StatusBadRequest:
+		return s.respondLists(ctx, code, st, true, false)
+	default:
+		return s.respondLists(ctx, code, st, true, true)
+	}
+}
+
+// verdicts counts a request's events by fate.
+type verdicts struct{ n, accepted, invalid, refused, limited, unavailable int }
+
+func (st *requestState) verdicts() verdicts {
+	v := verdicts{n: len(st.status)}
+	for _, stt := range st.status {
+		switch stt {
+		case statusAccepted:
+			v.accepted++
+		case statusInvalid:
+			v.invalid++
+		case statusRefused:
+			v.refused++
+		case statusLimited:
+			v.limited++
+		case statusUnavailable:
+			v.unavailable++
+		}
+	}
+	return v
+}
+
+// statusOf is the status of a sync answer, as EventGate picks it, with 503 when any event could
+// not reach Kafka (the client must retry those) and 429 when a stream limit refused some; allOK
+// when every event was accepted. It sets Retry-After for those two.
+func (s *Server) statusOf(ctx *fasthttp.RequestCtx, st *requestState, v verdicts, allOK int) int {
+	switch {
+	case v.unavailable > 0:
+		ctx.Response.Header.Set("Retry-After", s.retryAfter)
+		return fasthttp.StatusServiceUnavailable
+	case v.limited > 0:
+		retryAfterHeader(ctx, st.caller.retryAfter)
+		return fasthttp.StatusTooManyRequests
+	case v.accepted == v.n:
+		return allOK
+	case v.refused == v.n:
+		return fasthttp.StatusForbidden
+	case v.invalid+v.refused == v.n:
+		return fasthttp.StatusBadRequest
+	case v.accepted > 0:
+		return fasthttp.StatusMultiStatus
+	}
+	return fasthttp.StatusInternalServerError // every valid event refused by Kafka
 }
 
 func (s *Server) respondLists(ctx *fasthttp.RequestCtx, code int, st *requestState, withInvalid, withError bool) int {
