@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,8 +30,7 @@ type Access struct {
 	origins []string
 	corsOpt cors.Options
 
-	mu     sync.Mutex                 // builds tables
-	tables atomic.Pointer[snapTables] // for the latest snapshot seen
+	tables perSnapshot[snapTables]
 }
 
 // AccessConfig is the access part of the service configuration (intake serve --access-config).
@@ -55,6 +53,7 @@ func NewAccess(cfg AccessConfig) (*Access, error) {
 		return nil, fmt.Errorf("cannot set up authentication (access config auth): %w", err)
 	}
 	acc := &Access{auth: a, origins: cfg.AllowedOrigins, corsOpt: cfg.CORS}
+	acc.tables.build = acc.buildTables
 	if acc.trusted, err = ratelimit.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("access config trusted_proxies: %w", err)
@@ -139,22 +138,13 @@ func (acc *Access) StreamHook() func(*fastpath.Stream) {
 
 // snapTables are the per-snapshot tables: CORS by stream index.
 type snapTables struct {
-	snap *schemacache.Snapshot
 	cors *cors.Table
 }
 
 var corsConfigErrors = metrics.NewCounter(`intake_cors_config_errors_total`)
 
-// tablesFor returns the tables of snap, building them the first time snap is seen.
-func (acc *Access) tablesFor(snap *schemacache.Snapshot) *snapTables {
-	if t := acc.tables.Load(); t != nil && t.snap == snap {
-		return t
-	}
-	acc.mu.Lock()
-	defer acc.mu.Unlock()
-	if t := acc.tables.Load(); t != nil && t.snap == snap {
-		return t
-	}
+// buildTables builds the tables of snap (Access.tables).
+func (acc *Access) buildTables(snap *schemacache.Snapshot) *snapTables {
 	streams := snap.Streams()
 	per := make([]cors.StreamOrigins, len(streams))
 	for i, st := range streams {
@@ -169,9 +159,7 @@ func (acc *Access) tablesFor(snap *schemacache.Snapshot) *snapTables {
 		corsConfigErrors.Inc()
 		table, _ = cors.NewTable(acc.origins, nil, acc.corsOpt)
 	}
-	t := &snapTables{snap: snap, cors: table}
-	acc.tables.Store(t)
-	return t
+	return &snapTables{cors: table}
 }
 
 // clientIP is the request's client address: the peer, or what a trusted proxy says.
@@ -274,7 +262,7 @@ func (c *caller) allowEvent(st *fastpath.Stream, now time.Time) (bool, time.Dura
 // devMode says the request asks for developer mode, which MayWrite then checks per stream.
 func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, now time.Time, devMode bool) int {
 	h := &ctx.Request.Header
-	tables := acc.tablesFor(s.cache.Current())
+	tables := acc.tables.get(s.cache.Current())
 	origin := h.Peek("Origin")
 	if len(origin) > 0 {
 		tables.cors.Apply(origin, &ctx.Response.Header, tables.cors.Credentials())
@@ -306,7 +294,7 @@ var limiterSubject = [...]string{ratelimit.ScopeIP: "client address", ratelimit.
 // (their absence is the refusal).
 func (s *Server) handlePreflight(ctx *fasthttp.RequestCtx) int {
 	h := &ctx.Request.Header
-	tables := s.access.tablesFor(s.cache.Current())
+	tables := s.access.tables.get(s.cache.Current())
 	if !tables.cors.Preflight(h.Peek("Origin"), h.Peek("Access-Control-Request-Method"), h.Peek("Access-Control-Request-Headers"), &ctx.Response.Header) {
 		corsRefused.Inc()
 	}

@@ -122,7 +122,7 @@ type Server struct {
 	retryAfter      string
 	draining        atomic.Bool
 	access          *Access
-	views           streamsViews // GET /v1/streams, per snapshot
+	views           perSnapshot[streamsView] // GET /v1/streams
 	brokerOK        atomic.Bool
 	stopPing        chan struct{}
 	pingOnce        sync.Once
@@ -156,6 +156,7 @@ func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) *Server 
 		retryAfter:      retryAfterValue(cfg.RetryAfter),
 		stopPing:        make(chan struct{}),
 	}
+	s.views.build = buildStreamsView
 	s.srv = &fasthttp.Server{
 		Handler:            s.handle,
 		ErrorHandler:       s.handleServerError,

@@ -5,8 +5,6 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
@@ -22,7 +20,6 @@ var clientFields = []string{"schema_title", "destination_event_service", "sample
 // streamsView is GET /v1/streams of one snapshot, computed once: each stream's JSON in both forms
 // and its hash, so that a request only concatenates and combines.
 type streamsView struct {
-	snap    *schemacache.Snapshot
 	names   []string
 	index   map[string]int
 	client  [][]byte // "name":{client fields}
@@ -31,22 +28,9 @@ type streamsView struct {
 	hFull   []uint64
 }
 
-// streamsViews keeps the view of the latest snapshot asked for.
-type streamsViews struct {
-	mu  sync.Mutex
-	cur atomic.Pointer[streamsView]
-}
-
-func (vs *streamsViews) of(snap *schemacache.Snapshot) *streamsView {
-	if v := vs.cur.Load(); v != nil && v.snap == snap {
-		return v
-	}
-	vs.mu.Lock()
-	defer vs.mu.Unlock()
-	if v := vs.cur.Load(); v != nil && v.snap == snap {
-		return v
-	}
-	v := &streamsView{snap: snap, index: map[string]int{}}
+// buildStreamsView builds snap's view (Server.views).
+func buildStreamsView(snap *schemacache.Snapshot) *streamsView {
+	v := &streamsView{index: map[string]int{}}
 	var p fastjson.Parser
 	for _, st := range snap.Streams() {
 		cfg := st.Config
@@ -82,7 +66,6 @@ func (vs *streamsViews) of(snap *schemacache.Snapshot) *streamsView {
 		v.hClient = append(v.hClient, hashOf(client))
 		v.hFull = append(v.hFull, hashOf(full))
 	}
-	vs.cur.Store(v)
 	return v
 }
 
@@ -97,7 +80,7 @@ func hashOf(b []byte) uint64 {
 // filtered by ?streams=a,b (configured names, a /regex/ stream by its /regex/), with an ETag
 // (If-None-Match answers 304) and Cache-Control: clients poll it for sampling settings.
 func (s *Server) handleStreams(ctx *fasthttp.RequestCtx) int {
-	v := s.views.of(s.cache.Current())
+	v := s.views.get(s.cache.Current())
 	args := ctx.QueryArgs()
 	parts, hashes := v.client, v.hClient
 	if queryFlag(args, "all") {
