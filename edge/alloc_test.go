@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"intake/edge/ratelimit"
-	"intake/kafkaout"
-	"intake/schemacache"
 )
 
 // The whole request for valid events, hasty and sync: routing, body checks, parse, the contract,
@@ -62,28 +60,7 @@ func TestValidAuthorizedRequestsDoNotAllocate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(acc.Close)
-	cache, err := schemacache.New(schemacache.Config{
-		SchemaBaseURIs:  []string{"../examples/schemas"},
-		StreamConfig:    "../examples/stream-config.json",
-		TopicPrefix:     "dev.",
-		RefreshInterval: -1,
-		OnStream:        acc.StreamHook(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cache.Close)
-	kcfg := kafkaout.DefaultConfig()
-	kcfg.Discard = true
-	prod, err := kafkaout.New(kcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { prod.Close(t.Context()) })
-	ecfg := DefaultConfig()
-	ecfg.TopicPrefix = "dev."
-	ecfg.Access = acc
-	s := New(ecfg, cache, prod)
+	s := newDiscardServerWith(t, true, acc)
 	h := s.Handler()
 	body := []byte("[" + click("example.click") + "," + click("example.click") + "]")
 	for _, uri := range []string{"/v1/events", "/v1/events?hasty=true"} {

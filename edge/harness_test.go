@@ -265,11 +265,20 @@ func newDiscardServer(t testing.TB) *Server { return newDiscardServerValidating(
 
 // newDiscardServerValidating is newDiscardServer, with the compiled validator when validate is set.
 func newDiscardServerValidating(t testing.TB, validate bool) *Server {
+	return newDiscardServerWith(t, validate, nil)
+}
+
+// newDiscardServerWith is an edge over the examples' config with a discarding producer, validating
+// or not, with the access layer acc (nil: none).
+func newDiscardServerWith(t testing.TB, validate bool, acc *Access) *Server {
 	cfg := schemacache.Config{
 		SchemaBaseURIs:  []string{"../examples/schemas"},
 		StreamConfig:    "../examples/stream-config.json",
 		TopicPrefix:     "dev.",
 		RefreshInterval: -1,
+	}
+	if acc != nil {
+		cfg.OnStream = acc.StreamHook()
 	}
 	if !validate {
 		cfg.ValidatorFor = func(string, []byte) (fastpath.Validator, error) { return fastpath.AcceptAll, nil }
@@ -288,5 +297,6 @@ func newDiscardServerValidating(t testing.TB, validate bool) *Server {
 	t.Cleanup(func() { prod.Close(t.Context()) })
 	ecfg := DefaultConfig()
 	ecfg.TopicPrefix = "dev."
+	ecfg.Access = acc
 	return New(ecfg, cache, prod)
 }
