@@ -38,12 +38,8 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		intakeBin = filepath.Join(dir, "intake")
-		build := exec.Command("go", "build", "-o", intakeBin, "./cmd/intake")
-		build.Dir = root
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "cannot build the intake binary:", err)
+		if intakeBin, err = buildIntake(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		code := m.Run()
@@ -51,6 +47,17 @@ func TestMain(m *testing.M) {
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
+}
+
+// buildIntake builds the intake binary into dir.
+func buildIntake(dir string) (string, error) {
+	bin := filepath.Join(dir, "intake")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/intake")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("cannot build the intake binary: %v\n%s", err, out)
+	}
+	return bin, nil
 }
 
 // needKafka skips the test without a cluster (make test-kafka and make test-faults start one).
@@ -99,14 +106,31 @@ func (l *lockedBuffer) String() string {
 // cluster under topicPrefix, plus args; it returns once /readyz answers 200.
 func startEdge(t *testing.T, topicPrefix string, args ...string) *edge {
 	t.Helper()
+	return launchEdge(t, edgeRun{bin: intakeBin, brokers: strings.Join(brokers, ","), topicPrefix: topicPrefix,
+		waitFor: "/readyz", args: args})
+}
+
+// edgeRun is how launchEdge starts intake serve.
+type edgeRun struct {
+	bin, brokers, topicPrefix string
+	env                       []string // added to the environment
+	waitFor                   string   // the path that must answer 200 before launchEdge returns
+	args                      []string
+}
+
+func launchEdge(t *testing.T, r edgeRun) *edge {
+	t.Helper()
 	port := freePort(t)
 	all := append([]string{"serve", "--config", "examples/config.yaml",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--kafka-brokers", strings.Join(brokers, ","),
-		"--topic-prefix", topicPrefix,
-		"--log-level", "warn"}, args...)
-	cmd := exec.Command(intakeBin, all...)
+		"--kafka-brokers", r.brokers,
+		"--topic-prefix", r.topicPrefix,
+		"--log-level", "warn"}, r.args...)
+	cmd := exec.Command(r.bin, all...)
 	cmd.Dir = root
+	if r.env != nil {
+		cmd.Env = append(os.Environ(), r.env...)
+	}
 	e := &edge{t: t, cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = e.log, e.log
 	if err := cmd.Start(); err != nil {
@@ -121,17 +145,17 @@ func startEdge(t *testing.T, topicPrefix string, args ...string) *edge {
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, _, err := httpDo("GET", e.url+"/readyz", nil, nil)
+		code, _, err := httpDo("GET", e.url+r.waitFor, nil, nil)
 		if err == nil && code == 200 {
 			return e
 		}
 		select {
 		case <-e.done:
-			t.Fatalf("intake serve exited before it was ready (%v):\n%s", e.exited, e.log)
+			t.Fatalf("intake serve exited before %s answered 200 (%v):\n%s", r.waitFor, e.exited, e.log)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("intake serve not ready after 30s:\n%s", e.log)
+			t.Fatalf("intake serve: %s not 200 after 30s:\n%s", r.waitFor, e.log)
 		}
 	}
 }
@@ -204,8 +228,14 @@ func (e *edge) post(query string, body []byte, want int, hdr ...string) []byte {
 // came for 10 s), and then a little longer, so that a duplicate or stray record is seen too.
 func consume(t *testing.T, n int, timeout time.Duration, topics ...string) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	return consumeWith(t, []kgo.Opt{kgo.SeedBrokers(brokers...)}, n, timeout, topics...)
+}
+
+// consumeWith is consume with the client options conn (brokers, TLS, SASL).
+func consumeWith(t *testing.T, conn []kgo.Opt, n int, timeout time.Duration, topics ...string) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(append(conn, kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,9 @@
 package kafkatest
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -116,11 +111,9 @@ func secureIntakeBin(t *testing.T) string {
 	if intakeBin != "" {
 		return intakeBin
 	}
-	bin := filepath.Join(t.TempDir(), "intake")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/intake")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("cannot build the intake binary: %v\n%s", err, out)
+	bin, err := buildIntake(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -130,40 +123,8 @@ func secureIntakeBin(t *testing.T) string {
 // /healthz, ready or not.
 func startSecureEdge(t *testing.T, bin, topicPrefix, password string, args ...string) *edge {
 	t.Helper()
-	port := freePort(t)
-	all := append([]string{"serve", "--config", "examples/config.yaml",
-		"--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--kafka-brokers", secureBrokers,
-		"--topic-prefix", topicPrefix,
-		"--log-level", "warn"}, args...)
-	cmd := exec.Command(bin, all...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "INTAKE_KAFKA_SASL_PASSWORD="+password)
-	e := &edge{t: t, cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = e.log, e.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { e.exited = cmd.Wait(); close(e.done) }()
-	t.Cleanup(func() {
-		e.stop()
-		if t.Failed() {
-			t.Logf("edge log:\n%s", e.log)
-		}
-	})
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if code, _, err := httpDo("GET", e.url+"/healthz", nil, nil); err == nil && code == 200 {
-			return e
-		}
-		select {
-		case <-e.done:
-			t.Fatalf("intake serve exited before it answered (%v):\n%s", e.exited, e.log)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("intake serve does not answer after 30s:\n%s", e.log)
-		}
-	}
+	return launchEdge(t, edgeRun{bin: bin, brokers: secureBrokers, topicPrefix: topicPrefix,
+		env: []string{"INTAKE_KAFKA_SASL_PASSWORD=" + password}, waitFor: "/healthz", args: args})
 }
 
 func waitReady(t *testing.T, e *edge, timeout time.Duration) {
@@ -190,25 +151,7 @@ func consumeSecure(t *testing.T, n int, timeout time.Duration, topics ...string)
 	if !roots.AppendCertsFromPEM(pem) {
 		t.Fatalf("no certificate in INTAKE_KAFKA_SECURE_CA %s", secureCA)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(secureBrokers, ",")...),
+	return consumeWith(t, []kgo.Opt{kgo.SeedBrokers(strings.Split(secureBrokers, ",")...),
 		kgo.DialTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}),
-		kgo.SASL(plain.Auth{User: secureUser, Pass: securePassword}.AsMechanism()),
-		kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	var recs []*kgo.Record
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for len(recs) < n && ctx.Err() == nil {
-		fs := cl.PollFetches(ctx)
-		fs.EachError(func(topic string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				t.Logf("fetch %s/%d: %v", topic, p, err)
-			}
-		})
-		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
-	}
-	return recs
+		kgo.SASL(plain.Auth{User: secureUser, Pass: securePassword}.AsMechanism())}, n, timeout, topics...)
 }
