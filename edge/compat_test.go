@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"intake/kafkaout"
 )
 
 // httpCase is one request/response example from EventGate's spec (eventgate-test/extracted).
@@ -233,6 +235,13 @@ func TestRealExampleEventsArriveUnchanged(t *testing.T) {
 		topicPrefix:  "eqiad.",
 		errorStream:  "eventgate-analytics-external.error.validation",
 		brokers:      real,
+		kafka: func(c *kafkaout.Config) {
+			if real != nil {
+				// A fresh cluster creates the examples' hundred-odd topics on first use, each with a
+				// leader election: more than the default delivery timeout for the first batches.
+				c.DeliveryTimeout = 30 * time.Second
+			}
+		},
 	})
 	byTopic := map[string][]map[string]any{}
 	for start := 0; start < len(all); start += 50 {
