@@ -125,16 +125,14 @@ func newRawFuzzServer(t testing.TB) (*Server, *schemacache.Snapshot) {
 	cfg := DefaultConfig()
 	cfg.TopicPrefix = "eqiad."
 	cfg.ErrorStream = "eventgate-analytics-external.error.validation"
-	cfg.MaxBodyBytes = 64 << 10
-	cfg.MaxDecompressedBytes = 256 << 10
+	hostileLimits(&cfg)
+	// Smaller still where fuzzed inputs must reach the limit; no read timeout on an in-memory
+	// connection.
 	cfg.MaxEvents = 20
-	cfg.MaxDepth = 16
-	cfg.MaxStringBytes = 4096
-	cfg.MaxKeyBytes = 128
-	cfg.MaxMembers = 100
 	cfg.MaxHeaderBytes = 2048
 	cfg.MaxHeaders = 20
 	cfg.MaxURLBytes = 512
+	cfg.ReadTimeout = DefaultConfig().ReadTimeout
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	return New(cfg, cache, prod), cache.Current()
 }
