@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -53,28 +52,17 @@ func startServe(t *testing.T, args ...string) (*exec.Cmd, string, *syncBuffer) {
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--listen", addr}, args...)...)
 	cmd.Env = append(os.Environ(), "INTAKE_TEST_MAIN=1")
 	cmd.Dir = "../.."
-	stderr := &syncBuffer{}
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
+	// The child writes straight into stderr: Wait returns once everything it wrote is there (a
+	// pipe read by a goroutine could still hold the last line when the test looks).
+	stderr := &syncBuffer{serving: make(chan struct{})}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	serving := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		once := false
-		for sc.Scan() {
-			stderr.WriteString(sc.Text() + "\n")
-			if !once && strings.Contains(sc.Text(), "intake is serving") {
-				once = true
-				close(serving)
-			}
-		}
-	}()
+	serving := stderr.serving
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
-		pw.Close()
 	})
 	select {
 	case <-serving:
@@ -84,16 +72,24 @@ func startServe(t *testing.T, args ...string) (*exec.Cmd, string, *syncBuffer) {
 	return cmd, "http://" + addr, stderr
 }
 
-// syncBuffer collects a child's log lines while the test reads them.
+// syncBuffer collects a child's log while the test reads it; serving is closed once the child
+// logged that it serves.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	serving chan struct{}
+	once    bool
 }
 
-func (s *syncBuffer) WriteString(str string) {
+func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.b.WriteString(str)
+	s.b.Write(p)
+	if !s.once && bytes.Contains(s.b.Bytes(), []byte("intake is serving")) {
+		s.once = true
+		close(s.serving)
+	}
+	return len(p), nil
 }
 
 func (s *syncBuffer) String() string {
