@@ -130,3 +130,13 @@ func (cfg Config) warnInsecure() {
 		cfg.Logger.Warn("SASL PLAIN without TLS sends the Kafka password in clear text: add --kafka-tls (or --kafka-tls-ca-file)")
 	}
 }
+
+// SecurityOpts are the franz-go options for cfg's TLS and SASL settings alone, checked as New
+// checks them: for other Kafka clients of the same cluster (intake tail reads with them).
+func (cfg Config) SecurityOpts() ([]kgo.Opt, error) {
+	cfg, err := cfg.securityDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return cfg.securityOpts()
+}

@@ -139,10 +139,10 @@ func TestKafkaSecurityOptions(t *testing.T) {
 	if err := o.parse([]string{"--config", file, "--kafka-tls-server-name", "kafka.internal"}, "config"); err != nil {
 		t.Fatal(err)
 	}
-	if *sf.tlsCAFile != "/etc/kafka/ca.pem" || !*sf.tls || *sf.saslMechanism != "scram-sha-512" || *sf.saslUser != "intake" ||
-		*sf.saslPassword != "from-env" || *sf.tlsServerName != "kafka.internal" || *sf.tlsInsecure {
+	if *sf.security.tlsCAFile != "/etc/kafka/ca.pem" || !*sf.security.tls || *sf.security.saslMechanism != "scram-sha-512" || *sf.security.saslUser != "intake" ||
+		*sf.security.saslPassword != "from-env" || *sf.security.tlsServerName != "kafka.internal" || *sf.security.tlsInsecure {
 		t.Fatalf("security settings not read: tls %v ca %q mechanism %q user %q password set %v server name %q",
-			*sf.tls, *sf.tlsCAFile, *sf.saslMechanism, *sf.saslUser, *sf.saslPassword == "from-env", *sf.tlsServerName)
+			*sf.security.tls, *sf.security.tlsCAFile, *sf.security.saslMechanism, *sf.security.saslUser, *sf.security.saslPassword == "from-env", *sf.security.tlsServerName)
 	}
 }
 

@@ -47,15 +47,7 @@ type serveFlags struct {
 	batchMaxBytes   *int
 	acks            *string
 	deliveryTimeout *time.Duration
-	tls             *bool
-	tlsCAFile       *string
-	tlsCertFile     *string
-	tlsKeyFile      *string
-	tlsServerName   *string
-	tlsInsecure     *bool
-	saslMechanism   *string
-	saslUser        *string
-	saslPassword    *string
+	security        kafkaSecurity
 	maxBody         *int
 	maxDecompressed *int
 	maxEvents       *int
@@ -111,15 +103,7 @@ func defineServeFlags(o *options) *serveFlags {
 		deliveryTimeout: o.Duration("kafka-delivery-timeout", kd.DeliveryTimeout, "how long a record may take to reach Kafka before it fails (sync requests answer 503)"),
 		// Security of --kafka-brokers; the embedded broker speaks plaintext only, serve refuses
 		// these without --kafka-brokers.
-		tls:             o.Bool("kafka-tls", false, "connect to --kafka-brokers over TLS, trusting the system's root CAs (any --kafka-tls-* flag implies it)"),
-		tlsCAFile:       o.String("kafka-tls-ca-file", "", "PEM file of the CAs that sign the brokers' certificates, trusted instead of the system's roots"),
-		tlsCertFile:     o.String("kafka-tls-cert-file", "", "PEM client certificate for brokers that require one (mutual TLS), with --kafka-tls-key-file"),
-		tlsKeyFile:      o.String("kafka-tls-key-file", "", "PEM private key of --kafka-tls-cert-file"),
-		tlsServerName:   o.String("kafka-tls-server-name", "", "name every broker's certificate is verified against (default: the host each broker advertises)"),
-		tlsInsecure:     o.Bool("kafka-tls-insecure-skip-verify", false, "accept any broker certificate, unverified: for tests only, it lets anyone in between read and change the events"),
-		saslMechanism:   o.String("kafka-sasl-mechanism", "", "SASL authentication to --kafka-brokers: plain, scram-sha-256 or scram-sha-512 (\"\" none); plain sends the password as is, use it over TLS"),
-		saslUser:        o.String("kafka-sasl-user", "", "SASL user name"),
-		saslPassword:    o.String("kafka-sasl-password", "", "SASL password: pass it in the environment variable INTAKE_KAFKA_SASL_PASSWORD (a command-line value shows in ps); never logged nor shown by /v1/info"),
+		security:        securityFlags(o),
 		maxBody:         o.Int("max-body-bytes", ed.MaxBodyBytes, "largest request body as received (413 above)"),
 		maxDecompressed: o.Int("max-decompressed-bytes", ed.MaxDecompressedBytes, "largest gzip request body once decompressed (413 above)"),
 		maxEvents:       o.Int("max-events", ed.MaxEvents, "most events in one request (413 above)"),
@@ -185,8 +169,8 @@ func serve(args []string) error {
 	// Kafka: the configured brokers, or the embedded development broker.
 	brokers := *f.brokers
 	// Any TLS setting asks for TLS (kafkaout does the same); /v1/info and the log say which.
-	kafkaTLS := *f.tls || *f.tlsCAFile != "" || *f.tlsCertFile != "" || *f.tlsKeyFile != "" || *f.tlsServerName != "" || *f.tlsInsecure
-	if len(brokers) == 0 && (kafkaTLS || *f.saslMechanism != "" || *f.saslUser != "" || *f.saslPassword != "") {
+	kafkaTLS := f.security.usesTLS()
+	if len(brokers) == 0 && f.security.set() {
 		// Ignoring them would run a plaintext development broker where a secured cluster was meant.
 		return fmt.Errorf("the --kafka-tls* and --kafka-sasl-* settings need --kafka-brokers: the embedded development broker " +
 			"(started when --kafka-brokers is empty) speaks plaintext only")
@@ -253,15 +237,7 @@ func serve(args []string) error {
 	kcfg.BatchMaxBytes = int32(*f.batchMaxBytes)
 	kcfg.Acks = *f.acks
 	kcfg.DeliveryTimeout = *f.deliveryTimeout
-	kcfg.TLS = *f.tls
-	kcfg.TLSCAFile = *f.tlsCAFile
-	kcfg.TLSCertFile = *f.tlsCertFile
-	kcfg.TLSKeyFile = *f.tlsKeyFile
-	kcfg.TLSServerName = *f.tlsServerName
-	kcfg.TLSInsecureSkipVerify = *f.tlsInsecure
-	kcfg.SASLMechanism = *f.saslMechanism
-	kcfg.SASLUser = *f.saslUser
-	kcfg.SASLPassword = *f.saslPassword
+	f.security.apply(&kcfg)
 	kcfg.Logger = log
 	prod, err := kafkaout.New(kcfg)
 	if err != nil {
@@ -309,7 +285,7 @@ func serve(args []string) error {
 		"embedded_broker":  embedded != nil,
 		// Whether and how intake authenticates, never the credentials.
 		"kafka_tls":            kafkaTLS,
-		"kafka_sasl_mechanism": strings.ToLower(*f.saslMechanism),
+		"kafka_sasl_mechanism": strings.ToLower(*f.security.saslMechanism),
 	}
 	srv := edge.New(ecfg, cache, prod)
 
@@ -328,7 +304,7 @@ func serve(args []string) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("intake is serving", "listen", ln.Addr().String(), "kafka", strings.Join(brokers, ","),
-		"kafka_tls", kafkaTLS, "kafka_sasl_mechanism", strings.ToLower(*f.saslMechanism),
+		"kafka_tls", kafkaTLS, "kafka_sasl_mechanism", strings.ToLower(*f.security.saslMechanism),
 		"schema_base_uris", strings.Join(*f.schemaBases, ","), "stream_config", *f.streamConfig)
 
 	sig := make(chan os.Signal, 1)

@@ -13,17 +13,21 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"intake/kafkaout"
 )
 
 func tail(args []string) error {
 	o := newOptions("tail", "Usage: intake tail [flags] TOPIC\n\n"+
 		"Prints a topic's events, one JSON line each, as they arrive. Against the embedded broker of\n"+
-		"\"intake serve\" by default, so you can watch events arrive.")
+		"\"intake serve\" by default, so you can watch events arrive; the --kafka-tls* and --kafka-sasl-*\n"+
+		"flags are serve's.")
 	brokers := o.List("kafka-brokers", []string{"127.0.0.1:9092"}, "Kafka seed brokers host:port")
 	fromBeginning := o.Bool("from-beginning", false, "start at the oldest event kept, not at the newest")
 	max := o.Int("max", 0, "stop after this many events (0: run until interrupted)")
 	keys := o.Bool("keys", false, `print {"partition":P,"offset":O,"key":K,"value":EVENT} instead of the event alone`)
 	idle := o.Duration("idle-timeout", 0, "stop when no event arrived for this long (0: wait forever)")
+	security := securityFlags(o)
 	if err := o.parse(args, ""); err != nil {
 		return err
 	}
@@ -36,8 +40,15 @@ func tail(args []string) error {
 	if *fromBeginning {
 		reset = kgo.NewOffset().AtStart()
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(*brokers...), kgo.ConsumeTopics(topic),
+	var kcfg kafkaout.Config
+	security.apply(&kcfg)
+	opts, err := kcfg.SecurityOpts()
+	if err != nil {
+		return err
+	}
+	opts = append(opts, kgo.SeedBrokers(*brokers...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(reset), kgo.AllowAutoTopicCreation())
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("cannot create a Kafka client for %v (--kafka-brokers): %w", *brokers, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,14 @@ func TestKafkaSASLOverTLS(t *testing.T) {
 			recs := consumeSecure(t, 1, 30*time.Second, p+"example.click")
 			if len(recs) != 1 || !strings.Contains(string(recs[0].Value), title) {
 				t.Fatalf("read back %d records over SASL_SSL, want the one event titled %q", len(recs), title)
+			}
+			// intake tail reads it back with the same flags as serve.
+			tail := exec.Command(bin, "tail", "--kafka-brokers", secureBrokers, "--kafka-tls-ca-file", secureCA,
+				"--kafka-sasl-mechanism", mech, "--kafka-sasl-user", secureUser,
+				"--from-beginning", "--max", "1", "--idle-timeout", "20s", p+"example.click")
+			tail.Env = append(os.Environ(), "INTAKE_KAFKA_SASL_PASSWORD="+securePassword)
+			if out, err := tail.CombinedOutput(); err != nil || !strings.Contains(string(out), title) {
+				t.Fatalf("intake tail over SASL %s and TLS: %v\n%s", mech, err, out)
 			}
 			code, info, err := httpDo("GET", e.url+"/v1/info", nil, nil)
 			if err != nil || code != 200 {
