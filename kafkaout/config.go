@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -131,7 +132,7 @@ func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(cfg.ClientID),
-		kgo.WithLogger(kgoLogger{cfg.Logger}),
+		kgo.WithLogger(newKgoLogger(cfg.Logger)),
 		compression,
 		// Set even when 0: franz-go's own default is a 10ms linger, Config's zero is none.
 		kgo.ProducerLinger(cfg.Linger),
@@ -243,9 +244,16 @@ func compressionCodec(name string) (kgo.CompressionCodec, error) {
 }
 
 // kgoLogger passes franz-go's warnings and errors to slog. Its info level logs every connection
-// and metadata refresh, too much next to the service's own logs.
+// and metadata refresh, too much next to the service's own logs. While brokers are down franz-go
+// warns once per broker per attempt (several lines a second): the same message about the same
+// broker is logged at most once per logEvery, with the number of lines left out since.
 type kgoLogger struct {
 	l *slog.Logger
+	t *logThrottle
+}
+
+func newKgoLogger(l *slog.Logger) kgoLogger {
+	return kgoLogger{l: l, t: &logThrottle{every: logEvery, seen: map[string]*throttled{}}}
 }
 
 func (kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
@@ -260,5 +268,61 @@ func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	case kgo.LogLevelDebug:
 		lvl = slog.LevelDebug
 	}
+	if !k.l.Enabled(context.Background(), lvl) {
+		return
+	}
+	skipped, ok := k.t.allow(throttleKey(msg, keyvals), time.Now())
+	if !ok {
+		return
+	}
+	if skipped > 0 {
+		keyvals = append(keyvals[:len(keyvals):len(keyvals)], "suppressed_since_last", skipped)
+	}
 	k.l.Log(context.Background(), lvl, "kafka client: "+msg, keyvals...)
+}
+
+// logEvery is how often one franz-go message about one broker is logged.
+const logEvery = 10 * time.Second
+
+// logThrottle lets a line through once per every for each key, counting the lines it held back.
+type logThrottle struct {
+	every time.Duration
+	mu    sync.Mutex
+	seen  map[string]*throttled
+}
+
+type throttled struct {
+	last    time.Time
+	skipped int
+}
+
+// allow reports whether the line with key may be logged now, and how many lines of that key were
+// held back since the last one.
+func (t *logThrottle) allow(key string, now time.Time) (skipped int, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.seen[key]
+	if e == nil {
+		if len(t.seen) >= 1024 { // keys are messages x brokers: a bound that is never reached in practice
+			clear(t.seen)
+		}
+		t.seen[key] = &throttled{last: now}
+		return 0, true
+	}
+	if now.Sub(e.last) < t.every {
+		e.skipped++
+		return 0, false
+	}
+	skipped, e.skipped, e.last = e.skipped, 0, now
+	return skipped, true
+}
+
+// throttleKey is the message and the broker it is about, when franz-go names one.
+func throttleKey(msg string, keyvals []any) string {
+	for i := 0; i+1 < len(keyvals); i += 2 {
+		if k, _ := keyvals[i].(string); k == "broker" || k == "addr" {
+			return fmt.Sprint(msg, "\x00", keyvals[i+1])
+		}
+	}
+	return msg
 }
