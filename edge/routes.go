@@ -59,6 +59,21 @@ func (s *Server) checkHeaderLimits(ctx *fasthttp.RequestCtx) int {
 }
 
 func (s *Server) handleOther(ctx *fasthttp.RequestCtx, path []byte) int {
+	if publicRead(path) {
+		// The stream configuration and the schemas are public documents that browser clients on
+		// any page read (sampling, tools): any origin may, without credentials, and may see the
+		// ETag to revalidate with If-None-Match.
+		h := &ctx.Response.Header
+		h.Set("Access-Control-Allow-Origin", "*")
+		if ctx.IsOptions() {
+			h.Set("Access-Control-Allow-Methods", "GET, HEAD")
+			h.Set("Access-Control-Allow-Headers", "If-None-Match, Cache-Control")
+			h.Set("Access-Control-Max-Age", "600")
+			ctx.SetStatusCode(fasthttp.StatusNoContent)
+			return fasthttp.StatusNoContent
+		}
+		h.Set("Access-Control-Expose-Headers", "ETag")
+	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		ctx.Response.Header.Set("Allow", "GET, HEAD")
 		return s.respondError(ctx, fasthttp.StatusMethodNotAllowed, "only GET and HEAD are served at "+string(path))
@@ -94,6 +109,12 @@ func (s *Server) handleOther(ctx *fasthttp.RequestCtx, path []byte) int {
 		}
 	}
 	return s.respondError(ctx, fasthttp.StatusNotFound, "no such endpoint: "+string(path)+" (see /?doc)")
+}
+
+// publicRead reports whether path is one of the documents any web page may read: the stream
+// configuration and the schemas.
+func publicRead(path []byte) bool {
+	return string(path) == "/v1/streams" || bytes.HasPrefix(path, []byte("/v1/schemas/"))
 }
 
 // handleReady is /readyz: schemas and stream config loaded, a broker answering, not shutting down.

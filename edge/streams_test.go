@@ -3,6 +3,7 @@ package edge
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -66,4 +67,38 @@ func TestStreamsEndpoint(t *testing.T) {
 		t.Fatalf("schema: %d, ETag %q", r.code, r.header.Get("ETag"))
 	}
 	cond("/v1/schemas/example/click/1.0.0", r.header.Get("ETag"), 304)
+}
+
+// A page on any origin may read the stream configuration and the schemas, and revalidate them:
+// the preflight of a GET with If-None-Match is answered, and the ETag is exposed to the page.
+func TestPublicDocumentsCORS(t *testing.T) {
+	for _, acc := range []*AccessConfig{nil, {AllowedOrigins: []string{"https://app.example.org"}}} {
+		h := startEdge(t, setup{access: acc})
+		for _, path := range []string{"/v1/streams?streams=example.click", "/v1/schemas/example/click/1.0.0"} {
+			req, _ := http.NewRequest("OPTIONS", h.url+path, nil)
+			req.Header.Set("Origin", "https://elsewhere.example.com")
+			req.Header.Set("Access-Control-Request-Method", "GET")
+			req.Header.Set("Access-Control-Request-Headers", "if-none-match")
+			r := h.do(req)
+			if r.code != 204 || r.header.Get("Access-Control-Allow-Origin") != "*" ||
+				!strings.Contains(strings.ToLower(r.header.Get("Access-Control-Allow-Headers")), "if-none-match") ||
+				!strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "GET") {
+				t.Fatalf("access %v: preflight of GET %s: %d %v", acc != nil, path, r.code, r.header)
+			}
+			req, _ = http.NewRequest("GET", h.url+path, nil)
+			req.Header.Set("Origin", "https://elsewhere.example.com")
+			r = h.do(req)
+			if r.code != 200 || r.header.Get("Access-Control-Allow-Origin") != "*" ||
+				r.header.Get("Access-Control-Expose-Headers") != "ETag" || r.header.Get("ETag") == "" {
+				t.Fatalf("access %v: GET %s from another origin: %d %v", acc != nil, path, r.code, r.header)
+			}
+		}
+		// Only those documents: the events endpoint keeps its own CORS rules, the rest none.
+		req, _ := http.NewRequest("GET", h.url+"/v1/info", nil)
+		req.Header.Set("Origin", "https://elsewhere.example.com")
+		if r := h.do(req); r.header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("GET /v1/info answered a page: %v", r.header)
+		}
+		h.stop()
+	}
 }
