@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-race conformance bench bench-check bench-check-allocs bench-compare bench-shards loadtest lint fmt fuzz clean \
+.PHONY: all build run test test-go test-js test-race conformance bench bench-check bench-check-allocs bench-compare bench-shards loadtest lint fmt fuzz clean \
         kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults
 
 all: build
@@ -19,11 +19,23 @@ build:
 run: build
 	./bin/intake serve --config examples/config.yaml
 
-## test: every test, then the concurrent packages again under the race detector
-test:
+## test: every Go test, then the concurrent packages again under the race detector; then the
+## browser client's tests (test-js)
+test: test-go test-js
+
+## test-go: vet, every Go test (the Go client's against a real edge among them), then the
+## concurrent packages again under the race detector
+test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./fastpath/ ./kafkaout/ ./schemacache/ ./edge/...
+
+## test-js: the browser client (client/js): npm ci from the lockfile, build, size budget, unit
+## tests, then the tests in a headless Chromium (Debian's, installed by
+## scripts/browser/ensure-chromium.sh when missing) against a running edge built from this tree
+test-js: build
+	bash scripts/browser/ensure-chromium.sh
+	cd client/js && npm ci --no-audit --no-fund && INTAKE_BIN=$(CURDIR)/bin/intake npm test
 
 ## conformance: the JSON-Schema-Test-Suite (shipped in the kaptinlin module) against the compiled
 ## validator, one line per draft; exceptions are listed in fastpath/testdata/conformance-exceptions.txt

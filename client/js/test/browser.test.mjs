@@ -1,0 +1,309 @@
+// The client in a real headless Chromium against a real edge and its embedded Kafka broker
+// (test/harness.mjs starts them). Pages are served from http://localhost:P, the edge is
+// http://127.0.0.1:Q: every request to it is cross-origin, as on a real site. What reached Kafka
+// is read back by meta.id with bin/intake tail.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { World, until } from "./harness.mjs";
+
+const SCHEMA = "/example/click/1.0.0";
+const schemas = { "test.in": SCHEMA, "test.out": SCHEMA, "example.click": SCHEMA };
+let w;
+
+before(async () => {
+  w = new World(); // assigned first: after() stops what a failed start() started
+  await w.start();
+});
+after(async () => {
+  await w?.stop();
+});
+
+/** Options for createClient in the page: the edge, schemas, and (for the request log and the 304 test)
+ * the stream config through the page's origin; the last test reads it from the edge itself. */
+const opts = (extra = {}) => ({ url: w.edge, schemas, streamConfigUrl: w.origin + "/v1/streams", streams: ["test.in", "test.out"], ...extra });
+const posts = (rec) => rec.requests.filter((r) => r.method == "POST" && r.url.includes("/v1/events"));
+const click = (n) => ({ page: { id: n }, button: "save" });
+
+test("a page's events arrive in Kafka, by count and by interval (ES module and script builds)", async () => {
+  for (const path of ["/module", "/"]) {
+    const { context, page, rec } = await w.page(path);
+    try {
+      const ids = await page.evaluate(
+        ([o, events]) => {
+          window.c = IntakeClient.createClient({ ...o, batchSize: 3, flushInterval: 200 });
+          return events.map((e) => c.submit("test.in", e));
+        },
+        [opts(), [click(1), click(2), click(3), click(4)]],
+      );
+      // Three make a batch at once; the fourth goes when flushInterval ends: no flush() call.
+      const events = await w.arrived("dev.test.in", ids);
+      for (const [i, e] of events.entries()) {
+        assert.equal(e.meta.stream, "test.in");
+        assert.equal(e.$schema, SCHEMA);
+        assert.equal(e.page.id, i + 1);
+        assert.match(e.dt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        assert.match(e.meta.dt, /^\d{4}-\d\d-\d\dT/, "meta.dt filled in by the edge");
+      }
+      await until("the two requests in the page's log", () => posts(rec).length == 2);
+      for (const r of posts(rec)) {
+        assert.equal(r.url, w.edge + "/v1/events?hasty=true");
+        assert.equal(r.type, "ping", "sent with navigator.sendBeacon");
+        assert.match(r.headers["content-type"], /^text\/plain/);
+      }
+      assert.deepEqual(rec.errors, []);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+test("a CORS preflight from the page's origin is answered with the allow headers (direct OPTIONS and the browser's)", async () => {
+  // Direct: an allowed origin gets the headers, another gets none (the refusal).
+  const preflight = (origin) =>
+    fetch(w.edge + "/v1/events", {
+      method: "OPTIONS",
+      headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type" },
+    });
+  const ok = await preflight(w.origin);
+  assert.equal(ok.status, 204);
+  assert.equal(ok.headers.get("access-control-allow-origin"), w.origin);
+  assert.match(ok.headers.get("access-control-allow-headers"), /\bAuthorization\b/);
+  assert.match(ok.headers.get("access-control-allow-headers"), /\bContent-Type\b/);
+  assert.match(ok.headers.get("access-control-allow-methods"), /\bPOST\b/);
+  const refused = await preflight("http://elsewhere.test");
+  assert.equal(refused.status, 204);
+  assert.equal(refused.headers.get("access-control-allow-origin"), null);
+
+  // The browser's own: an apiKey makes the client fetch with Authorization, which needs a preflight.
+  const { context, page, rec } = await w.page("/");
+  try {
+    const cdp = await context.newCDPSession(page);
+    const preflights = [];
+    cdp.on("Network.responseReceived", (e) => {
+      if (e.type == "Preflight" && e.response.url.startsWith(w.edge)) preflights.push(e.response);
+    });
+    await cdp.send("Network.enable");
+    const id = await page.evaluate(async (o) => {
+      const c = IntakeClient.createClient(o);
+      const id = c.submit("test.in", { page: { id: 7 }, button: "preview" });
+      await c.flush();
+      return id;
+    }, opts({ apiKey: w.apiKey, streamConfig: null }));
+    await w.arrived("dev.test.in", [id]);
+    await until("the preflight in the browser's network log", () => preflights.length > 0);
+    const h = Object.fromEntries(Object.entries(preflights[0].headers).map(([k, v]) => [k.toLowerCase(), v]));
+    assert.equal(preflights[0].status, 204);
+    assert.equal(h["access-control-allow-origin"], w.origin);
+    assert.match(h["access-control-allow-headers"], /\bAuthorization\b/);
+    const [post] = posts(rec);
+    assert.equal(post.type, "fetch", "with headers of its own the client fetches instead of beaconing");
+    assert.equal(post.headers.authorization, "Bearer " + w.apiKey);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a beacon sent on page hide arrives: navigating away or closing the page right after submit", async () => {
+  const lazy = opts({ batchSize: 1000, flushInterval: 600000 }); // neither count nor interval sends
+  {
+    const { context, page } = await w.page("/");
+    try {
+      const id = await page.evaluate((o) => {
+        window.c = IntakeClient.createClient(o);
+        return c.submit("test.in", { page: { id: 11 }, button: "cancel" });
+      }, lazy);
+      await page.goto(w.origin + "/test/next.html");
+      const [e] = await w.arrived("dev.test.in", [id]);
+      assert.equal(e.button, "cancel");
+    } finally {
+      await context.close();
+    }
+  }
+  {
+    const { context, page } = await w.page("/module");
+    try {
+      // Right after load, before the stream config arrived: the hide sends what waits for it too.
+      const id = await page.evaluate((o) => IntakeClient.createClient(o).submit("test.in", { page: { id: 12 }, button: "save" }), lazy);
+      await page.close();
+      await w.arrived("dev.test.in", [id]);
+    } finally {
+      await context.close();
+    }
+  }
+  {
+    // A tab switched away from (mobile browsers may then kill it without pagehide). Headless
+    // Chromium never hides a tab, so the page is told it is hidden the way a browser tells it.
+    const { context, page, rec } = await w.page("/");
+    try {
+      const id = await page.evaluate(async (o) => {
+        const c = IntakeClient.createClient(o);
+        await c.config();
+        const id = c.submit("test.in", { page: { id: 13 }, button: "preview" });
+        Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+        return id;
+      }, lazy);
+      await w.arrived("dev.test.in", [id]);
+      assert.equal(posts(rec)[0]?.type, "ping");
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+test("sampling: a stream at rate 0 sends nothing (no request, nothing at the edge or in Kafka), rate 1 sends", async () => {
+  const before = await w.metrics();
+  const { context, page, rec } = await w.page("/");
+  try {
+    const { a, b, c } = await page.evaluate(async (o) => {
+      const client = IntakeClient.createClient(o);
+      // Only a rate-0 event: flush has nothing to send.
+      const a = client.submit("test.out", { page: { id: 21 }, button: "save" });
+      await client.flush();
+      // Then one request with a rate-1 and a rate-0 event queued together.
+      const b = client.submit("test.in", { page: { id: 22 }, button: "save" });
+      const c = client.submit("test.out", { page: { id: 23 }, button: "save" });
+      await client.flush();
+      return { a, b, c, config: await client.config() };
+    }, opts());
+    await w.arrived("dev.test.in", [b]);
+    await until("the request in the page's log", () => posts(rec).length >= 1);
+    assert.equal(posts(rec).length, 1, "one request: the rate-0 event alone made none");
+    const after = await w.metrics();
+    const delta = (k) => (after[k] ?? 0) - (before[k] ?? 0);
+    assert.equal(delta('intake_http_requests_total{route="events",code="202"}'), 1, "the edge saw one request");
+    assert.equal(delta('intake_events_total{stream="test.in",outcome="accepted"}'), 1);
+    for (const outcome of ["accepted", "invalid", "refused"]) {
+      assert.equal(delta(`intake_events_total{stream="test.out",outcome="${outcome}"}`), 0, `test.out ${outcome}`);
+    }
+    const out = w.kafka.get("dev.test.out");
+    assert.ok(!out.has(a) && !out.has(c), "no rate-0 event in Kafka");
+  } finally {
+    await context.close();
+  }
+});
+
+test("developer mode overrides sampling: the event arrives, verdicts are logged, invalid events' errors in console.error", async () => {
+  const { context, page, rec } = await w.page("/", { init: () => localStorage.setItem("intake-debug", "1") });
+  try {
+    const { on, good, bad } = await page.evaluate(async (o) => {
+      const c = IntakeClient.createClient(o);
+      const good = c.submit("test.out", { page: { id: 31 }, button: "save" });
+      const bad = c.submit("test.out", { page: { id: "thirty-two" }, button: "nope" });
+      await c.flush();
+      return { on: c.developerMode, good, bad };
+    }, opts({ apiKey: w.apiKey }));
+    assert.equal(on, true, "switched on by localStorage intake-debug=1");
+    const [e] = await w.arrived("dev.test.out", [good]);
+    assert.equal(e.page.id, 31);
+    await until("both requests in the page's log", () => posts(rec).length >= 2);
+    const devPosts = posts(rec);
+    assert.equal(devPosts.length, 2, "one request per event");
+    for (const r of devPosts) assert.equal(r.url, w.edge + "/v1/events?debug=true");
+    const info = rec.console.filter((m) => m.type == "info").map((m) => m.text).join("\n");
+    assert.match(info, /\[intake\] test\.out: accepted, produced to dev\.test\.out/);
+    const errors = rec.console.filter((m) => m.type == "error").map((m) => m.text).join("\n");
+    assert.match(errors, /\[intake\] test\.out: invalid \(HTTP 400\)/);
+    assert.match(errors, /\/page\/id: .*integer/, "the type error");
+    assert.match(errors, /\/button: .*allowed values/, "the enum error");
+    assert.ok(!w.kafka.get("dev.test.out").has(bad));
+  } finally {
+    await context.close();
+  }
+
+  // Without an API key the edge refuses developer mode (anonymous callers never get it): said clearly.
+  const anon = await w.page("/", { init: () => localStorage.setItem("intake-debug", "1") });
+  try {
+    const id = await anon.page.evaluate(async (o) => {
+      const c = IntakeClient.createClient(o);
+      const id = c.submit("test.in", { page: { id: 33 }, button: "save" });
+      await c.flush();
+      return id;
+    }, opts());
+    const errors = anon.rec.console.filter((m) => m.type == "error").map((m) => m.text).join("\n");
+    assert.match(errors, /test\.in: refused \(HTTP 403\)/);
+    assert.match(errors, /developer mode is not allowed for anonymous callers/);
+    assert.match(errors, /The edge refuses developer mode: it needs an apiKey flagged debug/);
+    assert.ok(!w.kafka.get("dev.test.in").has(id));
+  } finally {
+    await anon.context.close();
+  }
+});
+
+test("the stream config is kept in localStorage with its ETag and revalidated with If-None-Match (304)", async () => {
+  const { context, page, rec } = await w.page("/");
+  try {
+    const url = "/v1/streams?streams=test.in,test.out";
+    const load = () =>
+      page.evaluate(async (o) => {
+        const c = IntakeClient.createClient(o);
+        return { config: await c.config(), out: c.submit("test.out", { page: { id: 41 }, button: "save" }) };
+      }, opts());
+    const n0 = w.configRequests.length;
+    const first = await load();
+    assert.deepEqual(Object.keys(first.config).sort(), ["test.in", "test.out"]);
+    assert.equal(first.config["test.out"].sample.rate, 0);
+    assert.deepEqual(w.configRequests.slice(n0), [{ url, ifNoneMatch: undefined, status: 200 }]);
+    const kept = await page.evaluate((k) => JSON.parse(localStorage.getItem(k)), "intake-streams " + w.origin + url);
+    assert.match(kept.e, /^"\w+"$/, "the ETag is kept");
+    assert.deepEqual(kept.s, first.config);
+
+    // A new page within the edge's max-age: the kept copy, no request.
+    await page.reload();
+    await load();
+    assert.equal(w.configRequests.length, n0 + 1);
+
+    // Older than that: revalidated with If-None-Match, and the edge answers 304. In a new context
+    // with the same localStorage and an empty HTTP cache: the browser's cache would revalidate on its
+    // own, this is the client's doing.
+    await page.evaluate((k) => {
+      const v = JSON.parse(localStorage.getItem(k));
+      localStorage.setItem(k, JSON.stringify({ ...v, t: 0 }));
+    }, "intake-streams " + w.origin + url);
+    const again = await w.page("/", { storageState: await context.storageState() });
+    try {
+      const third = await again.page.evaluate(async (o) => {
+        const c = IntakeClient.createClient(o);
+        return { config: await c.config(), out: c.submit("test.out", { page: { id: 42 }, button: "save" }) };
+      }, opts());
+      assert.deepEqual(third.config, first.config, "the kept copy serves at once");
+      await until("the revalidation", () => w.configRequests.length == n0 + 2);
+      assert.deepEqual(w.configRequests[n0 + 1], { url, ifNoneMatch: kept.e, status: 304 });
+      const renewed = await again.page.evaluate((k) => JSON.parse(localStorage.getItem(k)), "intake-streams " + w.origin + url);
+      await until("the renewed copy", async () => (await again.page.evaluate((k) => JSON.parse(localStorage.getItem(k)).t, "intake-streams " + w.origin + url)) > 0);
+      assert.equal(renewed.e, kept.e);
+      assert.equal(posts(again.rec).length, 0, "rate 0 all along");
+    } finally {
+      await again.context.close();
+    }
+    assert.equal(posts(rec).length, 0, "rate 0 all along");
+  } finally {
+    await context.close();
+  }
+});
+
+test("the stream config straight from the edge (cross-origin): read, ETag visible, and it samples", async () => {
+  const probe = await fetch(w.edge + "/v1/streams?streams=test.out", { headers: { Origin: w.origin } });
+  assert.equal(probe.headers.get("access-control-allow-origin"), "*", "the edge lets any page read GET /v1/streams");
+  assert.equal(probe.headers.get("access-control-expose-headers"), "ETag");
+  const { context, page, rec } = await w.page("/");
+  try {
+    const r = await page.evaluate(async (o) => {
+      const c = IntakeClient.createClient(o);
+      const config = await c.config();
+      const ids = [c.submit("test.in", { page: { id: 51 }, button: "save" }), c.submit("test.out", { page: { id: 52 }, button: "save" })];
+      await c.flush();
+      return { config, ids, stored: localStorage.length };
+    }, opts({ streamConfigUrl: undefined }));
+    assert.equal(r.config["test.out"].sample.rate, 0);
+    await w.arrived("dev.test.in", [r.ids[0]]);
+    const warns = rec.console.filter((m) => m.type == "warning").map((m) => m.text);
+    assert.deepEqual(warns, [], "no warning about an unreadable stream configuration");
+    // The rate-0 event was never sent: only the test.in event's request went out.
+    const bodies = posts(rec).map((p) => p.body ?? "").join("\n");
+    assert.ok(!bodies.includes(r.ids[1]), "the rate-0 event was sent");
+    assert.ok(!w.kafka.get("dev.test.out")?.has(r.ids[1]), "the rate-0 event reached Kafka");
+  } finally {
+    await context.close();
+  }
+});
