@@ -1,0 +1,14 @@
+// Package client is the Go producer library for intake (and any EventGate-compatible edge): Send
+// posts events and waits for the edge's per-event verdicts; Enqueue hands events to a bounded
+// background queue (optionally an on-disk spool) that batches, gzips and posts them, retrying
+// only what the edge could not take. Every event gets a meta.id (UUID v4) before its first
+// attempt, so a retried event can be deduplicated downstream. Events are sampled by the stream
+// configuration the edge serves at GET /v1/streams; developer mode bypasses sampling and surfaces
+// the edge's full verdicts.
+//
+// Data flow: Enqueue -> prepare (marshal, meta.id, defaults) -> sample -> queue (memory or spool)
+// -> sender goroutine -> POST /v1/events (sync, acknowledged) -> results, callbacks, Stats.
+//
+// It imports only the standard library, so that producers can depend on it alone; it imports no
+// other package of the project (its tests do, to run a real edge).
+package client

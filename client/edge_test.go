@@ -1,0 +1,246 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// clickWithID is click with its meta.id set, so that the test knows what to look for in Kafka.
+func clickWithID(stream string, page int) (map[string]any, string) {
+	ev := click(stream, page)
+	id := NewID()
+	ev["meta"].(map[string]any)["id"] = id
+	return ev, id
+}
+
+// Against a real edge and Kafka: Send's verdicts (accepted, invalid with the edge's errors, a
+// /regex/ stream), and Enqueue's gzip batches, every meta.id in Kafka exactly once.
+func TestEdgeSendAndEnqueue(t *testing.T) {
+	brokers := startBroker(t, 3)
+	e := startEdge(t, brokers, "../examples/stream-config.json", "127.0.0.1:0")
+	c, _ := newTestClient(t, e.url, WithGzip(1024), WithBatch(100, 1<<20, 10*time.Millisecond))
+
+	bad := click("example.click", 3)
+	bad["button"] = "delete"
+	res, err := c.Send(context.Background(), click("example.click", 1), bad, click("example.click.mobile", 2))
+	var se *SendError
+	if !errors.As(err, &se) || se.Invalid != 1 || se.Failed != 0 {
+		t.Fatalf("Send: %v", err)
+	}
+	if res[0].Status != StatusAccepted || res[2].Status != StatusAccepted || res[1].Status != StatusInvalid || res[1].Code != 207 {
+		t.Fatalf("results %+v", res)
+	}
+	if len(res[1].Errors) == 0 || res[1].Errors[0].Keyword != "enum" || !strings.Contains(res[1].Err.Error(), "button") {
+		t.Fatalf("the invalid event's errors: %+v, %v", res[1].Errors, res[1].Err)
+	}
+
+	want := map[string]bool{res[0].ID: true}
+	for i := range 1000 {
+		ev, id := clickWithID("example.click", i+10)
+		if i%2 == 0 {
+			delete(ev["meta"].(map[string]any), "id") // the client gives it one
+			id = ""
+		}
+		b, _ := json.Marshal(ev)
+		if err := c.Enqueue(json.RawMessage(b)); err != nil {
+			t.Fatal(err)
+		}
+		if id != "" {
+			want[id] = true
+		}
+	}
+	mustClose(t, c)
+	if s := c.Stats(); s.Accepted != 1002 || s.Invalid != 1 || s.Failed != 0 || s.Enqueued != 1000 {
+		t.Fatalf("stats %+v", s)
+	}
+	got := consume(t, brokers, "dev.example.click", want, 15*time.Second)
+	ids := map[string]int{}
+	for _, ev := range got {
+		ids[ev.ID]++
+		if !uuidV4.MatchString(ev.ID) || ev.DT == "" || ev.MetaDT == "" {
+			t.Fatalf("event in Kafka: %+v", ev)
+		}
+	}
+	if len(got) != 1001 || len(ids) != 1001 {
+		t.Fatalf("%d events in Kafka (%d distinct ids), want 1001", len(got), len(ids))
+	}
+}
+
+// The edge restarts while the client enqueues a steady stream: every event reaches Kafka, none is
+// lost; duplicates (a request whose answer was lost) are counted and reported.
+func TestEdgeRestartMidStream(t *testing.T) {
+	const n = 6000
+	brokers := startBroker(t, 3)
+	e1 := startEdge(t, brokers, "../examples/stream-config.json", "127.0.0.1:0")
+	c, _ := newTestClient(t, e1.url, WithBatch(200, 1<<20, 20*time.Millisecond), WithRetry(50, 2*time.Minute),
+		WithBackoff(50*time.Millisecond, time.Second), withSleep(sleepCtx)) // real waits
+	var enqueued atomic.Int32
+	ids := make([]string, n)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			ev, id := clickWithID("example.click", i+1)
+			ids[i] = id
+			if err := c.Enqueue(ev); err != nil {
+				t.Errorf("Enqueue %d: %s", i, err)
+				return
+			}
+			enqueued.Add(1)
+			if i%25 == 24 {
+				time.Sleep(10 * time.Millisecond) // about 2000 events/s for 3 s
+			}
+		}
+	}()
+	for enqueued.Load() < n/5 {
+		time.Sleep(time.Millisecond)
+	}
+	stoppedAt := enqueued.Load()
+	t0 := time.Now()
+	e1.stop()
+	t.Logf("edge stopped in %s", time.Since(t0))
+	time.Sleep(1500 * time.Millisecond)
+	restartedAt := enqueued.Load()
+	e2 := startEdge(t, brokers, "../examples/stream-config.json", e1.addr)
+	if e2.url != e1.url {
+		t.Fatalf("the new edge is at %s, not %s", e2.url, e1.url)
+	}
+	t0 = time.Now()
+	<-done
+	t.Logf("enqueue done %s after restart", time.Since(t0))
+	t0 = time.Now()
+	mustClose(t, c)
+	t.Logf("closed in %s", time.Since(t0))
+	s := c.Stats()
+	t.Logf("edge stopped after %d events enqueued, restarted after %d; stats %+v", stoppedAt, restartedAt, s)
+	if s.Accepted != n || s.Failed != 0 || s.DroppedFull != 0 || s.Retried == 0 {
+		t.Fatalf("stats %+v: want %d accepted, none failed or dropped, and retries", s, n)
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	got := consume(t, brokers, "dev.example.click", want, 30*time.Second)
+	count := map[string]int{}
+	for _, ev := range got {
+		count[ev.ID]++
+	}
+	dups := 0
+	for id, k := range count {
+		if !want[id] {
+			t.Fatalf("Kafka has an event the test never sent: %s", id)
+		}
+		dups += k - 1
+	}
+	t.Logf("%d events in Kafka for %d sent: %d distinct, %d duplicates, 0 lost", len(got), n, len(count), dups)
+}
+
+// Developer mode against the real edge: an invalid event's errors come back from Enqueue and go
+// to the logger; sampling is bypassed (a stream sampled at rate 0 gets its event, which a normal
+// client drops); Send returns the event as produced.
+func TestEdgeDeveloperMode(t *testing.T) {
+	brokers := startBroker(t, 1)
+	e := startEdge(t, brokers, "testdata/stream-config.json", "127.0.0.1:0")
+	var logs syncBuffer
+	dev, err := New(e.url, WithDeveloperMode(true), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustClose(t, dev)
+
+	bad := click("example.click", 0)
+	bad["button"] = "delete"
+	err = dev.Enqueue(bad)
+	var ie *InvalidError
+	if !errors.As(err, &ie) || ie.Code != 400 || len(ie.Errors) < 2 {
+		t.Fatalf("Enqueue of an invalid event in developer mode: %v", err)
+	}
+	text := err.Error()
+	if !strings.Contains(text, "button") || !strings.Contains(text, "page") {
+		t.Fatalf("the error should name both faults: %s", text)
+	}
+	if l := logs.String(); !strings.Contains(l, "rejected as invalid") || !strings.Contains(l, "button") {
+		t.Fatalf("developer mode logs every invalid event with its errors; got %q", l)
+	}
+
+	res, err := dev.Send(context.Background(), click("example.click", 5))
+	if err != nil || res[0].Topic != "dev.example.click" || !strings.Contains(string(res[0].Event), `"count":1`) ||
+		!strings.Contains(string(res[0].Event), `"dt":"`) {
+		t.Fatalf("developer mode Send: %v, %+v (want the event as produced: default count, meta.dt)", err, res)
+	}
+
+	never, devID := clickWithID("example.click.never", 7)
+	if err := dev.Enqueue(never); err != nil {
+		t.Fatalf("developer mode must bypass sampling: %v", err)
+	}
+	badSample, _ := clickWithID("example.click.badsample", 8)
+	if err := dev.Enqueue(badSample); err != nil {
+		t.Fatalf("developer mode must bypass even an invalid sample setting: %v", err)
+	}
+
+	normal, _ := newTestClient(t, e.url)
+	if err := normal.RefreshStreamConfig(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sampled, sampledID := clickWithID("example.click.never", 9)
+	if err := normal.Enqueue(sampled); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, normal)
+	if s := normal.Stats(); s.SampledOut != 1 || s.Requests != 0 {
+		t.Fatalf("a normal client's stats %+v: its event of a rate-0 stream must be sampled out", s)
+	}
+	got := consume(t, brokers, "dev.example.click.never", map[string]bool{devID: true}, 15*time.Second)
+	for _, ev := range got {
+		if ev.ID == sampledID {
+			t.Fatal("the sampled-out event reached Kafka")
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("dev.example.click.never has %d events, want 1", len(got))
+	}
+}
+
+// Sampling by the real edge's GET /v1/streams: a /regex/ stream sampled at 0.5 by device, the
+// client's device id and a UnitEvent's.
+func TestEdgeSampling(t *testing.T) {
+	brokers := startBroker(t, 1)
+	e := startEdge(t, brokers, "testdata/stream-config.json", "127.0.0.1:0")
+	var mu sync.Mutex
+	var sampledOut []string
+	c, _ := newTestClient(t, e.url, WithDeviceID("ffffffff0000"), WithStreamConfigRefresh(time.Minute),
+		WithOnResult(func(r Result) {
+			if r.Status == StatusSampledOut {
+				mu.Lock()
+				sampledOut = append(sampledOut, r.ID)
+				mu.Unlock()
+			}
+		}))
+	if err := c.RefreshStreamConfig(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out, outID := clickWithID("example.click.device.a", 1)
+	in, inID := clickWithID("example.click.device.a", 2)
+	c.Enqueue(out)
+	c.Enqueue(UnitEvent{Event: in, Units: Units{Device: "00000001abcd"}})
+	res, err := c.Send(context.Background(), UnitEvent{Event: click("example.click.device.a", 3), Units: Units{Device: "7fffffff"}},
+		click("example.click.device.a", 4), click("example.click.badsample", 5))
+	if err != nil || res[0].Status != StatusAccepted || res[1].Status != StatusSampledOut || res[2].Status != StatusSampledOut || res[2].Err == nil {
+		t.Fatalf("Send: %v %+v", err, res)
+	}
+	mustClose(t, c)
+	if len(sampledOut) != 1 || sampledOut[0] != outID {
+		t.Fatalf("sampled out %v, want [%s]", sampledOut, outID)
+	}
+	got := consume(t, brokers, "dev.example.click.device.a", map[string]bool{inID: true, res[0].ID: true}, 15*time.Second)
+	if len(got) != 2 {
+		t.Fatalf("%d events in Kafka, want the 2 in sample: %+v", len(got), got)
+	}
+}
