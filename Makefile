@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-js test-race conformance bench bench-check bench-check-allocs bench-compare bench-shards loadtest lint fmt fuzz clean \
+.PHONY: all build run test test-go test-js test-race conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
         kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults
 
 all: build
@@ -63,6 +63,12 @@ loadtest:
 bench-compare: build
 	$(GO) build -o bin/baseline ./bench/baseline
 	$(GO) run ./bench/compare -duration $(or $(DURATION),10s) -edge-args "$(EDGE_ARGS)" -workloads "$(WORKLOADS)"
+
+## bench-client: the Go client's throughput against a real edge in the test process (events/s for
+## Enqueue of small events, one and four senders, gzip, spool; Send of 100-event batches beside
+## bare net/http posting the same bodies); BENCHTIME=3s
+bench-client:
+	$(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),3s) ./client/
 
 ## bench-shards: sweep --kafka-shards x --kafka-clients: events/s per core and p99, and the best pair
 bench-shards: build

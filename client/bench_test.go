@@ -16,7 +16,7 @@ import (
 // bare net/http, so the client's overhead reads as a ratio in one run. The events are the README's
 // example/click event (examples/events/click.json), about 150 bytes of JSON.
 //
-//	go test -run '^$' -bench . -benchtime 100000x ./client/
+//	make bench-client (go test -run '^$' -bench . -benchtime 3s ./client/)
 
 var benchEvent = []byte(`{"$schema":"/example/click/1.0.0","dt":"2026-11-23T12:00:00.000Z","meta":{"stream":"example.click"},"page":{"id":42,"title":"Main Page"},"button":"save"}`)
 
