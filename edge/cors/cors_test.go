@@ -298,7 +298,9 @@ func FuzzMatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, origin string) {
 		want := false
 		for _, p := range patterns {
-			if p == origin {
+			// A pattern with a star allows the names it stands for, not an origin spelled with a
+			// star (no browser sends one).
+			if p == origin && !strings.Contains(p, "*") {
 				want = true
 			}
 			if star := strings.Index(p, "*"); star >= 0 {
