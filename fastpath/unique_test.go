@@ -104,4 +104,3 @@ func pairwiseDuplicate(a []*fastjson.Value, scalar bool, ts typeSet) (int, int, 
 }
 
 func allTypesForTest() typeSet { return tNull | tBoolean | tNumber | tString }
-
