@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+
+	"intake/edge/internal/httpval"
 )
 
 // Authenticator turns a request's credential into a Principal. Build one with New at start-up,
@@ -96,7 +98,7 @@ func (a *Authenticator) Policy(spec PolicySpec) (*Policy, error) {
 // Authenticate does not allocate for an API key, for no credential, for a failure that is not a
 // JWT's, and for a JWT found in the token cache.
 func (a *Authenticator) Authenticate(authorization, xAPIKey, apiKeyQuery []byte) (*Principal, error) {
-	authorization, xAPIKey, apiKeyQuery = trimOWS(authorization), trimOWS(xAPIKey), trimOWS(apiKeyQuery)
+	authorization, xAPIKey, apiKeyQuery = httpval.TrimOWS(authorization), httpval.TrimOWS(xAPIKey), httpval.TrimOWS(apiKeyQuery)
 	n := 0
 	for _, c := range [...][]byte{authorization, xAPIKey, apiKeyQuery} {
 		if len(c) > 0 {
@@ -156,17 +158,6 @@ func fail(e *Error) (*Principal, error) {
 	return nil, e
 }
 
-// trimOWS trims the optional white space (spaces and tabs) HTTP allows around a header value.
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
 // bearerToken returns the token of "Bearer <token>" (the scheme is case-insensitive, RFC 9110).
 func bearerToken(h []byte) ([]byte, bool) {
 	const scheme = "bearer"
@@ -178,7 +169,7 @@ func bearerToken(h []byte) ([]byte, bool) {
 			return nil, false
 		}
 	}
-	tok := trimOWS(h[len(scheme):])
+	tok := httpval.TrimOWS(h[len(scheme):])
 	return tok, len(tok) > 0
 }
 

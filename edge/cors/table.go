@@ -1,12 +1,13 @@
 package cors
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"intake/edge/internal/httpval"
 )
 
 // DefaultMaxAge is how long browsers may cache a preflight when Options.MaxAge is 0. Chromium
@@ -189,20 +190,14 @@ func methodAllowed(m []byte) bool {
 // headersAllowed reports whether every name in a comma-separated list is in allowedHeaders, in any
 // case.
 func headersAllowed(list []byte) bool {
-	for len(list) > 0 {
+	for list != nil {
 		var name []byte
-		if i := bytes.IndexByte(list, ','); i >= 0 {
-			name, list = list[:i], list[i+1:]
-		} else {
-			name, list = list, nil
-		}
-		name = trimOWS(name)
-		if len(name) == 0 {
+		if name, list = httpval.Next(list); len(name) == 0 {
 			continue
 		}
 		found := false
 		for _, a := range allowedHeaders {
-			if equalFold(name, a) {
+			if httpval.EqualFold(name, a) {
 				found = true
 				break
 			}
@@ -216,43 +211,11 @@ func headersAllowed(list []byte) bool {
 
 // hasToken reports whether the comma-separated list holds tok (lower case), in any case.
 func hasToken(list []byte, tok string) bool {
-	for len(list) > 0 {
+	for list != nil {
 		var name []byte
-		if i := bytes.IndexByte(list, ','); i >= 0 {
-			name, list = list[:i], list[i+1:]
-		} else {
-			name, list = list, nil
-		}
-		if equalFold(trimOWS(name), tok) {
+		if name, list = httpval.Next(list); httpval.EqualFold(name, tok) {
 			return true
 		}
 	}
 	return false
-}
-
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// equalFold compares ASCII b with lower-case a, ignoring b's case.
-func equalFold(b []byte, a string) bool {
-	if len(b) != len(a) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != a[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"fmt"
 	"net/netip"
+
+	"intake/edge/internal/httpval"
 )
 
 // TrustedProxies is the set of addresses whose forwarding headers are believed: the load
@@ -77,7 +79,7 @@ func ClientIPLines(remote netip.Addr, xForwardedFor [][]byte, xClientIP []byte, 
 			for start >= 0 && line[start] != ',' {
 				start--
 			}
-			hop := trimOWS(line[start+1 : end])
+			hop := httpval.TrimOWS(line[start+1 : end])
 			end = start
 			if len(hop) == 0 {
 				continue // empty list elements are allowed (RFC 9110, 5.6.1)
@@ -95,22 +97,12 @@ func ClientIPLines(remote netip.Addr, xForwardedFor [][]byte, xClientIP []byte, 
 	if leftmost.IsValid() {
 		return leftmost
 	}
-	if xci := trimOWS(xClientIP); len(xci) > 0 {
+	if xci := httpval.TrimOWS(xClientIP); len(xci) > 0 {
 		if a, ok := parseHop(xci); ok {
 			return a
 		}
 	}
 	return remote
-}
-
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // parseHop reads one forwarded address: "192.0.2.1", "192.0.2.1:443", "2001:db8::1",
