@@ -3,7 +3,6 @@ package edge
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -150,11 +149,7 @@ func (s *Server) handleSchema(ctx *fasthttp.RequestCtx, uri string) int {
 	if err != nil {
 		return s.respondError(ctx, fasthttp.StatusNotFound, err.Error())
 	}
-	tag := `"` + strconv.FormatUint(hashOf(sc.Doc), 36) + `"`
-	ctx.Response.Header.Set("ETag", tag)
-	ctx.Response.Header.Set("Cache-Control", "public, max-age=300")
-	if inm := ctx.Request.Header.Peek("If-None-Match"); len(inm) > 0 && etagMatches(inm, tag) {
-		ctx.SetStatusCode(fasthttp.StatusNotModified)
+	if notModified(ctx, hashOf(sc.Doc), "public, max-age=300") {
 		return fasthttp.StatusNotModified
 	}
 	ctx.SetContentType("application/json")

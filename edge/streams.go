@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
+	"intake/edge/internal/httpval"
 	"intake/fastpath"
 	"intake/schemacache"
 )
@@ -104,11 +105,7 @@ func (s *Server) handleStreams(ctx *fasthttp.RequestCtx) int {
 	for _, i := range pick {
 		etag = (etag ^ hashes[i]) * 1099511628211
 	}
-	tag := `"` + strconv.FormatUint(etag, 36) + `"`
-	ctx.Response.Header.Set("ETag", tag)
-	ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
-	if inm := ctx.Request.Header.Peek("If-None-Match"); len(inm) > 0 && etagMatches(inm, tag) {
-		ctx.SetStatusCode(fasthttp.StatusNotModified)
+	if notModified(ctx, etag, "public, max-age=60") {
 		return fasthttp.StatusNotModified
 	}
 	var b bytes.Buffer
@@ -126,11 +123,26 @@ func (s *Server) handleStreams(ctx *fasthttp.RequestCtx) int {
 }
 
 // etagMatches reports whether an If-None-Match list names tag (or is *).
+// notModified sets the ETag of the document hashed to etag and its Cache-Control, and answers 304
+// when the request's If-None-Match names that ETag (or "*").
+func notModified(ctx *fasthttp.RequestCtx, etag uint64, cacheControl string) bool {
+	tag := `"` + strconv.FormatUint(etag, 36) + `"`
+	ctx.Response.Header.Set("ETag", tag)
+	ctx.Response.Header.Set("Cache-Control", cacheControl)
+	inm := ctx.Request.Header.Peek("If-None-Match")
+	if len(inm) == 0 || !etagMatches(inm, tag) {
+		return false
+	}
+	ctx.SetStatusCode(fasthttp.StatusNotModified)
+	return true
+}
+
 func etagMatches(inm []byte, tag string) bool {
-	for _, t := range strings.Split(string(inm), ",") {
-		t = strings.TrimSpace(t)
-		t = strings.TrimPrefix(t, "W/")
-		if t == "*" || t == tag {
+	for list := inm; list != nil; {
+		var t []byte
+		t, list = httpval.Next(list)
+		t = bytes.TrimPrefix(t, []byte("W/"))
+		if string(t) == "*" || string(t) == tag {
 			return true
 		}
 	}
