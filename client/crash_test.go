@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"intake/internal/testutil"
 )
 
 // The crash test runs its own test binary again as a child (crashChildEnv set): the child
@@ -101,7 +103,7 @@ func TestSpoolSurvivesSIGKILL(t *testing.T) {
 
 	brokers := startBroker(t, 1)
 	e := startEdge(t, brokers, "../examples/stream-config.json", "127.0.0.1:0")
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	c, _ := newTestClient(t, e.url, WithSpool(dir), WithLogger(slogTo(&logs)))
 	if s := c.Stats(); s.Recovered != n {
 		t.Fatalf("the new client found %d events in the spool, want %d", s.Recovered, n)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"intake/internal/testutil"
 )
 
 // clickWithID is click with its meta.id set, so that the test knows what to look for in Kafka.
@@ -148,7 +150,7 @@ func TestEdgeRestartMidStream(t *testing.T) {
 func TestEdgeDeveloperMode(t *testing.T) {
 	brokers := startBroker(t, 1)
 	e := startEdge(t, brokers, "testdata/stream-config.json", "127.0.0.1:0")
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	dev, err := New(e.url, WithDeveloperMode(true), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)

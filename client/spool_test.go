@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"intake/internal/testutil"
 )
 
 func testSpoolConfig() *config {
@@ -68,7 +70,7 @@ func TestSpoolTornTail(t *testing.T) {
 		fh.Write(tail(good))
 		fh.Close()
 
-		var logs syncBuffer
+		var logs testutil.SyncBuffer
 		sp, err = openSpool(dir, testSpoolConfig(), slog.New(slog.NewTextHandler(&logs, nil)))
 		if err != nil {
 			t.Fatalf("%s: %s", name, err)

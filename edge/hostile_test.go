@@ -24,6 +24,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"intake/internal/testutil"
 )
 
 // hostileCase is one hostile request. Each is written to a fresh TCP connection as raw bytes, so
@@ -96,7 +98,7 @@ func TestHostileInput(t *testing.T) {
 	}))
 	defer repo.Close()
 
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	h := startEdge(t, setup{
 		schemaBases: []string{filepath.Join(dir, "base"), repo.URL + "/schemas/"},
 		edge:        hostileLimits,
@@ -758,24 +760,6 @@ func copyDir(t *testing.T, src, dst string) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer for concurrent writers (loggers).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Client input never reaches a log unescaped: slog's text and JSON handlers quote every value, so
 // a stream name or a header holding a newline and a fake record stays inside one record. The
 // fasthttp errors the edge logs (at debug) carry client bytes; they must come out escaped too.
@@ -783,7 +767,7 @@ func TestLogsNeverCarryRawClientInput(t *testing.T) {
 	const fake = "time=2026-01-01T00:00:00.000Z level=ERROR msg=INJECTED"
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &testutil.SyncBuffer{}
 			opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 			var handler slog.Handler = slog.NewTextHandler(logs, opts)
 			if format == "json" {
