@@ -61,8 +61,8 @@ loadtest:
 
 ## bench-compare: the edge (broker in its own process) beside a bare fasthttp server, same load, CPU from /proc
 bench-compare: build
-	$(GO) build -o bin/baseline ./bench/baseline
-	$(GO) run ./bench/compare -duration $(or $(DURATION),10s) -edge-args "$(EDGE_ARGS)" -workloads "$(WORKLOADS)"
+	$(GO) build -o bin/baseline ./bench/cmd/baseline
+	$(GO) run ./bench/cmd/compare -duration $(or $(DURATION),10s) -edge-args "$(EDGE_ARGS)" -workloads "$(WORKLOADS)"
 
 ## bench-client: the Go client's throughput against a real edge in the test process (events/s for
 ## Enqueue of small events, one and four senders, gzip, spool; Send of 100-event batches beside
@@ -72,7 +72,7 @@ bench-client:
 
 ## bench-shards: sweep --kafka-shards x --kafka-clients: events/s per core and p99, and the best pair
 bench-shards: build
-	$(GO) run ./bench/compare -sweep -duration $(or $(DURATION),5s) -edge-args "$(EDGE_ARGS)"
+	$(GO) run ./bench/cmd/compare -sweep -duration $(or $(DURATION),5s) -edge-args "$(EDGE_ARGS)"
 
 ## lint: go vet and gofmt
 lint:
@@ -112,12 +112,12 @@ kafka-down:
 kafka-status:
 	@bash scripts/kafka/kafka.sh status
 
-## test-kafka: the real-Kafka suite (loadtest/kafkatest: bytes, keys and partitions against Kafka's
+## test-kafka: the real-Kafka suite (test/kafka: bytes, keys and partitions against Kafka's
 ## Java client, every codec, sync and hasty, error events; and the 395 real examples through the
 ## edge) against the running cluster, or a fresh one-node cluster when none runs
 test-kafka:
 	@bash scripts/kafka/kafka.sh status >/dev/null 2>&1 || bash scripts/kafka/kafka.sh up >/dev/null
-	INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) $(GO) test -count=1 -timeout 10m -run '^TestKafka' -v ./loadtest/kafkatest/
+	INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) $(GO) test -count=1 -timeout 10m -run '^TestKafka' -v ./test/kafka/
 	INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) $(GO) test -count=1 -run '^TestRealExampleEventsArriveUnchanged$$' ./edge/
 
 ## test-kafka-secure: TLS and SASL against Apache Kafka, on a one-node cluster of its own (kafka.sh's
@@ -130,7 +130,7 @@ test-kafka-secure:
 	bash scripts/kafka/kafka.sh up >/dev/null && \
 	INTAKE_KAFKA_SECURE_BROKERS=$$(bash scripts/kafka/kafka.sh secure-bootstrap) \
 	INTAKE_KAFKA_SECURE_CA=$$(bash scripts/kafka/kafka.sh ca-file) \
-		$(GO) test -count=1 -timeout 10m -run '^TestKafkaSASLOverTLS$$' -v ./loadtest/kafkatest/
+		$(GO) test -count=1 -timeout 10m -run '^TestKafkaSASLOverTLS$$' -v ./test/kafka/
 
 ## test-faults: the fault scenarios on a three-node cluster (started, or reused, by kafka.sh up):
 ## a leader killed, every broker down 30 s, the edge SIGTERMed, the schema repository gone, every
@@ -139,5 +139,5 @@ test-faults:
 	KAFKA_BROKERS=3 bash scripts/kafka/kafka.sh up >/dev/null
 	@rm -f .cache/faults-report.txt
 	INTAKE_FAULTS_REPORT=$(CURDIR)/.cache/faults-report.txt INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) \
-		$(GO) test -count=1 -timeout 15m -run '^TestFault' -v ./loadtest/kafkatest/
+		$(GO) test -count=1 -timeout 15m -run '^TestFault' -v ./test/kafka/
 	@echo; echo "fault scenarios:"; cat .cache/faults-report.txt

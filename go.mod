@@ -1,4 +1,4 @@
-module intake
+module intake.dev/intake
 
 go 1.27.0
 

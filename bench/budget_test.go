@@ -113,7 +113,7 @@ func TestParseBudget(t *testing.T) {
 
 const sampleOutput = `goos: linux
 goarch: amd64
-pkg: intake/bench
+pkg: intake.dev/intake/bench
 cpu: AMD EPYC
 BenchmarkParse/revision-create/fastjson-2 	  854806	      1309 ns/op	 731.90 MB/s	         0 allocs/event	    763914 events/s	      1000 ns/event	       0 B/op	       0 allocs/op
 BenchmarkParse/revision-create/fastjson-2 	  854806	      1309 ns/op	 731.90 MB/s	         0.02 allocs/event	    763914 events/s	      1200 ns/event	       0 B/op	       0 allocs/op

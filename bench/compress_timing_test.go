@@ -10,8 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/valyala/fastjson"
 
-	"intake/fastpath"
-	"intake/schemacache"
+	"intake.dev/intake/fastpath"
+	"intake.dev/intake/schemacache"
 )
 
 // BenchmarkCompress is what the producer's compression costs per event: franz-go's own compressor

@@ -11,8 +11,8 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
-	"intake/edge"
-	"intake/kafkaout"
+	"intake.dev/intake/edge"
+	"intake.dev/intake/kafkaout"
 )
 
 // BenchmarkEdge is the whole edge in-process: edge.Server serving a fasthttputil in-memory

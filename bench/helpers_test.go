@@ -23,9 +23,9 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
-	"intake/fastpath"
-	"intake/kafkaout"
-	"intake/schemacache"
+	"intake.dev/intake/fastpath"
+	"intake.dev/intake/kafkaout"
+	"intake.dev/intake/schemacache"
 )
 
 // dataDir is ../shared/data of the project root, from this package's directory.

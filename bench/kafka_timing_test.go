@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"intake/kafkaout"
+	"intake.dev/intake/kafkaout"
 )
 
 // BenchmarkRing is fire-and-forget kafkaout.TryProduce of the processed event into a Discard

@@ -15,8 +15,8 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
-	"intake/edge"
-	"intake/fastpath"
+	"intake.dev/intake/edge"
+	"intake.dev/intake/fastpath"
 )
 
 // The per-event stages, each alone on one goroutine, in the order an event meets them. Every case

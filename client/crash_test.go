@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"intake/internal/testutil"
+	"intake.dev/intake/internal/testutil"
 )
 
 // The crash test runs its own test binary again as a child (crashChildEnv set): the child

@@ -9,9 +9,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"intake/edge"
-	"intake/kafkaout"
-	"intake/schemacache"
+	"intake.dev/intake/edge"
+	"intake.dev/intake/kafkaout"
+	"intake.dev/intake/schemacache"
 )
 
 // A real edge in this process, as edge/harness_test.go builds one: the embedded Kafka broker on

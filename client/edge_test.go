@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"intake/internal/testutil"
+	"intake.dev/intake/internal/testutil"
 )
 
 // clickWithID is click with its meta.id set, so that the test knows what to look for in Kafka.

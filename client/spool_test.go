@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"intake/internal/testutil"
+	"intake.dev/intake/internal/testutil"
 )
 
 func testSpoolConfig() *config {

@@ -13,11 +13,12 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
-	"intake/edge/auth"
-	"intake/edge/cors"
-	"intake/edge/ratelimit"
-	"intake/fastpath"
-	"intake/schemacache"
+	"intake.dev/intake/edge/auth"
+	"intake.dev/intake/edge/clientip"
+	"intake.dev/intake/edge/cors"
+	"intake.dev/intake/edge/ratelimit"
+	"intake.dev/intake/fastpath"
+	"intake.dev/intake/schemacache"
 )
 
 // Access is who may produce where: authentication (auth), the per-stream policies compiled into
@@ -26,7 +27,7 @@ import (
 type Access struct {
 	auth    *auth.Authenticator
 	limits  *ratelimit.Set // nil: no rate limit
-	trusted *ratelimit.TrustedProxies
+	trusted *clientip.Proxies
 	origins []string
 	corsOpt cors.Options
 
@@ -54,7 +55,7 @@ func NewAccess(cfg AccessConfig) (*Access, error) {
 	}
 	acc := &Access{auth: a, origins: cfg.AllowedOrigins, corsOpt: cfg.CORS}
 	acc.tables.build = acc.buildTables
-	if acc.trusted, err = ratelimit.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
+	if acc.trusted, err = clientip.ParseProxies(cfg.TrustedProxies); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("access config trusted_proxies: %w", err)
 	}
@@ -170,7 +171,7 @@ func (acc *Access) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
 		remote = remote.Unmap()
 	}
 	h := &ctx.Request.Header
-	return ratelimit.ClientIPLines(remote, h.PeekAll("X-Forwarded-For"), h.Peek("X-Client-IP"), acc.trusted)
+	return clientip.FromLines(remote, h.PeekAll("X-Forwarded-For"), h.Peek("X-Client-IP"), acc.trusted)
 }
 
 // Per-request outcomes of the access layer.

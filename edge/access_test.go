@@ -18,8 +18,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"intake/edge/auth"
-	"intake/edge/ratelimit"
+	"intake.dev/intake/edge/auth"
+	"intake.dev/intake/edge/ratelimit"
 )
 
 // accessStreams is a stream config with one stream per auth setting, all of the example click

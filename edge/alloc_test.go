@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"intake/edge/ratelimit"
+	"intake.dev/intake/edge/ratelimit"
 )
 
 // The whole request for valid events, hasty and sync: routing, body checks, parse, the contract,

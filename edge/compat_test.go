@@ -16,7 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"intake/kafkaout"
+	"intake.dev/intake/kafkaout"
 )
 
 // httpCase is one request/response example from EventGate's spec (eventgate-test/extracted).

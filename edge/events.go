@@ -12,10 +12,10 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
-	"intake/edge/ratelimit"
-	"intake/fastpath"
-	"intake/kafkaout"
-	"intake/schemacache"
+	"intake.dev/intake/edge/ratelimit"
+	"intake.dev/intake/fastpath"
+	"intake.dev/intake/kafkaout"
+	"intake.dev/intake/schemacache"
 )
 
 // eventStatus is what became of one event of a request.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"intake/kafkaout"
+	"intake.dev/intake/kafkaout"
 )
 
 func click(stream string, extra ...string) string {

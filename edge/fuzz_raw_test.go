@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"intake/kafkaout"
-	"intake/schemacache"
+	"intake.dev/intake/kafkaout"
+	"intake.dev/intake/schemacache"
 )
 
 // FuzzRawRequest feeds raw bytes to the edge's fasthttp server as one client connection: request

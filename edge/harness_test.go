@@ -14,9 +14,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"intake/fastpath"
-	"intake/kafkaout"
-	"intake/schemacache"
+	"intake.dev/intake/fastpath"
+	"intake.dev/intake/kafkaout"
+	"intake.dev/intake/schemacache"
 )
 
 const sharedData = "../../shared/data"

@@ -25,7 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"intake/internal/testutil"
+	"intake.dev/intake/internal/testutil"
 )
 
 // hostileCase is one hostile request. Each is written to a fresh TCP connection as raw bytes, so

@@ -8,7 +8,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // handle routes a request. POST /v1/events is the hot path; everything else is rare.

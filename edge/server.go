@@ -12,9 +12,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"intake/fastpath"
-	"intake/kafkaout"
-	"intake/schemacache"
+	"intake.dev/intake/fastpath"
+	"intake.dev/intake/kafkaout"
+	"intake.dev/intake/schemacache"
 )
 
 // Config is the edge's part of the service configuration.

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"intake/schemacache"
+	"intake.dev/intake/schemacache"
 )
 
 // perSnapshot keeps what the edge derives from a configuration snapshot (CORS tables, the

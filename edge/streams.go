@@ -9,9 +9,9 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
-	"intake/edge/internal/httpval"
-	"intake/fastpath"
-	"intake/schemacache"
+	"intake.dev/intake/edge/internal/httpval"
+	"intake.dev/intake/fastpath"
+	"intake.dev/intake/schemacache"
 )
 
 // clientFields are the stream settings a producer client needs (sampling, schema, keys): what

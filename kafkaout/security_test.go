@@ -260,7 +260,7 @@ func TestProducerOverTLSAndSASL(t *testing.T) {
 		}
 	}
 	// kfake hangs up on a failed authentication (EOF); a real Kafka answers
-	// SASL_AUTHENTICATION_FAILED first (loadtest/kafkatest's TestKafkaSASLOverTLS).
+	// SASL_AUTHENTICATION_FAILED first (test/kafka's TestKafkaSASLOverTLS).
 	f("wrong password", func(c *Config) { c.SASLPassword = "wrong" }, "cannot reach any Kafka broker")
 	f("wrong user, scram", func(c *Config) { c.SASLMechanism, c.SASLUser = "scram-sha-256", "nobody" }, "cannot reach any Kafka broker")
 	f("another CA", func(c *Config) { c.TLSCAFile = other.caFile }, "certificate signed by unknown authority")

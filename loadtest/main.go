@@ -11,7 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"intake/loadtest/gen"
+	"intake.dev/intake/loadtest/gen"
 )
 
 const usage = `intake-loadtest: drive an intake edge with generated traffic and report throughput and latency.

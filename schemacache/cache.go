@@ -13,7 +13,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // Config says where schemas and the stream config come from and how they are refreshed.

@@ -11,7 +11,7 @@ import (
 	"github.com/kaptinlin/jsonschema"
 	"github.com/valyala/fastjson"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // refScheme names schemas by their path under the bases while kaptinlin compiles: a document

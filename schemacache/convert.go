@@ -16,7 +16,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // Limits on documents read from schema repositories and stream configs: a broken or hostile

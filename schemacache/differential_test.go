@@ -13,7 +13,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // differentialSet is every real schema that has example events, compiled twice: the program of

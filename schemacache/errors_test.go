@@ -9,7 +9,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // validate runs an event through the schema at uri and returns its errors as EventGate's

@@ -1,6 +1,6 @@
 package schemacache
 
-import "intake/fastpath"
+import "intake.dev/intake/fastpath"
 
 // Format modes (Config.FormatMode), as fastpath names them.
 const (

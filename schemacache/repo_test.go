@@ -9,7 +9,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // Every materialized version in both real repositories compiles.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 func BenchmarkSnapshotStream(b *testing.B) {

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // Bounds on what client input can make the store hold: events name arbitrary URIs.

@@ -13,7 +13,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fastjson"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // maxResolvedStreams bounds the per-snapshot cache of event stream names matched by a /regex/

@@ -12,7 +12,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // configOrder reads the stream names of a MediaWiki-shaped config in file order, independently of

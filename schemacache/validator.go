@@ -14,7 +14,7 @@ import (
 	"github.com/kaptinlin/jsonschema"
 	"github.com/valyala/fastjson"
 
-	"intake/fastpath"
+	"intake.dev/intake/fastpath"
 )
 
 // validator is the fastpath.Validator of one schema: kaptinlin/jsonschema decides, and its result

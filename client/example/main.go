@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"intake/client"
+	"intake.dev/intake/client"
 )
 
 func main() {

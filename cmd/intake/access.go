@@ -8,7 +8,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"intake/edge"
+	"intake.dev/intake/edge"
 )
 
 // loadAccessConfig reads --access-config: unknown keys are errors, so a misspelt setting does not

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"syscall"
 
-	"intake/kafkaout"
+	"intake.dev/intake/kafkaout"
 )
 
 // broker runs the embedded development broker on its own, for a Kafka outside the edge's process

@@ -1,6 +1,6 @@
 package main
 
-import "intake/kafkaout"
+import "intake.dev/intake/kafkaout"
 
 // kafkaSecurity are the --kafka-tls* and --kafka-sasl-* flags, shared by serve and tail.
 type kafkaSecurity struct {

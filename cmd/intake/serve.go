@@ -13,10 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"intake/edge"
-	"intake/fastpath"
-	"intake/kafkaout"
-	"intake/schemacache"
+	"intake.dev/intake/edge"
+	"intake.dev/intake/fastpath"
+	"intake.dev/intake/kafkaout"
+	"intake.dev/intake/schemacache"
 )
 
 // serveFlags are serve's settings; README's configuration reference lists them.

@@ -27,7 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"intake/kafkaout"
+	"intake.dev/intake/kafkaout"
 )
 
 // TestMain lets the test binary stand in for the intake binary: with INTAKE_TEST_MAIN=1 it runs
@@ -192,7 +192,7 @@ func TestServeFlushesEverythingAcceptedOnSIGTERM(t *testing.T) {
 
 // The security flags reach the producer: against a broker demanding TLS and SCRAM, serve becomes
 // ready and produces, and neither its log nor /v1/info shows the password, which comes from the
-// environment. (loadtest/kafkatest's TestKafkaSASLOverTLS does the same against Apache Kafka.)
+// environment. (test/kafka's TestKafkaSASLOverTLS does the same against Apache Kafka.)
 func TestServeOverTLSAndSASL(t *testing.T) {
 	const password = "never-shown-7f3a"
 	cert, caFile := selfSignedCert(t)

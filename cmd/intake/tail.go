@@ -14,7 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"intake/kafkaout"
+	"intake.dev/intake/kafkaout"
 )
 
 func tail(args []string) error {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"intake/edge"
-	"intake/fastpath"
-	"intake/schemacache"
+	"intake.dev/intake/edge"
+	"intake.dev/intake/fastpath"
+	"intake.dev/intake/schemacache"
 )
 
 // validate checks events as the edge would, without producing. Exit status: 0 all valid, 1 some

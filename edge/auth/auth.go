@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"intake/edge/internal/httpval"
+	"intake.dev/intake/edge/internal/httpval"
 )
 
 // Authenticator turns a request's credential into a Principal. Build one with New at start-up,

@@ -7,7 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"intake/edge/internal/httpval"
+	"intake.dev/intake/edge/internal/httpval"
 )
 
 // DefaultMaxAge is how long browsers may cache a preflight when Options.MaxAge is 0. Chromium

@@ -8,7 +8,7 @@ import (
 
 // Config is the rate-limit section of the configuration. The zero Config limits nothing.
 type Config struct {
-	// IP limits each client address (ClientIP's result). IPv6 addresses are keyed by their
+	// IP limits each client address (edge/clientip's result). IPv6 addresses are keyed by their
 	// IPv6Prefix bits, since one host commonly owns a whole /64.
 	IP Scope `yaml:"ip" json:"ip"`
 	// IPv6Prefix is how many leading bits of an IPv6 address make its key; 0 means 64.

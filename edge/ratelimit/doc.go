@@ -1,7 +1,7 @@
 // Package ratelimit holds intake's rate limits: token buckets keyed by client IP, by principal and
 // by stream, in fixed-capacity tables that bound memory under a flood of distinct keys, evaluated
-// together per request (Set.AllowRequest) and per event (Set.AllowEvent); and ClientIP, which finds
-// the client address behind trusted proxies. It is pure: no goroutines, flags or I/O, and no
+// together per request (Set.AllowRequest) and per event (Set.AllowEvent). The client address it
+// limits comes from edge/clientip. It is pure: no goroutines, flags or I/O, and no
 // allocation per call once built.
 //
 // Buckets are GCRA ("virtual scheduling"): one int64 per key, the theoretical arrival time (TAT)
@@ -25,7 +25,7 @@
 // (monotonic when now carries a monotonic reading), so tests drive the clock.
 //
 // Integration: build one Set from Config at start-up (NewSet), call Reload on config change; per
-// request ClientIP (or ClientIPLines with every X-Forwarded-For line) then Set.AllowRequest; per
+// request clientip.FromLines then Set.AllowRequest; per
 // event, or per batch of one stream, Set.AllowEvent / AllowEventN with the configured stream name;
 // on refusal answer 429 with RetryAfterSeconds. Metrics: intake_ratelimit_rejected_total{limiter},
 // intake_ratelimit_keys{limiter}, intake_ratelimit_evictions_total{limiter,kind}.

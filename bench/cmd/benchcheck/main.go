@@ -24,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"intake/bench"
+	"intake.dev/intake/bench"
 )
 
 func main() {

@@ -1,4 +1,4 @@
-package kafkatest
+package kafka
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"intake/loadtest/gen"
+	"intake.dev/intake/loadtest/gen"
 )
 
 // The fault scenarios: load from loadtest/gen (sync, open loop at 200 requests/s of 10-event

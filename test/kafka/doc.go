@@ -1,4 +1,4 @@
-// Package kafkatest holds the tests that need a real Apache Kafka: the integration suite (make
+// Package kafka holds the tests that need a real Apache Kafka: the integration suite (make
 // test-kafka: the intake binary producing to the cluster, read back with franz-go and checked
 // against Kafka's own Java tools) and the fault scenarios (make test-faults: brokers killed,
 // stopped, paused, the edge stopped, the schema repository gone, under load from loadtest/gen,
@@ -8,4 +8,4 @@
 // INTAKE_KAFKA_BROKERS and skip without it, so `go test ./...` passes on a machine without Java.
 // The package has only tests. It imports loadtest/gen (the load) and no other project package:
 // it drives the edge as users do, over HTTP, as the intake binary (built once per run).
-package kafkatest
+package kafka

@@ -1,22 +1,22 @@
-package ratelimit
+package clientip
 
 import (
 	"fmt"
 	"net/netip"
 
-	"intake/edge/internal/httpval"
+	"intake.dev/intake/edge/internal/httpval"
 )
 
-// TrustedProxies is the set of addresses whose forwarding headers are believed: the load
+// Proxies is the set of addresses whose forwarding headers are believed: the load
 // balancers and CDN nodes in front of the edge, and nothing a client controls.
-type TrustedProxies struct {
+type Proxies struct {
 	prefixes []netip.Prefix // masked, IPv4 unmapped
 }
 
-// ParseTrustedProxies reads CIDRs ("10.0.0.0/8", "2001:db8::/32") and single addresses.
+// ParseProxies reads CIDRs ("10.0.0.0/8", "2001:db8::/32") and single addresses.
 // It is for start-up and config reloads, not the hot path.
-func ParseTrustedProxies(cidrs []string) (*TrustedProxies, error) {
-	t := &TrustedProxies{prefixes: make([]netip.Prefix, 0, len(cidrs))}
+func ParseProxies(cidrs []string) (*Proxies, error) {
+	t := &Proxies{prefixes: make([]netip.Prefix, 0, len(cidrs))}
 	for _, s := range cidrs {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
@@ -34,8 +34,8 @@ func ParseTrustedProxies(cidrs []string) (*TrustedProxies, error) {
 	return t, nil
 }
 
-// Contains reports whether a is a trusted proxy. A nil TrustedProxies trusts no one.
-func (t *TrustedProxies) Contains(a netip.Addr) bool {
+// Contains reports whether a is a trusted proxy. A nil Proxies trusts no one.
+func (t *Proxies) Contains(a netip.Addr) bool {
 	if t == nil {
 		return false
 	}
@@ -48,7 +48,7 @@ func (t *TrustedProxies) Contains(a netip.Addr) bool {
 	return false
 }
 
-// ClientIP is the client's address for rate limiting and logs. Forwarding headers count only when
+// From is the client's address for rate limiting and logs. Forwarding headers count only when
 // the connection's remote address is a trusted proxy (else any client could claim any address):
 // then X-Forwarded-For is walked from the right, past trusted proxies, and the first untrusted hop
 // is the client (the hops to its left were written by the client and prove nothing). When every
@@ -58,15 +58,15 @@ func (t *TrustedProxies) Contains(a netip.Addr) bool {
 //
 // xForwardedFor must be the last X-Forwarded-For line when there are several (some proxies, such
 // as HAProxy's option forwardfor, append a line rather than extend the first, which a client may
-// have sent itself); ClientIPLines takes them all.
-func ClientIP(remote netip.Addr, xForwardedFor, xClientIP []byte, trusted *TrustedProxies) netip.Addr {
+// have sent itself); FromLines takes them all.
+func From(remote netip.Addr, xForwardedFor, xClientIP []byte, trusted *Proxies) netip.Addr {
 	lines := [1][]byte{xForwardedFor}
-	return ClientIPLines(remote, lines[:], xClientIP, trusted)
+	return FromLines(remote, lines[:], xClientIP, trusted)
 }
 
-// ClientIPLines is ClientIP for every X-Forwarded-For line in the order received (fasthttp's
+// FromLines is From for every X-Forwarded-For line in the order received (fasthttp's
 // RequestHeader.PeekAll, which does not allocate once warm), read as one comma-separated list.
-func ClientIPLines(remote netip.Addr, xForwardedFor [][]byte, xClientIP []byte, trusted *TrustedProxies) netip.Addr {
+func FromLines(remote netip.Addr, xForwardedFor [][]byte, xClientIP []byte, trusted *Proxies) netip.Addr {
 	remote = remote.Unmap()
 	if !trusted.Contains(remote) {
 		return remote

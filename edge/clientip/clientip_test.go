@@ -1,4 +1,4 @@
-package ratelimit
+package clientip
 
 import (
 	"net/netip"
@@ -7,13 +7,13 @@ import (
 )
 
 func TestClientIP(t *testing.T) {
-	trusted, err := ParseTrustedProxies([]string{"10.0.0.0/8", "192.168.1.1", "2001:db8:ffff::/48", "::ffff:172.16.0.0/108"})
+	trusted, err := ParseProxies([]string{"10.0.0.0/8", "192.168.1.1", "2001:db8:ffff::/48", "::ffff:172.16.0.0/108"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := func(remote, xff, xci, want string) {
 		t.Helper()
-		got := ClientIP(addr(remote), []byte(xff), []byte(xci), trusted)
+		got := From(addr(remote), []byte(xff), []byte(xci), trusted)
 		if got != addr(want) {
 			t.Fatalf("remote %s, X-Forwarded-For %q, X-Client-IP %q: got %s, want %s", remote, xff, xci, got, want)
 		}
@@ -63,22 +63,22 @@ func TestClientIP(t *testing.T) {
 	// No forwarding headers at all.
 	f("10.0.0.1", "", "", "10.0.0.1")
 
-	if got := ClientIP(addr("10.0.0.1"), []byte("1.2.3.4"), nil, nil); got != addr("10.0.0.1") {
-		t.Fatalf("nil TrustedProxies trusted someone: %s", got)
+	if got := From(addr("10.0.0.1"), []byte("1.2.3.4"), nil, nil); got != addr("10.0.0.1") {
+		t.Fatalf("nil Proxies trusted someone: %s", got)
 	}
 }
 
 // Some proxies add a second X-Forwarded-For line instead of extending the client's: the last line
 // is the proxy's, and reading only the first would believe the client.
 func TestClientIPLines(t *testing.T) {
-	trusted, _ := ParseTrustedProxies([]string{"10.0.0.0/8"})
+	trusted, _ := ParseProxies([]string{"10.0.0.0/8"})
 	f := func(want string, lines ...string) {
 		t.Helper()
 		bs := make([][]byte, len(lines))
 		for i, l := range lines {
 			bs[i] = []byte(l)
 		}
-		if got := ClientIPLines(addr("10.0.0.1"), bs, nil, trusted); got != addr(want) {
+		if got := FromLines(addr("10.0.0.1"), bs, nil, trusted); got != addr(want) {
 			t.Fatalf("%q: got %s, want %s", lines, got, want)
 		}
 	}
@@ -92,7 +92,7 @@ func TestClientIPLines(t *testing.T) {
 func TestParseTrustedProxies(t *testing.T) {
 	f := func(in string, ok bool) {
 		t.Helper()
-		_, err := ParseTrustedProxies([]string{in})
+		_, err := ParseProxies([]string{in})
 		if (err == nil) != ok {
 			t.Fatalf("%q: err %v, want ok=%v", in, err, ok)
 		}
@@ -152,3 +152,5 @@ func checkParseIP(t *testing.T, s string) {
 		t.Fatalf("%q: got %v %v, netip says %v %v", s, got, ok, want, err)
 	}
 }
+
+func addr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -24,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"intake/loadtest/gen"
+	"intake.dev/intake/loadtest/gen"
 )
 
 func main() {

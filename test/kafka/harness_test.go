@@ -1,4 +1,4 @@
-package kafkatest
+package kafka
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"intake/internal/testutil"
+	"intake.dev/intake/internal/testutil"
 )
 
 // root is the project's root, from this package's directory.
