@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-js test-race conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
+.PHONY: all build run test test-go test-js conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
         kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults
 
 all: build
@@ -74,10 +74,16 @@ bench-client:
 bench-shards: build
 	$(GO) run ./bench/cmd/compare -sweep -duration $(or $(DURATION),5s) -edge-args "$(EDGE_ARGS)"
 
-## lint: go vet and gofmt
+## lint: gofmt, go vet and staticcheck (STATICCHECK_VERSION, run through the module proxy with go run:
+## nothing to install) over every Go module of the tree; clean, or it fails
+STATICCHECK_VERSION ?= v0.8.2
+GO_MODULES := $(dir $(shell git ls-files 'go.mod' '*/go.mod'))
 lint:
-	$(GO) vet ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt wants:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@set -e; for m in $(GO_MODULES); do \
+		echo "== go vet, staticcheck $(STATICCHECK_VERSION): $$m"; \
+		(cd $$m && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...); \
+	done
 
 ## fmt: format the code
 fmt:

@@ -137,12 +137,6 @@ func (l *KeyLimiter) AllowN(k string, n int, now time.Time) (ok bool, retryAfter
 	return l.l.allow(st, lim, stringKey(k), n, now)
 }
 
-func (l *KeyLimiter) refund(k string) {
-	if st := l.l.state.Load(); !st.limitFor(k).unlimited() {
-		st.tab.refund(stringKey(k), st.limitFor(k), 1)
-	}
-}
-
 // Keys is how many keys have a bucket.
 func (l *KeyLimiter) Keys() int { return l.l.keys() }
 
