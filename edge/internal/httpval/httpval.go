@@ -1,6 +1,3 @@
-// Package httpval reads HTTP header values as RFC 9110 writes them: optional white space around
-// values, comma-separated lists, ASCII case-insensitive tokens. Shared by edge/auth, edge/cors and
-// edge/ratelimit; nothing here allocates.
 package httpval
 
 import "bytes"
