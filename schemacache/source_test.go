@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -102,22 +101,29 @@ properties:
 	f(`{"k":1.5}`, "'.k' should be integer")
 }
 
+// latest loads the document of the version it names, whether it is a symlink or an alias file.
+// Read as a file in a symlinked checkout, latest gave the document itself as the version's name.
 func TestLatest(t *testing.T) {
-	c := realCache(t)
-	latest, err := c.LoadSchema("/mediawiki/revision/create/latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, err := os.ReadFile(primaryRepo + "/mediawiki/revision/create/latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	version, err := c.LoadSchema("/mediawiki/revision/create/" + strings.TrimSuffix(string(target), ".yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if latest.URI != "/mediawiki/revision/create/latest" || latest.ID != version.ID || string(latest.Doc) != string(version.Doc) {
-		t.Fatalf("latest is %s (%s), want the document of %s", latest.URI, latest.ID, version.ID)
+	for _, layout := range aliasLayouts {
+		t.Run(layout.String(), func(t *testing.T) {
+			repos := realReposAs(t, layout)
+			c := newCache(t, Config{SchemaBaseURIs: repos})
+			latest, err := c.LoadSchema("/mediawiki/revision/create/latest")
+			if err != nil {
+				t.Fatal(err)
+			}
+			target, ok, err := readAliasEntry(repos[0] + "/mediawiki/revision/create/latest")
+			if err != nil || !ok {
+				t.Fatalf("latest is not an alias entry: %v", err)
+			}
+			version, err := c.LoadSchema("/mediawiki/revision/create/" + strings.TrimSuffix(target, ".yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if latest.URI != "/mediawiki/revision/create/latest" || latest.ID != version.ID || string(latest.Doc) != string(version.Doc) {
+				t.Fatalf("latest is %s (%s), want the document of %s", latest.URI, latest.ID, version.ID)
+			}
+		})
 	}
 }
 
