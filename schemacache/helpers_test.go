@@ -51,7 +51,8 @@ func egCache(t testing.TB) *Cache {
 }
 
 // repoVersions lists the canonical URIs of every materialized schema version in a repository:
-// the <version>.yaml files that are documents, not alias files.
+// the <version>.yaml files that are documents, not alias entries (latest.yaml), whether those are
+// symlinks or alias files.
 func repoVersions(t testing.TB, root string) []string {
 	t.Helper()
 	var uris []string
@@ -62,12 +63,8 @@ func repoVersions(t testing.TB, root string) []string {
 		if d.IsDir() || !strings.HasSuffix(p, ".yaml") {
 			return nil
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
+		if _, alias, err := readAliasEntry(p); err != nil || alias {
 			return err
-		}
-		if _, alias := aliasTarget(data); alias {
-			return nil
 		}
 		rel, _ := filepath.Rel(root, p)
 		uris = append(uris, "/"+strings.TrimSuffix(filepath.ToSlash(rel), ".yaml"))

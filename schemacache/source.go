@@ -226,11 +226,14 @@ type fetched struct {
 	data     []byte
 	location string // where it was read, for messages
 	base     int    // index of the base it was read from
-	rel      string // its path under that base, as first asked for (before alias files)
+	rel      string // its path under that base, as first asked for (before alias entries)
+	// link is the target of a symlink in a directory base, read instead of data; fetchAlias
+	// follows it, so what fetch returns never has one.
+	link string
 }
 
-// fetch reads the first candidate that exists, following the alias files the repositories keep
-// ("latest" holding "1.0.0.yaml") within the same directory. Not found everywhere: an error
+// fetch reads the first candidate that exists, following the alias entries the repositories keep
+// ("latest" -> "1.0.0.yaml"; see fetchAlias). Not found everywhere: an error
 // wrapping ErrSchemaNotFound, unless some base failed otherwise (then that error, so a base that
 // is down is not mistaken for a missing schema).
 func (r *resolver) fetch(ctx context.Context, ref schemaRef) (fetched, error) {
@@ -281,25 +284,38 @@ func (r *resolver) fetch(ctx context.Context, ref schemaRef) (fetched, error) {
 
 const maxAliasHops = 4
 
+// fetchAlias reads rel under b, following alias entries: in a git checkout of a schema repository
+// they are symlinks ("latest" -> "1.0.0.yaml"); where symlinks are not kept (core.symlinks=false,
+// a copy of git's blobs, a server of the raw blobs) they are files holding their target's name.
+// Both are followed alike, relative to the entry's directory, at most maxAliasHops in a row and
+// never out of the base, so either layout loads the same documents.
 func (r *resolver) fetchAlias(ctx context.Context, b *base, rel string) (fetched, error) {
 	for hop := 0; ; hop++ {
 		f, err := r.fetchOne(ctx, b, rel)
 		if err != nil {
 			return f, err
 		}
-		target, ok := aliasTarget(f.data)
+		target, ok := f.link, f.link != ""
+		if !ok {
+			target, ok = aliasTarget(f.data)
+		}
 		if !ok {
 			return f, nil
 		}
 		if hop >= maxAliasHops {
-			return fetched{}, fmt.Errorf("cannot read schema %s: more than %d alias files in a row", f.location, maxAliasHops)
+			return fetched{}, fmt.Errorf("cannot read schema %s: more than %d alias entries in a row", f.location, maxAliasHops)
 		}
-		rel = path.Join(path.Dir(rel), target)
+		next := path.Join(path.Dir(rel), target)
+		if path.IsAbs(target) || next == ".." || strings.HasPrefix(next, "../") {
+			return fetched{}, fmt.Errorf("%w: %s links to %s, outside the schema base %s (--schema-base-uri)", ErrSchemaRefused, f.location, target, b.raw)
+		}
+		rel = next
 	}
 }
 
 // aliasTarget recognizes an alias file: a git symlink checked out as a file holds just the name of
-// a sibling ("1.0.0.yaml"). No schema document looks like that.
+// a sibling ("1.0.0.yaml"). No schema document looks like that. A symlink may name any path; a file
+// is an alias only when it names a sibling, so a file holding "../x.yaml" is read as a document.
 func aliasTarget(data []byte) (string, bool) {
 	if len(data) == 0 || len(data) > 255 {
 		return "", false
@@ -325,7 +341,8 @@ func (r *resolver) fetchOne(ctx context.Context, b *base, rel string) (fetched, 
 }
 
 // readDirFile reads rel inside dir through os.Root, so that neither ".." nor a symlink can leave
-// the directory.
+// the directory. A symlink at rel is not followed but returned as the fetched link, for fetchAlias
+// to follow as it does alias files.
 func readDirFile(dir, rel string) (fetched, error) {
 	loc := filepath.Join(dir, filepath.FromSlash(rel))
 	root, err := os.OpenRoot(dir)
@@ -333,7 +350,19 @@ func readDirFile(dir, rel string) (fetched, error) {
 		return fetched{}, fmt.Errorf("cannot open schema base directory %s: %w", dir, err)
 	}
 	defer root.Close()
-	f, err := root.Open(filepath.FromSlash(rel))
+	name := filepath.FromSlash(rel)
+	if st, err := root.Lstat(name); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		target, err := root.Readlink(name)
+		if err != nil {
+			return fetched{}, fmt.Errorf("cannot read schema %s: %w", loc, err)
+		}
+		if target == "" {
+			return fetched{}, fmt.Errorf("cannot read schema %s: an empty symlink", loc)
+		}
+		return fetched{link: filepath.ToSlash(target), location: loc}, nil
+	}
+	// Any Lstat error is met again, and reported, by Open.
+	f, err := root.Open(name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fetched{}, fs.ErrNotExist

@@ -2,6 +2,8 @@ package schemacache
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"intake.dev/intake/fastpath"
 )
 
 func TestResolveSpellings(t *testing.T) {
@@ -102,22 +106,29 @@ properties:
 	f(`{"k":1.5}`, "'.k' should be integer")
 }
 
+// latest loads the document of the version it names, whether it is a symlink or an alias file.
+// Read as a file in a symlinked checkout, latest gave the document itself as the version's name.
 func TestLatest(t *testing.T) {
-	c := realCache(t)
-	latest, err := c.LoadSchema("/mediawiki/revision/create/latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, err := os.ReadFile(primaryRepo + "/mediawiki/revision/create/latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	version, err := c.LoadSchema("/mediawiki/revision/create/" + strings.TrimSuffix(string(target), ".yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if latest.URI != "/mediawiki/revision/create/latest" || latest.ID != version.ID || string(latest.Doc) != string(version.Doc) {
-		t.Fatalf("latest is %s (%s), want the document of %s", latest.URI, latest.ID, version.ID)
+	for _, layout := range aliasLayouts {
+		t.Run(layout.String(), func(t *testing.T) {
+			repos := realReposAs(t, layout)
+			c := newCache(t, Config{SchemaBaseURIs: repos})
+			latest, err := c.LoadSchema("/mediawiki/revision/create/latest")
+			if err != nil {
+				t.Fatal(err)
+			}
+			target, ok, err := readAliasEntry(repos[0] + "/mediawiki/revision/create/latest")
+			if err != nil || !ok {
+				t.Fatalf("latest is not an alias entry: %v", err)
+			}
+			version, err := c.LoadSchema("/mediawiki/revision/create/" + strings.TrimSuffix(target, ".yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if latest.URI != "/mediawiki/revision/create/latest" || latest.ID != version.ID || string(latest.Doc) != string(version.Doc) {
+				t.Fatalf("latest is %s (%s), want the document of %s", latest.URI, latest.ID, version.ID)
+			}
+		})
 	}
 }
 
@@ -432,5 +443,143 @@ func TestSchemaByID(t *testing.T) {
 	}
 	if s, err := c2.LoadSchema("old/place/1.0.0"); err != nil || s.Title != "moved" {
 		t.Fatalf("JSON document by $id: %v", err)
+	}
+}
+
+// Every alias entry of the real repositories reads as the document it names, and names the same
+// one, in both layouts.
+func TestRealAliasEntries(t *testing.T) {
+	targets := map[aliasLayout]map[string]string{}
+	for _, layout := range aliasLayouts {
+		t.Run(layout.String(), func(t *testing.T) {
+			repos := realReposAs(t, layout)
+			c := newCache(t, Config{SchemaBaseURIs: repos})
+			got := map[string]string{}
+			for i, root := range repos {
+				err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+					if err != nil || d.IsDir() {
+						return err
+					}
+					target, alias, err := readAliasEntry(p)
+					if err != nil || !alias {
+						return err
+					}
+					rel, err := filepath.Rel(root, p)
+					if err != nil {
+						return err
+					}
+					rel = filepath.ToSlash(rel)
+					got[fmt.Sprint(i, ":", rel)] = target
+					ref, err := c.res.parse(c.res.bases[i].prefix + rel)
+					if err != nil {
+						return err
+					}
+					f, err := c.res.fetch(t.Context(), ref)
+					if err != nil {
+						t.Errorf("%s: %v", rel, err)
+						return nil
+					}
+					want, err := os.ReadFile(filepath.Join(filepath.Dir(p), target))
+					if err != nil {
+						return err
+					}
+					if string(f.data) != string(want) {
+						t.Errorf("%s read as %q..., not as %s", rel, truncate(string(f.data), 40), target)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			targets[layout] = got
+		})
+	}
+	if len(targets) == len(aliasLayouts) && !maps.Equal(targets[aliasFiles], targets[aliasSymlinks]) {
+		t.Fatalf("the layouts have different alias entries: %v and %v", targets[aliasFiles], targets[aliasSymlinks])
+	}
+}
+
+// Alias entries to .yaml and .json documents, and to other alias entries, load the document they
+// name under every spelling, the same in both layouts; one that names nothing is a missing
+// schema, and a loop fails after maxAliasHops in either layout (not on the system's own limit).
+func TestAliasEntries(t *testing.T) {
+	for _, layout := range aliasLayouts {
+		t.Run(layout.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir+"/j/1.0.0.json", `{"$id": "/j/1.0.0", "title": "j", "type": "object"}`)
+			writeAlias(t, dir+"/j/1.0.0", "1.0.0.json", layout)
+			writeAlias(t, dir+"/j/latest", "1.0.0.json", layout)
+			writeAlias(t, dir+"/j/latest.json", "1.0.0.json", layout)
+			writeFile(t, dir+"/y/1.0.0.yaml", "$id: /y/1.0.0\ntitle: y\ntype: object\n")
+			writeAlias(t, dir+"/y/1.0.0", "1.0.0.yaml", layout)
+			writeAlias(t, dir+"/y/latest", "1.0.0", layout)
+			writeAlias(t, dir+"/y/latest.yaml", "latest", layout)
+			writeAlias(t, dir+"/gone/latest", "9.9.9.yaml", layout)
+			writeAlias(t, dir+"/loop/a", "b", layout)
+			writeAlias(t, dir+"/loop/b", "a", layout)
+			abs := "file://" + absPath(t, dir)
+			// A fresh cache for each spelling, so that each reads its own entry.
+			load := func(uri string) (*fastpath.Schema, error) {
+				return newCache(t, Config{SchemaBaseURIs: []string{dir}, StreamConfig: egStreamConfig}).LoadSchema(uri)
+			}
+			f := func(uri, id string) {
+				t.Helper()
+				s, err := load(uri)
+				if err != nil {
+					t.Fatalf("%s: %v", uri, err)
+				}
+				want, err := load(id)
+				if err != nil {
+					t.Fatalf("%s: %v", id, err)
+				}
+				if s.ID != id || string(s.Doc) != string(want.Doc) {
+					t.Fatalf("%s: got %s, want the document of %s", uri, s.ID, id)
+				}
+			}
+			f("/j/1.0.0", "/j/1.0.0")
+			f("/j/1.0.0.json", "/j/1.0.0")
+			f("/j/latest", "/j/1.0.0")
+			f("/j/latest.json", "/j/1.0.0")
+			f(abs+"/j/latest", "/j/1.0.0")
+			f("/y/1.0.0", "/y/1.0.0")
+			f("/y/latest", "/y/1.0.0")
+			f("/y/latest.yaml", "/y/1.0.0")
+			f(abs+"/y/latest.yaml", "/y/1.0.0")
+			if _, err := load("/gone/latest"); !errors.Is(err, ErrSchemaNotFound) {
+				t.Fatalf("an alias of nothing: %v", err)
+			}
+			if _, err := load("/loop/a"); err == nil || !strings.Contains(err.Error(), "in a row") {
+				t.Fatalf("an alias loop: %v", err)
+			}
+		})
+	}
+}
+
+// A symlink may not lead out of its schema base, whether its target is relative or absolute; the
+// same target held in a file is no alias (only a sibling's name is) and does not load either.
+func TestAliasOutsideBase(t *testing.T) {
+	for _, layout := range aliasLayouts {
+		t.Run(layout.String(), func(t *testing.T) {
+			top := t.TempDir()
+			writeFile(t, top+"/outside/1.0.0.yaml", "$id: /outside/1.0.0\ntitle: classified\ntype: object\n")
+			dir := top + "/base"
+			writeFile(t, dir+"/ok/1.0.0.yaml", "title: ok\n")
+			writeAlias(t, dir+"/evil/relative", "../../outside/1.0.0.yaml", layout)
+			writeAlias(t, dir+"/evil/absolute", top+"/outside/1.0.0.yaml", layout)
+			c := newCache(t, Config{SchemaBaseURIs: []string{dir}, StreamConfig: egStreamConfig})
+			for _, uri := range []string{"/evil/relative", "/evil/absolute"} {
+				s, err := c.LoadSchema(uri)
+				if err == nil {
+					t.Fatalf("%s: loaded %s", uri, s.Title)
+				}
+				if strings.Contains(err.Error(), "classified") {
+					t.Fatalf("%s: the error shows the document outside: %v", uri, err)
+				}
+				if layout == aliasSymlinks && (!errors.Is(err, ErrSchemaRefused) || !strings.Contains(err.Error(), "outside the schema base")) {
+					t.Fatalf("%s: got %v, want %v naming the base", uri, err, ErrSchemaRefused)
+				}
+			}
+		})
 	}
 }
