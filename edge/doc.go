@@ -9,5 +9,5 @@
 // values parsed from it; everything handed to kafkaout is copied by TryProduce.
 //
 // It imports fastpath, schemacache, kafkaout, edge/auth, edge/cors, edge/ratelimit, edge/clientip
-// and edge/internal/httpval.
+// and edge/internal/httpval; its tests also internal/testutil.
 package edge

@@ -3,8 +3,9 @@
 // JWKS keys) becomes a Principal that carries the streams it may write and whether it may use
 // developer mode; a Policy compiled once per stream says who may write it.
 //
-// It imports no other package of the project. Its own goroutine is the JWKS refresher (only with
-// jwt.jwks_url), stopped by Close; everything else is pure and safe for concurrent use.
+// It imports edge/internal/httpval (header values) and no other package of the project. Its own
+// goroutine is the JWKS refresher (only with jwt.jwks_url), stopped by Close; everything else is
+// pure and safe for concurrent use.
 //
 // # How the edge uses it
 //

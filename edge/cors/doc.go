@@ -22,5 +22,5 @@
 // missing headers are the refusal); for every other response call Apply, including text/plain
 // beacons, which need no preflight; per event call AllowedFor with the event's stream index.
 //
-// It imports no other package of the project.
+// It imports edge/internal/httpval (header value lists) and no other package of the project.
 package cors
