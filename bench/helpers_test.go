@@ -230,10 +230,9 @@ func newCache(noValidation bool) (*schemacache.Cache, error) {
 			dataDir + "/schemas/primary/jsonschema",
 			dataDir + "/schemas/secondary/jsonschema",
 		},
-		StreamConfig:    dataDir + "/streamconfig.json",
-		TopicPrefix:     "eqiad.",
-		RefreshInterval: -1,
-		Logger:          quietLogger,
+		StreamConfig: dataDir + "/streamconfig.json",
+		TopicPrefix:  "eqiad.",
+		Logger:       quietLogger,
 	}
 	if noValidation {
 		cfg.ValidatorFor = func(string, []byte) (fastpath.Validator, error) { return fastpath.AcceptAll, nil }

@@ -45,11 +45,10 @@ type testEdge struct {
 func startEdge(t testing.TB, brokers []string, streamConfig, addr string) *testEdge {
 	t.Helper()
 	cache, err := schemacache.New(schemacache.Config{
-		SchemaBaseURIs:  []string{"../examples/schemas"},
-		StreamConfig:    streamConfig,
-		TopicPrefix:     "dev.",
-		RefreshInterval: -1,
-		Logger:          discardLogger(),
+		SchemaBaseURIs: []string{"../examples/schemas"},
+		StreamConfig:   streamConfig,
+		TopicPrefix:    "dev.",
+		Logger:         discardLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)

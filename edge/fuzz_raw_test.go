@@ -105,10 +105,9 @@ func newRawFuzzServer(t testing.TB) (*Server, *schemacache.Snapshot) {
 			filepath.Join(sharedData, "schemas/primary/jsonschema"),
 			filepath.Join(sharedData, "schemas/secondary/jsonschema"),
 		},
-		StreamConfig:    filepath.Join(sharedData, "streamconfig.json"),
-		TopicPrefix:     "eqiad.",
-		RefreshInterval: -1,
-		Logger:          slog.New(slog.DiscardHandler),
+		StreamConfig: filepath.Join(sharedData, "streamconfig.json"),
+		TopicPrefix:  "eqiad.",
+		Logger:       slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -82,13 +82,12 @@ func startEdge(t *testing.T, s setup) *harness {
 		onStream = access.StreamHook()
 	}
 	cache, err := schemacache.New(schemacache.Config{
-		OnStream:        onStream,
-		SchemaBaseURIs:  s.schemaBases,
-		StreamConfig:    s.streamConfig,
-		TopicPrefix:     s.topicPrefix,
-		ServiceName:     s.serviceName,
-		RefreshInterval: -1,
-		Logger:          s.logger,
+		OnStream:       onStream,
+		SchemaBaseURIs: s.schemaBases,
+		StreamConfig:   s.streamConfig,
+		TopicPrefix:    s.topicPrefix,
+		ServiceName:    s.serviceName,
+		Logger:         s.logger,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -272,10 +271,9 @@ func newDiscardServerValidating(t testing.TB, validate bool) *Server {
 // or not, with the access layer acc (nil: none).
 func newDiscardServerWith(t testing.TB, validate bool, acc *Access) *Server {
 	cfg := schemacache.Config{
-		SchemaBaseURIs:  []string{"../examples/schemas"},
-		StreamConfig:    "../examples/stream-config.json",
-		TopicPrefix:     "dev.",
-		RefreshInterval: -1,
+		SchemaBaseURIs: []string{"../examples/schemas"},
+		StreamConfig:   "../examples/stream-config.json",
+		TopicPrefix:    "dev.",
 	}
 	if acc != nil {
 		cfg.OnStream = acc.StreamHook()

@@ -19,13 +19,16 @@ import (
 
 // Config is the edge's part of the service configuration.
 type Config struct {
-	// MaxBodyBytes bounds a request body as received (413 above it).
+	// MaxBodyBytes bounds a request body as received (413 above it); 0 (or less): fasthttp's
+	// default, 4 MiB.
 	MaxBodyBytes int
-	// MaxDecompressedBytes bounds a gzip body once decompressed (413 above it).
+	// MaxDecompressedBytes bounds a gzip body once decompressed (413 above it); 0: every gzip body
+	// that holds anything is refused.
 	MaxDecompressedBytes int
-	// MaxEvents bounds the events of one request (413 above it).
+	// MaxEvents bounds the events of one request (413 above it); 0: every request that carries an
+	// event is refused.
 	MaxEvents int
-	// MaxDepth bounds JSON nesting (400 above it).
+	// MaxDepth bounds JSON nesting (400 above it); 0: no bound (fastpath.JSONLimits).
 	MaxDepth int
 	// MaxStringBytes bounds a JSON string in the body, MaxKeyBytes an object key, both in bytes as
 	// written; MaxMembers the keys of one object or the items of one array inside an event (400
@@ -51,12 +54,14 @@ type Config struct {
 	// ReadTimeout bounds the reading of a whole request, headers and body, from its first byte
 	// (from the connection's opening for its first request): a client that trickles is cut off
 	// with 408. WriteTimeout bounds writing a response; IdleTimeout closes idle keep-alive
-	// connections.
+	// connections. 0: no bound, except that an IdleTimeout of 0 is ReadTimeout (fasthttp's rules).
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// AckTimeout is how long a sync request waits for Kafka before answering 503: a little more than
-	// the producer's delivery timeout, so that a stuck produce never hangs a request.
+	// the producer's delivery timeout, so that a stuck produce never hangs a request. 0: no wait,
+	// every event Kafka has not acknowledged yet answers 503.
 	AckTimeout time.Duration
-	// RetryAfter is the Retry-After sent with 503 answers.
+	// RetryAfter is the Retry-After sent with 503 answers, rounded up to whole seconds; 0 (or
+	// less): 1s.
 	RetryAfter time.Duration
 	// ErrorStream receives an error event for every invalid event; "" disables error events.
 	ErrorStream string
@@ -66,7 +71,8 @@ type Config struct {
 	TopicPrefix string
 	// EmitterID names this service in error events.
 	EmitterID string
-	// Fields are the event field paths of stream name and schema URI.
+	// Fields are the event field paths of stream name and schema URI; either one empty:
+	// fastpath.DefaultOptions.
 	Fields fastpath.Options
 	// Info is what GET /v1/info reports besides the version.
 	Info map[string]any
@@ -133,8 +139,12 @@ func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) *Server 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// fasthttp's defaults, spelled out for the 413 and 431 messages.
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = fasthttp.DefaultMaxRequestBodySize
+	}
 	if cfg.MaxHeaderBytes <= 0 {
-		cfg.MaxHeaderBytes = 4096 // fasthttp's default, spelled out for the 431 message
+		cfg.MaxHeaderBytes = 4096
 	}
 	if len(cfg.Fields.StreamField) == 0 || len(cfg.Fields.SchemaField) == 0 {
 		cfg.Fields = fastpath.DefaultOptions()

@@ -3,10 +3,11 @@ package kafkaout
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,27 +15,28 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Config configures a Producer. A zero field means the default noted beside it; DefaultConfig
-// spells the defaults out.
+// Config configures a Producer. Each field's zero value means the default written beside it,
+// which DefaultConfig spells out; New refuses a value it cannot use with a *ConfigError naming the
+// field.
 //
 // Memory is bounded by records: at most Shards*RingSize in the rings plus
 // Clients*MaxBufferedRecords in the franz-go clients.
 type Config struct {
-	Brokers  []string // seed brokers; required by New
-	Shards   int      // ring shards; 0 = runtime.GOMAXPROCS(0)
-	RingSize int      // records per shard ring, rounded up to a power of two; 0 = 8192
-	Clients  int      // franz-go producer clients the shards are spread over; 0 = 1
+	Brokers  []string // seed brokers; required by New unless Discard
+	Shards   int      // ring shards; 0 = one per CPU (runtime.GOMAXPROCS(0) when New runs); negative refused
+	RingSize int      // records per shard ring, rounded up to a power of two; 0 = 8192; negative refused
+	Clients  int      // franz-go producer clients the shards are spread over (at most Shards); 0 = 1; negative refused
 
 	// MaxBufferedRecords bounds the records each client buffers (kgo.MaxBufferedRecords); a
 	// drainer blocks when its client is full, its ring then fills and TryProduce returns ErrFull.
-	// 0 = RingSize times the shards the client serves.
+	// 0 = RingSize times the shards the client serves; negative refused.
 	MaxBufferedRecords int
 
-	Compression     string        // "auto" (default when ""), "zstd", "zstd-fastest", "lz4", "snappy", "gzip", "none"
-	Linger          time.Duration // kgo.ProducerLinger; 0 = no linger (franz-go's own default is 10ms)
-	BatchMaxBytes   int32         // kgo.ProducerBatchMaxBytes; 0 = 1 MiB
-	Acks            string        // "all" (default when ""), "leader", "none"; the latter two disable idempotence
-	DeliveryTimeout time.Duration // kgo.RecordDeliveryTimeout; 0 = 5s; franz-go wants at least 1s
+	Compression     string        // "" = "auto"; or "zstd", "zstd-fastest", "lz4", "snappy", "gzip", "none"
+	Linger          time.Duration // kgo.ProducerLinger; 0 = no linger (franz-go's own default is 10ms); at most 1m
+	BatchMaxBytes   int32         // kgo.ProducerBatchMaxBytes; 0 = 1 MiB; else 512 B up to 1 GiB
+	Acks            string        // "" = "all"; "leader" and "none" disable idempotence
+	DeliveryTimeout time.Duration // kgo.RecordDeliveryTimeout; 0 = 5s; else at least 1s
 	ClientID        string        // "" = "intake"
 
 	// TLS to the brokers (security.go). Any TLS field below implies TLS. Certificate files are
@@ -59,42 +61,123 @@ type Config struct {
 	Logger  *slog.Logger // nil = slog.Default(); franz-go warnings and throttled produce failures
 }
 
-// DefaultConfig returns the defaults spelled out. No linger: a sync request waits for its acks, so
-// any linger adds straight to its latency, and records still gather into batches while a produce
-// request is in flight. Measured with wrk on single-event POSTs, 32 connections: 5ms linger 5.1k
-// req/s sync, 58k hasty; 1ms 14.5k and 47k; none 33k and 46k.
+// The defaults of Config's zero fields.
+const (
+	defaultRingSize        = 8192
+	defaultClients         = 1
+	defaultCompression     = "auto"
+	defaultBatchMaxBytes   = 1 << 20
+	defaultAcks            = "all"
+	defaultDeliveryTimeout = 5 * time.Second
+	defaultClientID        = "intake"
+
+	// franz-go's own bounds (kgo.NewClient refuses values outside them, in its words).
+	minBatchMaxBytes   = 512
+	maxBatchMaxBytes   = 1 << 30
+	maxLinger          = time.Minute
+	minDeliveryTimeout = time.Second
+)
+
+// DefaultConfig returns the defaults spelled out; Shards stays 0, one per CPU when New runs. No
+// linger: a sync request waits for its acks, so any linger adds straight to its latency, and
+// records still gather into batches while a produce request is in flight. Measured with wrk on
+// single-event POSTs, 32 connections: 5ms linger 5.1k req/s sync, 58k hasty; 1ms 14.5k and 47k;
+// none 33k and 46k.
 func DefaultConfig() Config {
 	return Config{
-		Shards:          runtime.GOMAXPROCS(0),
-		RingSize:        8192,
-		Clients:         1,
-		Compression:     "auto",
+		Shards:          0,
+		RingSize:        defaultRingSize,
+		Clients:         defaultClients,
+		Compression:     defaultCompression,
 		Linger:          0,
-		BatchMaxBytes:   1 << 20,
-		Acks:            "all",
-		DeliveryTimeout: 5 * time.Second,
-		ClientID:        "intake",
+		BatchMaxBytes:   defaultBatchMaxBytes,
+		Acks:            defaultAcks,
+		DeliveryTimeout: defaultDeliveryTimeout,
+		ClientID:        defaultClientID,
 	}
+}
+
+// ConfigError is a Config or EmbeddedConfig field whose value cannot be used. It names the field
+// as Go spells it; a program that fills the Config from settings of its own (flags, a file) words
+// the message with its setting's name through Message.
+type ConfigError struct {
+	Field   string // the field, e.g. "RingSize"
+	Value   any    // the value as shown; nil shows none (a password is never shown)
+	Without string // another field that must be set with this one, if that is what is wrong
+	Reason  string // what is wrong, or what would do
+	Err     error  // the underlying error, if any
+}
+
+func (e *ConfigError) Error() string {
+	return "kafkaout: " + e.Message(func(field string) string { return "Config." + field })
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Message is the error's text with each field named by name: "cannot use <name> <value>[ without
+// <name>]: <reason>[: <underlying error>]".
+func (e *ConfigError) Message(name func(field string) string) string {
+	var b strings.Builder
+	b.WriteString("cannot use ")
+	b.WriteString(name(e.Field))
+	switch v := e.Value.(type) {
+	case nil:
+	case string:
+		b.WriteString(" " + strconv.Quote(v))
+	default:
+		fmt.Fprintf(&b, " %v", v)
+	}
+	if e.Without != "" {
+		b.WriteString(" without " + name(e.Without))
+	}
+	if e.Reason != "" {
+		b.WriteString(": " + e.Reason)
+	}
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
 }
 
 // withDefaults fills the zero fields and checks the rest.
 func (cfg Config) withDefaults() (Config, error) {
 	if len(cfg.Brokers) == 0 && !cfg.Discard {
-		return cfg, errors.New("kafkaout: no Kafka seed brokers in Config.Brokers (or start the embedded broker)")
+		return cfg, &ConfigError{Field: "Brokers", Reason: "no Kafka seed brokers (or start the embedded broker)"}
 	}
-	if cfg.Shards < 0 || cfg.RingSize < 0 || cfg.Clients < 0 || cfg.MaxBufferedRecords < 0 {
-		return cfg, fmt.Errorf("kafkaout: negative Config.Shards (%d), RingSize (%d), Clients (%d) or MaxBufferedRecords (%d)",
-			cfg.Shards, cfg.RingSize, cfg.Clients, cfg.MaxBufferedRecords)
+	for _, f := range []struct {
+		name string
+		v    int
+		zero string
+	}{
+		{"Shards", cfg.Shards, "one per CPU"},
+		{"RingSize", cfg.RingSize, strconv.Itoa(defaultRingSize)},
+		{"Clients", cfg.Clients, strconv.Itoa(defaultClients)},
+		{"MaxBufferedRecords", cfg.MaxBufferedRecords, "the ring size times the shards per client"},
+	} {
+		if f.v < 0 {
+			return cfg, &ConfigError{Field: f.name, Value: f.v, Reason: "negative; want 0 (" + f.zero + ") or more"}
+		}
+	}
+	if b := cfg.BatchMaxBytes; b < 0 || b > 0 && b < minBatchMaxBytes || b > maxBatchMaxBytes {
+		return cfg, &ConfigError{Field: "BatchMaxBytes", Value: b,
+			Reason: fmt.Sprintf("want 0 (%d) or %d up to %d", defaultBatchMaxBytes, minBatchMaxBytes, maxBatchMaxBytes)}
+	}
+	if cfg.Linger > maxLinger {
+		return cfg, &ConfigError{Field: "Linger", Value: cfg.Linger, Reason: "want at most " + maxLinger.String()}
+	}
+	if d := cfg.DeliveryTimeout; d < 0 || d > 0 && d < minDeliveryTimeout {
+		return cfg, &ConfigError{Field: "DeliveryTimeout", Value: d,
+			Reason: "want 0 (" + defaultDeliveryTimeout.String() + ") or at least " + minDeliveryTimeout.String()}
 	}
 	if cfg.Shards == 0 {
 		cfg.Shards = runtime.GOMAXPROCS(0)
 	}
 	if cfg.RingSize == 0 {
-		cfg.RingSize = 8192
+		cfg.RingSize = defaultRingSize
 	}
 	cfg.RingSize = ringSizeFor(cfg.RingSize)
 	if cfg.Clients == 0 {
-		cfg.Clients = 1
+		cfg.Clients = defaultClients
 	}
 	// A client without a shard would never produce.
 	cfg.Clients = min(cfg.Clients, cfg.Shards)
@@ -103,19 +186,19 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.MaxBufferedRecords = cfg.RingSize * shardsPerClient
 	}
 	if cfg.Compression == "" {
-		cfg.Compression = "auto"
+		cfg.Compression = defaultCompression
 	}
 	if cfg.BatchMaxBytes == 0 {
-		cfg.BatchMaxBytes = 1 << 20
+		cfg.BatchMaxBytes = defaultBatchMaxBytes
 	}
 	if cfg.Acks == "" {
-		cfg.Acks = "all"
+		cfg.Acks = defaultAcks
 	}
 	if cfg.DeliveryTimeout == 0 {
-		cfg.DeliveryTimeout = 5 * time.Second
+		cfg.DeliveryTimeout = defaultDeliveryTimeout
 	}
 	if cfg.ClientID == "" {
-		cfg.ClientID = "intake"
+		cfg.ClientID = defaultClientID
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -168,7 +251,7 @@ func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
 	case "none":
 		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
 	default:
-		return nil, fmt.Errorf("kafkaout: unknown Config.Acks %q; want all, leader or none", cfg.Acks)
+		return nil, &ConfigError{Field: "Acks", Value: cfg.Acks, Reason: "want all, leader or none"}
 	}
 	return opts, nil
 }
@@ -240,7 +323,7 @@ func compressionCodec(name string) (kgo.CompressionCodec, error) {
 	case "none":
 		return kgo.NoCompression(), nil
 	}
-	return kgo.NoCompression(), fmt.Errorf("kafkaout: unknown Config.Compression %q; want auto, zstd, zstd-fastest, lz4, snappy, gzip or none", name)
+	return kgo.NoCompression(), &ConfigError{Field: "Compression", Value: name, Reason: "want auto, zstd, zstd-fastest, lz4, snappy, gzip or none"}
 }
 
 // kgoLogger passes franz-go's warnings and errors to slog. Its info level logs every connection

@@ -12,16 +12,29 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// EmbeddedConfig configures the in-process development broker. Zero fields mean their default.
+// EmbeddedConfig configures the in-process development broker. A zero field, or a negative
+// number, means the default DefaultEmbeddedConfig spells out.
 type EmbeddedConfig struct {
-	Addr           string        // host:port to listen on; "127.0.0.1:9092" by default, port 0 = any free port
-	Partitions     int           // partitions of auto-created topics; default 1
-	RetentionBytes int64         // kept per partition; default 64 MiB
-	RetentionTime  time.Duration // default 1h
+	Addr           string        // host:port to listen on; port 0 = any free port
+	Partitions     int           // partitions of auto-created topics
+	RetentionBytes int64         // kept per partition
+	RetentionTime  time.Duration // kept per partition
 	Logger         *slog.Logger  // nil = slog.Default()
 
-	// CleanerInterval is how often retention is enforced; default 30s.
+	// CleanerInterval is how often retention is enforced.
 	CleanerInterval time.Duration
+}
+
+// DefaultEmbeddedConfig returns the development broker's defaults: on loopback at Kafka's usual
+// port, one partition per topic, 64 MiB or an hour per partition.
+func DefaultEmbeddedConfig() EmbeddedConfig {
+	return EmbeddedConfig{
+		Addr:            "127.0.0.1:9092",
+		Partitions:      1,
+		RetentionBytes:  64 << 20,
+		RetentionTime:   time.Hour,
+		CleanerInterval: 30 * time.Second,
+	}
 }
 
 // Embedded is franz-go's kfake Kafka-protocol broker running in this process, keeping everything
@@ -36,31 +49,32 @@ type Embedded struct {
 // StartEmbedded starts the development broker. It auto-creates topics on first use, so
 // producers and consumers need no set-up.
 func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	def := DefaultEmbeddedConfig()
 	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:9092"
+		cfg.Addr = def.Addr
 	}
 	if cfg.Partitions <= 0 {
-		cfg.Partitions = 1
+		cfg.Partitions = def.Partitions
 	}
 	if cfg.RetentionBytes <= 0 {
-		cfg.RetentionBytes = 64 << 20
+		cfg.RetentionBytes = def.RetentionBytes
 	}
 	if cfg.RetentionTime <= 0 {
-		cfg.RetentionTime = time.Hour
+		cfg.RetentionTime = def.RetentionTime
 	}
 	if cfg.CleanerInterval <= 0 {
-		cfg.CleanerInterval = 30 * time.Second
+		cfg.CleanerInterval = def.CleanerInterval
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	host, portStr, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse the embedded broker address %q: %w", cfg.Addr, err)
+		return nil, &ConfigError{Field: "Addr", Value: cfg.Addr, Reason: "want host:port", Err: err}
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 0 || port > 65535 {
-		return nil, fmt.Errorf("cannot parse the port of the embedded broker address %q", cfg.Addr)
+		return nil, &ConfigError{Field: "Addr", Value: cfg.Addr, Reason: "want a port from 0 to 65535"}
 	}
 
 	c, err := kfake.NewCluster(

@@ -303,6 +303,10 @@ func (p *Producer) Close(ctx context.Context) error {
 	return nil
 }
 
+// DeliveryTimeout is the record delivery timeout in force: Config.DeliveryTimeout, or its default
+// when that was 0. A request waiting for acknowledgements waits a little longer than this.
+func (p *Producer) DeliveryTimeout() time.Duration { return p.cfg.DeliveryTimeout }
+
 // Queued is the number of records in the rings plus those buffered in the clients.
 func (p *Producer) Queued() int {
 	n := 0

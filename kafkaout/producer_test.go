@@ -585,7 +585,50 @@ func TestConfigErrors(t *testing.T) {
 	f(Config{Brokers: brokers, Compression: "brotli"}, "Config.Compression")
 	f(Config{Brokers: brokers, Acks: "some"}, "Config.Acks")
 	f(Config{Brokers: brokers, Shards: -1}, "negative")
-	f(Config{Brokers: brokers, DeliveryTimeout: time.Millisecond}, "record timeout")
+	f(Config{Brokers: brokers, DeliveryTimeout: time.Millisecond}, "Config.DeliveryTimeout 1ms")
+
+	// Every refusal is a *ConfigError naming the field, so that intake serve can name its flag.
+	field := func(cfg Config, want string) {
+		t.Helper()
+		p, err := New(cfg)
+		if err == nil {
+			p.Close(context.Background())
+			t.Fatalf("New(%+v) succeeded, want a refusal of %s", cfg, want)
+		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != want {
+			t.Fatalf("New(%+v): %v, want a *ConfigError for %s", cfg, err, want)
+		}
+		named := ce.Message(func(f string) string { return "<" + f + ">" })
+		if !strings.HasPrefix(named, "cannot use <"+want+">") || strings.Contains(named, "Config.") {
+			t.Fatalf("Message names the field badly: %s", named)
+		}
+	}
+	field(Config{}, "Brokers")
+	field(Config{Brokers: brokers, Shards: -1}, "Shards")
+	field(Config{Brokers: brokers, RingSize: -1}, "RingSize")
+	field(Config{Brokers: brokers, Clients: -1}, "Clients")
+	field(Config{Brokers: brokers, MaxBufferedRecords: -1}, "MaxBufferedRecords")
+	field(Config{Brokers: brokers, BatchMaxBytes: -1}, "BatchMaxBytes")
+	field(Config{Brokers: brokers, BatchMaxBytes: 100}, "BatchMaxBytes")
+	field(Config{Brokers: brokers, BatchMaxBytes: 1<<30 + 1}, "BatchMaxBytes")
+	field(Config{Brokers: brokers, Linger: 2 * time.Minute}, "Linger")
+	field(Config{Brokers: brokers, DeliveryTimeout: -time.Second}, "DeliveryTimeout")
+	field(Config{Brokers: brokers, DeliveryTimeout: 999 * time.Millisecond}, "DeliveryTimeout")
+	field(Config{Brokers: brokers, Compression: "brotli"}, "Compression")
+	field(Config{Brokers: brokers, Acks: "some"}, "Acks")
+	field(Config{Brokers: brokers, TLSCertFile: "c.pem"}, "TLSCertFile")
+	field(Config{Brokers: brokers, TLSKeyFile: "k.pem"}, "TLSKeyFile")
+	field(Config{Brokers: brokers, SASLMechanism: "gssapi"}, "SASLMechanism")
+	field(Config{Brokers: brokers, SASLMechanism: "plain"}, "SASLUser")
+	field(Config{Brokers: brokers, SASLMechanism: "plain", SASLUser: "u"}, "SASLPassword")
+	field(Config{Brokers: brokers, TLSCAFile: "/nonexistent/ca.pem"}, "TLSCAFile")
+	// The bounds are franz-go's: values just inside them make a producer.
+	p, err := New(Config{Brokers: brokers, BatchMaxBytes: 512, Linger: time.Minute, DeliveryTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close(context.Background())
 }
 
 func TestConfigDefaults(t *testing.T) {
@@ -608,4 +651,13 @@ func TestConfigDefaults(t *testing.T) {
 	f("DeliveryTimeout", cfg.DeliveryTimeout, 5*time.Second)
 	f("ClientID", cfg.ClientID, "intake")
 	f("DefaultConfig().Linger", DefaultConfig().Linger, time.Duration(0))
+	f("DefaultConfig().Shards", DefaultConfig().Shards, 0) // one per CPU, counted when New runs
+
+	// The timeout in force, for whoever waits on the producer: a 0 in Config is the default.
+	p, err := New(Config{Discard: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	f("DeliveryTimeout()", p.DeliveryTimeout(), 5*time.Second)
 }

@@ -3,7 +3,6 @@ package kafkaout
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -14,9 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
-// The errors name both the Config field and the intake serve flag that sets it: an operator reads
-// them in the service's log, a library user in their own.
-
 // securityDefaults completes withDefaults for the TLS and SASL fields.
 func (cfg Config) securityDefaults() (Config, error) {
 	// A CA, a client certificate or a server name only mean something over TLS: setting one
@@ -25,8 +21,11 @@ func (cfg Config) securityDefaults() (Config, error) {
 		cfg.TLS = true
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
-		return cfg, errors.New("kafkaout: a client certificate needs both Config.TLSCertFile (--kafka-tls-cert-file) " +
-			"and Config.TLSKeyFile (--kafka-tls-key-file); one of them is empty")
+		e := &ConfigError{Field: "TLSCertFile", Value: cfg.TLSCertFile, Without: "TLSKeyFile", Reason: "a client certificate needs its private key"}
+		if cfg.TLSCertFile == "" {
+			e = &ConfigError{Field: "TLSKeyFile", Value: cfg.TLSKeyFile, Without: "TLSCertFile", Reason: "a private key needs its client certificate"}
+		}
+		return cfg, e
 	}
 	// Kafka spells mechanisms in upper case (sasl.enabled.mechanisms=SCRAM-SHA-512): accept a
 	// name copied from a broker's configuration.
@@ -36,21 +35,20 @@ func (cfg Config) securityDefaults() (Config, error) {
 		// Credentials without a mechanism would be ignored and the brokers would refuse the
 		// connection for a reason far from the cause.
 		if cfg.SASLUser != "" || cfg.SASLPassword != "" {
-			return cfg, errors.New("kafkaout: a SASL user or password is set but no Config.SASLMechanism (--kafka-sasl-mechanism): " +
-				"want plain, scram-sha-256 or scram-sha-512")
+			return cfg, &ConfigError{Field: "SASLMechanism", Value: "",
+				Reason: "a SASL user or password is set; want plain, scram-sha-256 or scram-sha-512"}
 		}
 		return cfg, nil
 	case "plain", "scram-sha-256", "scram-sha-512":
 	default:
-		return cfg, fmt.Errorf("kafkaout: unknown Config.SASLMechanism (--kafka-sasl-mechanism) %q; want plain, scram-sha-256 or scram-sha-512",
-			cfg.SASLMechanism)
+		return cfg, &ConfigError{Field: "SASLMechanism", Value: cfg.SASLMechanism, Reason: "want plain, scram-sha-256 or scram-sha-512"}
 	}
 	if cfg.SASLUser == "" {
-		return cfg, fmt.Errorf("kafkaout: SASL %s needs a user: Config.SASLUser (--kafka-sasl-user)", cfg.SASLMechanism)
+		return cfg, &ConfigError{Field: "SASLUser", Value: "", Reason: "SASL " + cfg.SASLMechanism + " needs a user"}
 	}
 	if cfg.SASLPassword == "" {
-		return cfg, fmt.Errorf("kafkaout: SASL %s needs a password: Config.SASLPassword (the environment variable INTAKE_KAFKA_SASL_PASSWORD, or --kafka-sasl-password)",
-			cfg.SASLMechanism)
+		// Value stays nil: a password is never shown.
+		return cfg, &ConfigError{Field: "SASLPassword", Reason: "SASL " + cfg.SASLMechanism + " needs a password"}
 	}
 	return cfg, nil
 }
@@ -85,20 +83,20 @@ func (cfg Config) tlsConfig() (*tls.Config, error) {
 	if cfg.TLSCAFile != "" {
 		pem, err := os.ReadFile(cfg.TLSCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("kafkaout: cannot read Config.TLSCAFile (--kafka-tls-ca-file) %q: %w", cfg.TLSCAFile, err)
+			return nil, &ConfigError{Field: "TLSCAFile", Value: cfg.TLSCAFile, Err: err}
 		}
 		// Only the given CAs: a private cluster's CA should not share trust with every public one.
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafkaout: Config.TLSCAFile (--kafka-tls-ca-file) %q holds no PEM certificate", cfg.TLSCAFile)
+			return nil, &ConfigError{Field: "TLSCAFile", Value: cfg.TLSCAFile, Reason: "holds no PEM certificate"}
 		}
 		tc.RootCAs = pool
 	}
 	if cfg.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("kafkaout: cannot load the client certificate of Config.TLSCertFile (--kafka-tls-cert-file) %q "+
-				"and Config.TLSKeyFile (--kafka-tls-key-file) %q: %w", cfg.TLSCertFile, cfg.TLSKeyFile, err)
+			return nil, &ConfigError{Field: "TLSCertFile", Value: cfg.TLSCertFile,
+				Reason: fmt.Sprintf("cannot load it with its key %q", cfg.TLSKeyFile), Err: err}
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	}

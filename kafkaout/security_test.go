@@ -71,20 +71,20 @@ func TestSecurityConfigValidation(t *testing.T) {
 	f(Config{TLSInsecureSkipVerify: true}, "", tlsOn(true))
 	f(Config{TLSCertFile: "c.pem", TLSKeyFile: "k.pem"}, "", tlsOn(true))
 	// A client certificate is both files or neither.
-	f(Config{TLSCertFile: "c.pem"}, "--kafka-tls-key-file", nil)
-	f(Config{TLSKeyFile: "k.pem"}, "--kafka-tls-cert-file", nil)
+	f(Config{TLSCertFile: "c.pem"}, `Config.TLSCertFile "c.pem" without Config.TLSKeyFile`, nil)
+	f(Config{TLSKeyFile: "k.pem"}, `Config.TLSKeyFile "k.pem" without Config.TLSCertFile`, nil)
 	// Mechanisms, in Kafka's spelling too.
 	f(Config{SASLMechanism: "plain", SASLUser: "u", SASLPassword: testPassword}, "", mechanism("plain"))
 	f(Config{SASLMechanism: "PLAIN", SASLUser: "u", SASLPassword: testPassword}, "", mechanism("plain"))
 	f(Config{SASLMechanism: "SCRAM-SHA-256", SASLUser: "u", SASLPassword: testPassword}, "", mechanism("scram-sha-256"))
 	f(Config{SASLMechanism: "scram-sha-512", SASLUser: "u", SASLPassword: testPassword}, "", mechanism("scram-sha-512"))
-	f(Config{SASLMechanism: "gssapi", SASLUser: "u", SASLPassword: testPassword}, `--kafka-sasl-mechanism) "gssapi"`, nil)
+	f(Config{SASLMechanism: "gssapi", SASLUser: "u", SASLPassword: testPassword}, `Config.SASLMechanism "gssapi"`, nil)
 	f(Config{SASLMechanism: "oauthbearer"}, "want plain, scram-sha-256 or scram-sha-512", nil)
 	// A mechanism needs a user and a password; credentials need a mechanism.
-	f(Config{SASLMechanism: "plain", SASLPassword: testPassword}, "--kafka-sasl-user", nil)
-	f(Config{SASLMechanism: "scram-sha-256", SASLUser: "u"}, "INTAKE_KAFKA_SASL_PASSWORD", nil)
-	f(Config{SASLUser: "u", SASLPassword: testPassword}, "no Config.SASLMechanism (--kafka-sasl-mechanism)", nil)
-	f(Config{SASLPassword: testPassword}, "--kafka-sasl-mechanism", nil)
+	f(Config{SASLMechanism: "plain", SASLPassword: testPassword}, "Config.SASLUser", nil)
+	f(Config{SASLMechanism: "scram-sha-256", SASLUser: "u"}, "Config.SASLPassword: SASL scram-sha-256 needs a password", nil)
+	f(Config{SASLUser: "u", SASLPassword: testPassword}, `Config.SASLMechanism "": a SASL user or password is set`, nil)
+	f(Config{SASLPassword: testPassword}, "Config.SASLMechanism", nil)
 }
 
 func TestTLSConfigFromFiles(t *testing.T) {
@@ -152,11 +152,11 @@ func TestTLSConfigFromFiles(t *testing.T) {
 		return ""
 	})
 	missing := filepath.Join(t.TempDir(), "missing.pem")
-	f(Config{TLSCAFile: missing}, `cannot read Config.TLSCAFile (--kafka-tls-ca-file) "`+missing+`"`, nil)
+	f(Config{TLSCAFile: missing}, `cannot use Config.TLSCAFile "`+missing+`"`, nil)
 	f(Config{TLSCAFile: notPEM}, "holds no PEM certificate", nil)
-	f(Config{TLSCertFile: notPEM, TLSKeyFile: pki.clientKeyFile}, "(--kafka-tls-cert-file) \""+notPEM, nil)
+	f(Config{TLSCertFile: notPEM, TLSKeyFile: pki.clientKeyFile}, `Config.TLSCertFile "`+notPEM, nil)
 	// A key that is not the certificate's.
-	f(Config{TLSCertFile: pki.clientCertFile, TLSKeyFile: pki.serverKeyFile}, "--kafka-tls-key-file", nil)
+	f(Config{TLSCertFile: pki.clientCertFile, TLSKeyFile: pki.serverKeyFile}, `with its key "`+pki.serverKeyFile+`"`, nil)
 }
 
 // A Producer over TLS with a client certificate and SASL, against kfake demanding both: records

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,15 +33,15 @@ type Config struct {
 	// differs are refused, and producers.<ServiceName> is the producer settings key (falling back
 	// to producers.eventgate, the key every existing stream config uses).
 	ServiceName string
-	// RefreshInterval is how often the stream config and loaded schemas are reloaded; 0 means
-	// 60s, < 0 disables the refresher.
+	// RefreshInterval is how often the stream config and loaded schemas are reloaded once Start
+	// ran; 0 (or less) never reloads them: Start starts no refresher. DefaultConfig's is 60s.
 	RefreshInterval time.Duration
-	// NegativeTTL is how long a failed schema lookup is remembered before it is retried; 0 means
-	// 10s.
+	// NegativeTTL is how long a failed schema lookup is remembered before it is retried; 0 (or
+	// less) means the default, 10s.
 	NegativeTTL time.Duration
-	// HTTPTimeout bounds each http(s) fetch; 0 means 5s.
+	// HTTPTimeout bounds each http(s) fetch; 0 (or less) means the default, 5s.
 	HTTPTimeout time.Duration
-	// FormatMode is FormatModeFast (default: Ajv 6's fast formats, as EventGate) or
+	// FormatMode is FormatModeFast (Ajv 6's fast formats, as EventGate; "" means it too) or
 	// FormatModeFull (kaptinlin's strict formats).
 	FormatMode string
 	// Logger receives load and refresh failures; nil means slog.Default().
@@ -50,6 +52,55 @@ type Config struct {
 	// ValidatorFor, when set, replaces the validator compiled for each schema document. Benchmarks
 	// and allocation tests use it with fastpath.AcceptAll to measure everything but validation.
 	ValidatorFor func(canonicalURI string, doc []byte) (fastpath.Validator, error)
+}
+
+// DefaultConfig returns the defaults spelled out, with the refresher on; the sources
+// (SchemaBaseURIs, StreamConfig) are the caller's.
+func DefaultConfig() Config {
+	return Config{
+		RefreshInterval: defaultRefreshInterval,
+		NegativeTTL:     defaultNegativeTTL,
+		HTTPTimeout:     defaultHTTPTimeout,
+		FormatMode:      FormatModeFast,
+	}
+}
+
+// ConfigError is a Config field whose value New cannot use. It names the field as Go spells it;
+// a program that fills the Config from settings of its own (flags, a file) words the message with
+// its setting's name through Message.
+type ConfigError struct {
+	Field  string // the field, e.g. "StreamConfig"
+	Value  any    // the value as shown; nil shows none
+	Reason string // what is wrong, or what would do
+	Err    error  // the underlying error, if any
+}
+
+func (e *ConfigError) Error() string {
+	return "schemacache: " + e.Message(func(field string) string { return "Config." + field })
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Message is the error's text with the field named by name: "cannot use <name> <value>: <reason>[:
+// <underlying error>]".
+func (e *ConfigError) Message(name func(field string) string) string {
+	var b strings.Builder
+	b.WriteString("cannot use ")
+	b.WriteString(name(e.Field))
+	switch v := e.Value.(type) {
+	case nil:
+	case string:
+		b.WriteString(" " + strconv.Quote(v))
+	default:
+		fmt.Fprintf(&b, " %v", v)
+	}
+	if e.Reason != "" {
+		b.WriteString(": " + e.Reason)
+	}
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
 }
 
 const (
@@ -128,12 +179,9 @@ type Cache struct {
 }
 
 // New checks cfg, loads the stream config once and returns the cache. Schemas are loaded lazily,
-// on first use. It fails when the stream config cannot be loaded; the error names the flag that
-// fixes it.
+// on first use. It fails with a *ConfigError naming the field when a setting cannot be used or
+// the stream config cannot be loaded.
 func New(cfg Config) (*Cache, error) {
-	if cfg.RefreshInterval == 0 {
-		cfg.RefreshInterval = defaultRefreshInterval
-	}
 	if cfg.NegativeTTL <= 0 {
 		cfg.NegativeTTL = defaultNegativeTTL
 	}
@@ -145,7 +193,7 @@ func New(cfg Config) (*Cache, error) {
 		cfg.FormatMode = FormatModeFast
 	case FormatModeFull:
 	default:
-		return nil, fmt.Errorf("unknown format mode %q; want %q or %q", cfg.FormatMode, FormatModeFast, FormatModeFull)
+		return nil, &ConfigError{Field: "FormatMode", Value: cfg.FormatMode, Reason: "unknown format mode; want " + FormatModeFast + " or " + FormatModeFull}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -169,17 +217,17 @@ func New(cfg Config) (*Cache, error) {
 	c.store = newSchemaStore(c)
 	if err := c.reloadStreamConfig(c.ctx); err != nil {
 		c.cancel()
-		return nil, err
+		return nil, &ConfigError{Field: "StreamConfig", Err: err} // err names the source
 	}
 	c.ready.Store(true)
 	return c, nil
 }
 
-// Start starts the background refresher (unless RefreshInterval < 0). Calling it again does
-// nothing.
+// Start starts the background refresher (unless RefreshInterval is 0 or less). Calling it again
+// does nothing.
 func (c *Cache) Start() {
 	c.startOnce.Do(func() {
-		if c.cfg.RefreshInterval < 0 {
+		if c.cfg.RefreshInterval <= 0 {
 			close(c.done)
 			return
 		}
@@ -284,7 +332,7 @@ func (c *Cache) reloadStreamConfig(ctx context.Context) error {
 	if c.cfg.StreamConfig != "" {
 		var err error
 		if data, err = readSource(ctx, c.configClient, c.cfg.StreamConfig); err != nil {
-			return fmt.Errorf("cannot read stream config %q (--stream-config): %w", c.cfg.StreamConfig, err)
+			return fmt.Errorf("cannot read stream config %q: %w", c.cfg.StreamConfig, err)
 		}
 	}
 	sum := sha256.Sum256(data)
@@ -293,7 +341,7 @@ func (c *Cache) reloadStreamConfig(ctx context.Context) error {
 	}
 	snap, err := c.buildSnapshot(data)
 	if err != nil {
-		return fmt.Errorf("cannot use stream config %q (--stream-config): %w", c.cfg.StreamConfig, err)
+		return fmt.Errorf("cannot use stream config %q: %w", c.cfg.StreamConfig, err)
 	}
 	c.streamConfigSum = sum
 	c.snap.Store(snap)

@@ -38,7 +38,7 @@ var (
 
 func loadDifferentialSet(t testing.TB) *differentialSet {
 	diffOnce.Do(func() {
-		c, err := New(Config{SchemaBaseURIs: []string{primaryRepo, secondaryRepo}, Logger: quietLogger, RefreshInterval: -1})
+		c, err := New(Config{SchemaBaseURIs: []string{primaryRepo, secondaryRepo}, Logger: quietLogger})
 		if err != nil {
 			diffErr = err
 			return

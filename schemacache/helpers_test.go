@@ -22,14 +22,12 @@ const (
 
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// newCache builds a Cache with the test defaults: no refresher, a quiet logger.
+// newCache builds a Cache with the test defaults: the production stream config, a quiet logger
+// (and, as for every Config whose RefreshInterval is 0, no refresher).
 func newCache(t testing.TB, cfg Config) *Cache {
 	t.Helper()
 	if cfg.StreamConfig == "" {
 		cfg.StreamConfig = prodStreams
-	}
-	if cfg.RefreshInterval == 0 {
-		cfg.RefreshInterval = -1
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger

@@ -328,7 +328,7 @@ func TestHTTPSourcesAndOutage(t *testing.T) {
 	}
 	srv.Close()
 	err = c.Refresh()
-	if err == nil || !strings.Contains(err.Error(), "--stream-config") {
+	if err == nil || !strings.Contains(err.Error(), "cannot read stream config \""+srv.URL) {
 		t.Fatalf("refresh with the server gone: %v", err)
 	}
 	if c.Current() != snap || !c.Ready() {
@@ -375,25 +375,39 @@ func TestRefreshSchemas(t *testing.T) {
 	}
 }
 
+// Every setting New refuses is a *ConfigError naming its field, so that intake serve can name
+// the flag.
 func TestConfigErrors(t *testing.T) {
-	f := func(cfg Config, want string) {
+	f := func(cfg Config, field, want string) {
 		t.Helper()
 		cfg.Logger = quietLogger
 		_, err := New(cfg)
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Fatalf("got %v, want an error containing %q", err, want)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != field || !strings.Contains(err.Error(), want) {
+			t.Fatalf("got %v, want a *ConfigError for %s containing %q", err, field, want)
+		}
+		if named := ce.Message(func(f string) string { return "<" + f + ">" }); !strings.HasPrefix(named, "cannot use <"+field+">") {
+			t.Fatalf("Message names the field badly: %s", named)
 		}
 	}
-	f(Config{SchemaBaseURIs: []string{egSchemas}, StreamConfig: "/nonexistent/streams.json"}, "--stream-config")
-	f(Config{StreamConfig: egStreamConfig}, "--schema-base-uri")
-	f(Config{SchemaBaseURIs: []string{"/nonexistent/dir"}, StreamConfig: egStreamConfig}, "--schema-base-uri")
-	f(Config{SchemaBaseURIs: []string{"ftp://x/y"}, StreamConfig: egStreamConfig}, "--schema-base-uri")
-	f(Config{SchemaBaseURIs: []string{egSchemas}, StreamConfig: egStreamConfig, FormatMode: "slow"}, "format mode")
+	f(Config{SchemaBaseURIs: []string{egSchemas}, StreamConfig: "/nonexistent/streams.json"}, "StreamConfig", `cannot read stream config "/nonexistent/streams.json"`)
+	bad := t.TempDir() + "/streams.yaml"
+	writeFile(t, bad, "streams: [not, a, map")
+	f(Config{SchemaBaseURIs: []string{egSchemas}, StreamConfig: bad}, "StreamConfig", `cannot use stream config "`+bad+`"`)
+	f(Config{StreamConfig: egStreamConfig}, "SchemaBaseURIs", "no schema base URI")
+	f(Config{SchemaBaseURIs: []string{" "}, StreamConfig: egStreamConfig}, "SchemaBaseURIs", "empty")
+	f(Config{SchemaBaseURIs: []string{"/nonexistent/dir"}, StreamConfig: egStreamConfig}, "SchemaBaseURIs", `"/nonexistent/dir"`)
+	f(Config{SchemaBaseURIs: []string{egStreamConfig}, StreamConfig: egStreamConfig}, "SchemaBaseURIs", "not a directory")
+	f(Config{SchemaBaseURIs: []string{"ftp://x/y"}, StreamConfig: egStreamConfig}, "SchemaBaseURIs", "only directories")
+	f(Config{SchemaBaseURIs: []string{"file://host/dir"}, StreamConfig: egStreamConfig}, "SchemaBaseURIs", "file:///absolute/dir")
+	f(Config{SchemaBaseURIs: []string{"http://"}, StreamConfig: egStreamConfig}, "SchemaBaseURIs", "http(s)://host/path")
+	f(Config{SchemaBaseURIs: []string{"http://h/x?q=1"}, StreamConfig: egStreamConfig}, "SchemaBaseURIs", "query or fragment")
+	f(Config{SchemaBaseURIs: []string{egSchemas}, StreamConfig: egStreamConfig, FormatMode: "slow"}, "FormatMode", "format mode")
 }
 
 // Without a stream config there are no streams, and schemas still load (intake validate).
 func TestNoStreamConfig(t *testing.T) {
-	c, err := New(Config{SchemaBaseURIs: []string{egSchemas}, Logger: quietLogger, RefreshInterval: -1})
+	c, err := New(Config{SchemaBaseURIs: []string{egSchemas}, Logger: quietLogger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,19 +15,17 @@ import (
 // broker runs the embedded development broker on its own, for a Kafka outside the edge's process
 // (benchmarks: its CPU time is then not the edge's).
 func broker(args []string) error {
-	o := newOptions("broker", "Usage: intake broker [flags]\n\n"+
-		"Runs the in-memory development broker (the one serve starts when --kafka-brokers is empty)\n"+
-		"until interrupted. Not for production: it keeps events in memory only.")
-	addr := o.String("addr", "127.0.0.1:9092", "address to listen on")
-	parts := o.Int("partitions", 1, "partitions of the topics it creates")
-	retain := o.Int64("retention-bytes", 64<<20, "bytes kept per partition")
-	if err := o.parse(args, ""); err != nil {
+	o, cfg := brokerOptions()
+	if err := o.parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	b, err := kafkaout.StartEmbedded(kafkaout.EmbeddedConfig{Addr: *addr, Partitions: *parts, RetentionBytes: *retain, Logger: log})
-	if err != nil {
-		return fmt.Errorf("cannot start the broker on %s (--addr): %w", *addr, err)
+	cfg.Logger = log
+	b, err := kafkaout.StartEmbedded(*cfg)
+	if ce := (*kafkaout.ConfigError)(nil); errors.As(err, &ce) {
+		return o.flagError(err, cfg)
+	} else if err != nil {
+		return fmt.Errorf("cannot start the broker on %s (--addr): %w", cfg.Addr, err)
 	}
 	log.Info("broker is serving", "addrs", strings.Join(b.Addrs(), ","))
 	sig := make(chan os.Signal, 1)
@@ -34,4 +33,17 @@ func broker(args []string) error {
 	<-sig
 	b.Close()
 	return nil
+}
+
+func brokerOptions() (*options, *kafkaout.EmbeddedConfig) {
+	cfg := kafkaout.DefaultEmbeddedConfig()
+	o := newOptions("broker", "Usage: intake broker [flags]\n\n"+
+		"Runs the in-memory development broker (the one serve starts when --kafka-brokers is empty)\n"+
+		"until interrupted. Not for production: it keeps events in memory only.", "")
+	o.add(
+		str("addr", &cfg.Addr, "address to listen on"),
+		num("partitions", &cfg.Partitions, "partitions of the topics it creates (0: the default)"),
+		num64("retention-bytes", &cfg.RetentionBytes, "bytes kept per partition (0: the default)"),
+	)
+	return o, &cfg
 }

@@ -14,18 +14,16 @@ func TestOptionsPrecedence(t *testing.T) {
 	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:1\nschema_base_uri: [a, b]\nkafka_linger: 7ms\nmax_events: 5\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f := func(args []string, env map[string]string, want func(*serveFlags) string) {
+	f := func(args []string, env map[string]string, want func(*serveConfig) string) {
 		t.Helper()
 		for k, v := range env {
 			t.Setenv(k, v)
 		}
-		o := newOptions("serve", "")
-		o.String("config", "", "")
-		sf := defineServeFlags(o)
-		if err := o.parse(args, "config"); err != nil {
+		o, sc := serveOptions()
+		if err := o.parse(args); err != nil {
 			t.Fatal(err)
 		}
-		if msg := want(sf); msg != "" {
+		if msg := want(sc); msg != "" {
 			t.Fatal(msg)
 		}
 		for k := range env {
@@ -33,30 +31,30 @@ func TestOptionsPrecedence(t *testing.T) {
 		}
 	}
 	// Defaults with nothing given.
-	f(nil, nil, func(s *serveFlags) string {
-		if *s.listen != "127.0.0.1:8192" || len(*s.schemaBases) != 0 || *s.maxEvents != 10000 {
+	f(nil, nil, func(s *serveConfig) string {
+		if s.Listen != "127.0.0.1:8192" || len(s.Cache.SchemaBaseURIs) != 0 || s.Edge.MaxEvents != 10000 {
 			return "defaults are not in force"
 		}
 		return ""
 	})
 	// The file over the defaults.
-	f([]string{"--config", file}, nil, func(s *serveFlags) string {
-		if *s.listen != "127.0.0.1:1" || strings.Join(*s.schemaBases, ",") != "a,b" || *s.linger != 7*time.Millisecond || *s.maxEvents != 5 {
+	f([]string{"--config", file}, nil, func(s *serveConfig) string {
+		if s.Listen != "127.0.0.1:1" || strings.Join(s.Cache.SchemaBaseURIs, ",") != "a,b" || s.Kafka.Linger != 7*time.Millisecond || s.Edge.MaxEvents != 5 {
 			return "file values are not in force"
 		}
 		return ""
 	})
 	// The environment over the file; the command line over both.
 	f([]string{"--config", file, "--max-events", "9"}, map[string]string{"INTAKE_LISTEN": "127.0.0.1:2", "INTAKE_SCHEMA_BASE_URI": "x,y", "INTAKE_MAX_EVENTS": "8"},
-		func(s *serveFlags) string {
-			if *s.listen != "127.0.0.1:2" || strings.Join(*s.schemaBases, ",") != "x,y" || *s.maxEvents != 9 || *s.linger != 7*time.Millisecond {
-				return "precedence is wrong: " + *s.listen + " " + strings.Join(*s.schemaBases, ",")
+		func(s *serveConfig) string {
+			if s.Listen != "127.0.0.1:2" || strings.Join(s.Cache.SchemaBaseURIs, ",") != "x,y" || s.Edge.MaxEvents != 9 || s.Kafka.Linger != 7*time.Millisecond {
+				return "precedence is wrong: " + s.Listen + " " + strings.Join(s.Cache.SchemaBaseURIs, ",")
 			}
 			return ""
 		})
 	// The config file named by the environment.
-	f(nil, map[string]string{"INTAKE_CONFIG": file}, func(s *serveFlags) string {
-		if *s.listen != "127.0.0.1:1" {
+	f(nil, map[string]string{"INTAKE_CONFIG": file}, func(s *serveConfig) string {
+		if s.Listen != "127.0.0.1:1" {
 			return "INTAKE_CONFIG is not read"
 		}
 		return ""
@@ -67,17 +65,13 @@ func TestConfigFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(file, []byte("listen: x\nlistne: y\n"), 0o644)
-	o := newOptions("serve", "")
-	o.String("config", "", "")
-	defineServeFlags(o)
-	err := o.parse([]string{"--config", file}, "config")
+	o, _ := serveOptions()
+	err := o.parse([]string{"--config", file})
 	if err == nil || !strings.Contains(err.Error(), "unknown keys listne") {
 		t.Fatalf("a misspelled key must be an error naming it, got %v", err)
 	}
-	o = newOptions("serve", "")
-	o.String("config", "", "")
-	defineServeFlags(o)
-	if err := o.parse([]string{"--config", filepath.Join(dir, "missing.yaml")}, "config"); err == nil || !strings.Contains(err.Error(), "--config") {
+	o, _ = serveOptions()
+	if err := o.parse([]string{"--config", filepath.Join(dir, "missing.yaml")}); err == nil || !strings.Contains(err.Error(), "--config") {
 		t.Fatalf("a missing file must be an error naming --config, got %v", err)
 	}
 }
@@ -133,16 +127,15 @@ func TestKafkaSecurityOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("INTAKE_KAFKA_SASL_PASSWORD", "from-env")
-	o := newOptions("serve", "")
-	o.String("config", "", "")
-	sf := defineServeFlags(o)
-	if err := o.parse([]string{"--config", file, "--kafka-tls-server-name", "kafka.internal"}, "config"); err != nil {
+	o, sc := serveOptions()
+	if err := o.parse([]string{"--config", file, "--kafka-tls-server-name", "kafka.internal"}); err != nil {
 		t.Fatal(err)
 	}
-	if *sf.security.tlsCAFile != "/etc/kafka/ca.pem" || !*sf.security.tls || *sf.security.saslMechanism != "scram-sha-512" || *sf.security.saslUser != "intake" ||
-		*sf.security.saslPassword != "from-env" || *sf.security.tlsServerName != "kafka.internal" || *sf.security.tlsInsecure {
+	k := &sc.Kafka
+	if k.TLSCAFile != "/etc/kafka/ca.pem" || !k.TLS || k.SASLMechanism != "scram-sha-512" || k.SASLUser != "intake" ||
+		k.SASLPassword != "from-env" || k.TLSServerName != "kafka.internal" || k.TLSInsecureSkipVerify {
 		t.Fatalf("security settings not read: tls %v ca %q mechanism %q user %q password set %v server name %q",
-			*sf.security.tls, *sf.security.tlsCAFile, *sf.security.saslMechanism, *sf.security.saslUser, *sf.security.saslPassword == "from-env", *sf.security.tlsServerName)
+			k.TLS, k.TLSCAFile, k.SASLMechanism, k.SASLUser, k.SASLPassword == "from-env", k.TLSServerName)
 	}
 }
 
@@ -168,17 +161,16 @@ func TestServeLimits(t *testing.T) {
 	if err := os.WriteFile(file, []byte("max_url_bytes: 2048\nmax_members: 500\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o := newOptions("serve", "")
-	o.String("config", "", "")
-	sf := defineServeFlags(o)
+	o, sc := serveOptions()
 	t.Setenv("INTAKE_MAX_CONNS_PER_IP", "50")
-	if err := o.parse([]string{"--config", file, "--max-headers", "40", "--max-gzip-ratio", "0"}, "config"); err != nil {
+	if err := o.parse([]string{"--config", file, "--max-headers", "40", "--max-gzip-ratio", "0"}); err != nil {
 		t.Fatal(err)
 	}
-	if *sf.maxHeaders != 40 || *sf.maxGzipRatio != 0 || *sf.maxConnsPerIP != 50 || *sf.maxStringBytes != 1<<20 ||
-		*sf.maxKeyBytes != 1024 || *sf.maxMembers != 500 || *sf.maxHeaderBytes != 16<<10 || *sf.maxURLBytes != 2048 {
+	e := &sc.Edge
+	if e.MaxHeaders != 40 || e.MaxGzipRatio != 0 || e.MaxConnsPerIP != 50 || e.MaxStringBytes != 1<<20 ||
+		e.MaxKeyBytes != 1024 || e.MaxMembers != 500 || e.MaxHeaderBytes != 16<<10 || e.MaxURLBytes != 2048 {
 		t.Fatalf("limits not read or defaults changed: headers %d gzip ratio %d conns per IP %d string %d key %d members %d header bytes %d url %d",
-			*sf.maxHeaders, *sf.maxGzipRatio, *sf.maxConnsPerIP, *sf.maxStringBytes, *sf.maxKeyBytes, *sf.maxMembers, *sf.maxHeaderBytes, *sf.maxURLBytes)
+			e.MaxHeaders, e.MaxGzipRatio, e.MaxConnsPerIP, e.MaxStringBytes, e.MaxKeyBytes, e.MaxMembers, e.MaxHeaderBytes, e.MaxURLBytes)
 	}
 
 	f := func(want string, args ...string) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,113 +20,103 @@ import (
 	"intake.dev/intake/schemacache"
 )
 
-// serveFlags are serve's settings; README's configuration reference lists them.
-type serveFlags struct {
-	listen          *string
-	accessConfig    *string
-	schemaBases     *[]string
-	streamConfig    *string
-	refresh         *time.Duration
-	negativeTTL     *time.Duration
-	schemaTimeout   *time.Duration
-	formatMode      *string
-	serviceName     *string
-	topicPrefix     *string
-	errorStream     *string
-	errorSchemaURI  *string
-	streamField     *string
-	schemaField     *string
-	brokers         *[]string
-	embeddedAddr    *string
-	embeddedParts   *int
-	embeddedRetain  *int64
-	shards          *int
-	ringSize        *int
-	clients         *int
-	compression     *string
-	linger          *time.Duration
-	batchMaxBytes   *int
-	acks            *string
-	deliveryTimeout *time.Duration
-	security        kafkaSecurity
-	maxBody         *int
-	maxDecompressed *int
-	maxEvents       *int
-	maxDepth        *int
-	maxStringBytes  *int
-	maxKeyBytes     *int
-	maxMembers      *int
-	maxGzipRatio    *int
-	maxHeaderBytes  *int
-	maxHeaders      *int
-	maxURLBytes     *int
-	maxConnsPerIP   *int
-	maxConnections  *int
-	readTimeout     *time.Duration
-	writeTimeout    *time.Duration
-	idleTimeout     *time.Duration
-	retryAfter      *time.Duration
-	shutdownTimeout *time.Duration
-	logLevel        *string
-	logFormat       *string
-	debugListen     *string
+// serveConfig is what intake serve runs with: each stage's Config, starting from the stage's own
+// defaults, and serve's own settings.
+type serveConfig struct {
+	File            string // --config
+	Listen          string
+	AccessConfig    string
+	Cache           schemacache.Config
+	Embedded        kafkaout.EmbeddedConfig
+	Kafka           kafkaout.Config
+	Edge            edge.Config
+	ShutdownTimeout time.Duration
+	LogLevel        string
+	LogFormat       string
+	DebugListen     string
 }
 
-func defineServeFlags(o *options) *serveFlags {
-	kd := kafkaout.DefaultConfig()
-	ed := edge.DefaultConfig()
-	return &serveFlags{
-		listen:          o.String("listen", "127.0.0.1:8192", "address the HTTP edge listens on"),
-		schemaBases:     o.List("schema-base-uri", nil, "schema repository base: a directory, file:///dir or http(s)://host/path; tried in order"),
-		streamConfig:    o.String("stream-config", "", "stream configuration: a file or an http(s) URL, in action=streamconfigs' shape"),
-		accessConfig:    o.String("access-config", "", "YAML file of API keys, JWT settings, allowed origins, rate limits and trusted proxies (README \"Who may produce where\"); empty: everyone may write every stream"),
-		refresh:         o.Duration("config-refresh", time.Minute, "how often stream config and loaded schemas are reloaded in the background (0 disables)"),
-		negativeTTL:     o.Duration("schema-negative-ttl", 10*time.Second, "how long a schema URI that failed to load is answered from the failure before it is tried again"),
-		schemaTimeout:   o.Duration("schema-http-timeout", 5*time.Second, "timeout of one http(s) fetch from a schema repository or stream config URL"),
-		formatMode:      o.String("format-mode", "fast", "JSON Schema format checks: fast (Ajv 6's, as EventGate) or full (strict RFC 3339 and friends)"),
-		serviceName:     o.String("service-name", "", "this service's name: streams whose destination_event_service differs are refused, and producers.<name> holds its stream settings (producers.eventgate when absent)"),
-		topicPrefix:     o.String("topic-prefix", "", "prefix of every topic, e.g. a datacenter's \"eqiad.\" (streams with topic_prefixes: null get none)"),
-		errorStream:     o.String("error-stream", ed.ErrorStream, "stream that receives an error event for every invalid event (\"\" disables)"),
-		errorSchemaURI:  o.String("error-schema-uri", ed.ErrorSchemaURI, "$schema of error events"),
-		streamField:     o.String("stream-field", "meta.stream", "event field that names its stream"),
-		schemaField:     o.String("schema-field", "$schema", "event field that names its schema"),
-		brokers:         o.List("kafka-brokers", nil, "Kafka seed brokers host:port; empty starts the embedded development broker"),
-		embeddedAddr:    o.String("embedded-broker-addr", "127.0.0.1:9092", "address of the embedded development broker"),
-		embeddedParts:   o.Int("embedded-broker-partitions", 1, "partitions of topics the embedded broker creates"),
-		embeddedRetain:  o.Int64("embedded-broker-retention-bytes", 64<<20, "bytes the embedded broker keeps per partition"),
-		shards:          o.Int("kafka-shards", 0, "ring shards in front of the producers (0: one per CPU)"),
-		ringSize:        o.Int("kafka-ring-size", kd.RingSize, "records each ring shard holds; a full ring answers 503"),
-		clients:         o.Int("kafka-clients", 1, "franz-go producer clients the shards are spread over"),
-		compression:     o.String("kafka-compression", "auto", "batch compression: auto (lz4 for record batches under 16 KiB, zstd's fastest level above), zstd, zstd-fastest, lz4, snappy, gzip or none"),
-		linger:          o.Duration("kafka-linger", kd.Linger, "how long a producer batch waits to fill"),
-		batchMaxBytes:   o.Int("kafka-batch-max-bytes", int(kd.BatchMaxBytes), "largest producer batch, bytes"),
-		acks:            o.String("kafka-acks", "all", "acknowledgements a produce waits for: all, leader or none (all keeps idempotence)"),
-		deliveryTimeout: o.Duration("kafka-delivery-timeout", kd.DeliveryTimeout, "how long a record may take to reach Kafka before it fails (sync requests answer 503)"),
-		// Security of --kafka-brokers; the embedded broker speaks plaintext only, serve refuses
-		// these without --kafka-brokers.
-		security:        securityFlags(o),
-		maxBody:         o.Int("max-body-bytes", ed.MaxBodyBytes, "largest request body as received (413 above)"),
-		maxDecompressed: o.Int("max-decompressed-bytes", ed.MaxDecompressedBytes, "largest gzip request body once decompressed (413 above)"),
-		maxEvents:       o.Int("max-events", ed.MaxEvents, "most events in one request (413 above)"),
-		maxDepth:        o.Int("max-depth", ed.MaxDepth, "deepest JSON nesting accepted (400 above)"),
-		maxStringBytes:  o.Int("max-string-bytes", ed.MaxStringBytes, "longest JSON string in a body, bytes as written (400 above; 0: no limit)"),
-		maxKeyBytes:     o.Int("max-key-bytes", ed.MaxKeyBytes, "longest JSON object key in a body, bytes as written (400 above; 0: no limit)"),
-		maxMembers:      o.Int("max-members", ed.MaxMembers, "most keys of one object or items of one array inside an event (400 above; 0: no limit)"),
-		maxGzipRatio:    o.Int("max-gzip-ratio", ed.MaxGzipRatio, "most times its received size a gzip body may expand, checked past 64 KiB decompressed (413 above; 0: no limit)"),
-		maxHeaderBytes:  o.Int("max-header-bytes", ed.MaxHeaderBytes, "largest request line and headers together, a buffer each connection holds (431 above)"),
-		maxHeaders:      o.Int("max-headers", ed.MaxHeaders, "most request header lines (431 above; 0: no limit)"),
-		maxURLBytes:     o.Int("max-url-bytes", ed.MaxURLBytes, "longest request URI (414 above; 0: only --max-header-bytes)"),
-		maxConnsPerIP:   o.Int("max-conns-per-ip", ed.MaxConnsPerIP, "most open connections from one client IP, 429 and closed above (0: no limit; clients behind one NAT or proxy share an IP)"),
-		maxConnections:  o.Int("max-connections", ed.MaxConnections, "most open connections, 503 and closed above"),
-		readTimeout:     o.Duration("read-timeout", ed.ReadTimeout, "time to read a whole request, headers and body, from its first byte (408 above): slow clients are cut off"),
-		writeTimeout:    o.Duration("write-timeout", ed.WriteTimeout, "time to write a response"),
-		idleTimeout:     o.Duration("idle-timeout", ed.IdleTimeout, "keep-alive connections idle longer are closed"),
-		retryAfter:      o.Duration("retry-after", ed.RetryAfter, "Retry-After sent with 503 answers"),
-		shutdownTimeout: o.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long to finish requests and flush Kafka before giving up"),
-		logLevel:        o.String("log-level", "info", "debug, info, warn or error"),
-		logFormat:       o.String("log-format", "text", "text or json"),
-		debugListen:     o.String("debug-listen", "", "address for Go's /debug/pprof profiles (\"\" disables; keep it on loopback)"),
+// defaultServeConfig is the configuration of serve with no flag, variable or file: the stages'
+// defaults are theirs.
+func defaultServeConfig() *serveConfig {
+	return &serveConfig{
+		Listen:          "127.0.0.1:8192",
+		Cache:           schemacache.DefaultConfig(),
+		Embedded:        kafkaout.DefaultEmbeddedConfig(),
+		Kafka:           kafkaout.DefaultConfig(),
+		Edge:            edge.DefaultConfig(),
+		ShutdownTimeout: 30 * time.Second,
+		LogLevel:        "info",
+		LogFormat:       "text",
 	}
+}
+
+// settings binds serve's flags to c's fields. A new serve setting is one line here, plus its row
+// in README's configuration reference (TestREADMEListsEveryFlag checks that row).
+func (c *serveConfig) settings() []setting {
+	s := []setting{
+		str("config", &c.File, "YAML file with any of the flags below as keys (dashes written as underscores)"),
+		str("listen", &c.Listen, "address the HTTP edge listens on"),
+		list("schema-base-uri", &c.Cache.SchemaBaseURIs, "schema repository base: a directory, file:///dir or http(s)://host/path; tried in order"),
+		str("stream-config", &c.Cache.StreamConfig, "stream configuration: a file or an http(s) URL, in action=streamconfigs' shape"),
+		str("access-config", &c.AccessConfig, "YAML file of API keys, JWT settings, allowed origins, rate limits and trusted proxies (README \"Who may produce where\"); empty: everyone may write every stream"),
+		dur("config-refresh", &c.Cache.RefreshInterval, "how often stream config and loaded schemas are reloaded in the background (0 disables)"),
+		dur("schema-negative-ttl", &c.Cache.NegativeTTL, "how long a schema URI that failed to load is answered from the failure before it is tried again (0: the default)"),
+		dur("schema-http-timeout", &c.Cache.HTTPTimeout, "timeout of one http(s) fetch from a schema repository or stream config URL (0: the default)"),
+		str("format-mode", &c.Cache.FormatMode, "JSON Schema format checks: fast (Ajv 6's, as EventGate) or full (strict RFC 3339 and friends)"),
+		str("service-name", &c.Cache.ServiceName, "this service's name: streams whose destination_event_service differs are refused, and producers.<name> holds its stream settings (producers.eventgate when absent)"),
+		str("topic-prefix", &c.Cache.TopicPrefix, "prefix of every topic, e.g. a datacenter's \"eqiad.\" (streams with topic_prefixes: null get none)"),
+		str("error-stream", &c.Edge.ErrorStream, "stream that receives an error event for every invalid event (\"\" disables)"),
+		str("error-schema-uri", &c.Edge.ErrorSchemaURI, "$schema of error events"),
+		path("stream-field", &c.Edge.Fields.StreamField, "event field that names its stream"),
+		path("schema-field", &c.Edge.Fields.SchemaField, "event field that names its schema"),
+		list("kafka-brokers", &c.Kafka.Brokers, "Kafka seed brokers host:port; empty starts the embedded development broker"),
+		str("embedded-broker-addr", &c.Embedded.Addr, "address of the embedded development broker"),
+		num("embedded-broker-partitions", &c.Embedded.Partitions, "partitions of topics the embedded broker creates (0: the default)"),
+		num64("embedded-broker-retention-bytes", &c.Embedded.RetentionBytes, "bytes the embedded broker keeps per partition (0: the default)"),
+		num("kafka-shards", &c.Kafka.Shards, "ring shards in front of the producers (0: one per CPU)"),
+		num("kafka-ring-size", &c.Kafka.RingSize, "records each ring shard holds, rounded up to a power of two; a full ring answers 503 (0: the default)"),
+		num("kafka-clients", &c.Kafka.Clients, "franz-go producer clients the shards are spread over, at most one per shard (0: the default)"),
+		str("kafka-compression", &c.Kafka.Compression, "batch compression: auto (lz4 for record batches under 16 KiB, zstd's fastest level above), zstd, zstd-fastest, lz4, snappy, gzip or none"),
+		dur("kafka-linger", &c.Kafka.Linger, "how long a producer batch waits to fill (0: not at all; at most 1m)"),
+		num32("kafka-batch-max-bytes", &c.Kafka.BatchMaxBytes, "largest producer batch, bytes: 512 up to 1 GiB (0: the default)"),
+		str("kafka-acks", &c.Kafka.Acks, "acknowledgements a produce waits for: all, leader or none (all keeps idempotence)"),
+		dur("kafka-delivery-timeout", &c.Kafka.DeliveryTimeout, "how long a record may take to reach Kafka before it fails (sync requests answer 503); at least 1s (0: the default)"),
+	}
+	// Security of --kafka-brokers; the embedded broker speaks plaintext only, serve refuses these
+	// without --kafka-brokers.
+	s = append(s, securitySettings(&c.Kafka)...)
+	return append(s,
+		limit("max-body-bytes", &c.Edge.MaxBodyBytes, "largest request body as received (413 above; 0: fasthttp's own 4 MiB)"),
+		limit("max-decompressed-bytes", &c.Edge.MaxDecompressedBytes, "largest gzip request body once decompressed (413 above; 0 refuses every gzip body)"),
+		limit("max-events", &c.Edge.MaxEvents, "most events in one request (413 above; 0 refuses every event)"),
+		limit("max-depth", &c.Edge.MaxDepth, "deepest JSON nesting accepted (400 above; 0: no limit, which --max-members does not allow)"),
+		limit("max-string-bytes", &c.Edge.MaxStringBytes, "longest JSON string in a body, bytes as written (400 above; 0: no limit)"),
+		limit("max-key-bytes", &c.Edge.MaxKeyBytes, "longest JSON object key in a body, bytes as written (400 above; 0: no limit)"),
+		limit("max-members", &c.Edge.MaxMembers, "most keys of one object or items of one array inside an event (400 above; 0: no limit)"),
+		limit("max-gzip-ratio", &c.Edge.MaxGzipRatio, "most times its received size a gzip body may expand, checked past 64 KiB decompressed (413 above; 0: no limit)"),
+		limit("max-header-bytes", &c.Edge.MaxHeaderBytes, "largest request line and headers together, a buffer each connection holds (431 above; 0: fasthttp's own 4096)"),
+		limit("max-headers", &c.Edge.MaxHeaders, "most request header lines (431 above; 0: no limit)"),
+		limit("max-url-bytes", &c.Edge.MaxURLBytes, "longest request URI (414 above; 0: only --max-header-bytes)"),
+		limit("max-conns-per-ip", &c.Edge.MaxConnsPerIP, "most open connections from one client IP, 429 and closed above (0: no limit; clients behind one NAT or proxy share an IP)"),
+		limit("max-connections", &c.Edge.MaxConnections, "most open connections, 503 and closed above (0: only fasthttp's own 262144)"),
+		dur("read-timeout", &c.Edge.ReadTimeout, "time to read a whole request, headers and body, from its first byte (408 above): slow clients are cut off (0: no limit)"),
+		dur("write-timeout", &c.Edge.WriteTimeout, "time to write a response (0: no limit)"),
+		dur("idle-timeout", &c.Edge.IdleTimeout, "keep-alive connections idle longer are closed (0: --read-timeout)"),
+		dur("retry-after", &c.Edge.RetryAfter, "Retry-After sent with 503 answers, rounded up to whole seconds (0: 1s)"),
+		dur("shutdown-timeout", &c.ShutdownTimeout, "on SIGTERM, how long to finish requests and flush Kafka before giving up"),
+		str("log-level", &c.LogLevel, "debug, info, warn or error"),
+		str("log-format", &c.LogFormat, "text or json"),
+		str("debug-listen", &c.DebugListen, "address for Go's /debug/pprof profiles (\"\" disables; keep it on loopback)"),
+	)
+}
+
+// serveOptions are serve's flags, bound to a fresh default configuration.
+func serveOptions() (*options, *serveConfig) {
+	c := defaultServeConfig()
+	o := newOptions("serve", "Usage: intake serve [--config FILE] [flags]\n\nRuns the HTTP edge: POST /v1/events into Kafka.", "config")
+	o.add(c.settings()...)
+	return o, c
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {
@@ -144,168 +135,119 @@ func newLogger(level, format string) (*slog.Logger, error) {
 }
 
 func serve(args []string) error {
-	o := newOptions("serve", "Usage: intake serve [--config FILE] [flags]\n\nRuns the HTTP edge: POST /v1/events into Kafka.")
-	config := o.String("config", "", "YAML file with any of the flags below as keys (dashes written as underscores)")
-	f := defineServeFlags(o)
-	if err := o.parse(args, "config"); err != nil {
+	o, c := serveOptions()
+	if err := o.parse(args); err != nil {
 		return err
 	}
-	_ = config
-	log, err := newLogger(*f.logLevel, *f.logFormat)
+	log, err := newLogger(c.LogLevel, c.LogFormat)
 	if err != nil {
 		return err
 	}
 	slog.SetDefault(log)
-	if err := f.checkLimits(); err != nil {
+	if err := c.checkLimits(o); err != nil {
 		return err
 	}
-	if len(*f.schemaBases) == 0 {
+	if len(c.Cache.SchemaBaseURIs) == 0 {
 		return fmt.Errorf("no schema repository: set --schema-base-uri (a directory, file:// or http(s):// URL)")
 	}
-	if *f.streamConfig == "" {
+	if c.Cache.StreamConfig == "" {
 		return fmt.Errorf("no stream configuration: set --stream-config (a file or http(s) URL)")
 	}
 
 	// Kafka: the configured brokers, or the embedded development broker.
-	brokers := *f.brokers
 	// Any TLS setting asks for TLS (kafkaout does the same); /v1/info and the log say which.
-	kafkaTLS := f.security.usesTLS()
-	if len(brokers) == 0 && f.security.set() {
+	kafkaTLS := usesTLS(&c.Kafka)
+	if len(c.Kafka.Brokers) == 0 && securitySet(&c.Kafka) {
 		// Ignoring them would run a plaintext development broker where a secured cluster was meant.
 		return fmt.Errorf("the --kafka-tls* and --kafka-sasl-* settings need --kafka-brokers: the embedded development broker " +
 			"(started when --kafka-brokers is empty) speaks plaintext only")
 	}
 	var embedded *kafkaout.Embedded
-	if len(brokers) == 0 {
-		embedded, err = kafkaout.StartEmbedded(kafkaout.EmbeddedConfig{
-			Addr:           *f.embeddedAddr,
-			Partitions:     *f.embeddedParts,
-			RetentionBytes: *f.embeddedRetain,
-			Logger:         log,
-		})
-		if err != nil {
-			return fmt.Errorf("cannot start the embedded broker on %s (--embedded-broker-addr, or set --kafka-brokers): %w", *f.embeddedAddr, err)
+	if len(c.Kafka.Brokers) == 0 {
+		c.Embedded.Logger = log
+		embedded, err = kafkaout.StartEmbedded(c.Embedded)
+		if ce := (*kafkaout.ConfigError)(nil); errors.As(err, &ce) {
+			return o.flagError(err, &c.Embedded)
+		} else if err != nil {
+			return fmt.Errorf("cannot start the embedded broker on %s (--embedded-broker-addr, or set --kafka-brokers): %w", c.Embedded.Addr, err)
 		}
 		defer embedded.Close()
-		brokers = embedded.Addrs()
+		c.Kafka.Brokers = embedded.Addrs()
 	}
 
 	var access *edge.Access
-	var onStream func(*fastpath.Stream)
-	if *f.accessConfig != "" {
-		acfg, err := loadAccessConfig(*f.accessConfig, log)
+	if c.AccessConfig != "" {
+		acfg, err := loadAccessConfig(c.AccessConfig, log)
 		if err != nil {
 			return err
 		}
 		if access, err = edge.NewAccess(acfg); err != nil {
-			return fmt.Errorf("--access-config %s: %w", *f.accessConfig, err)
+			return fmt.Errorf("--access-config %s: %w", c.AccessConfig, err)
 		}
 		defer access.Close()
-		onStream = access.StreamHook()
-		if r := refreshInterval(*f.refresh); r > 0 {
+		c.Cache.OnStream = access.StreamHook()
+		if r := c.Cache.RefreshInterval; r > 0 {
 			stop := make(chan struct{})
 			defer close(stop)
-			go reloadAccess(access, *f.accessConfig, r, log, stop)
+			go reloadAccess(access, c.AccessConfig, r, log, stop)
 		}
 	}
 
-	cache, err := schemacache.New(schemacache.Config{
-		OnStream:        onStream,
-		SchemaBaseURIs:  *f.schemaBases,
-		StreamConfig:    *f.streamConfig,
-		TopicPrefix:     *f.topicPrefix,
-		ServiceName:     *f.serviceName,
-		RefreshInterval: refreshInterval(*f.refresh),
-		NegativeTTL:     *f.negativeTTL,
-		HTTPTimeout:     *f.schemaTimeout,
-		FormatMode:      *f.formatMode,
-		Logger:          log,
-	})
+	c.Cache.Logger = log
+	cache, err := schemacache.New(c.Cache)
 	if err != nil {
-		return err
+		return o.flagError(err, &c.Cache)
 	}
 	cache.Start()
 	defer cache.Close()
 
-	kcfg := kafkaout.DefaultConfig()
-	kcfg.Brokers = brokers
-	kcfg.Shards = *f.shards
-	kcfg.RingSize = *f.ringSize
-	kcfg.Clients = *f.clients
-	kcfg.Compression = *f.compression
-	kcfg.Linger = *f.linger
-	kcfg.BatchMaxBytes = int32(*f.batchMaxBytes)
-	kcfg.Acks = *f.acks
-	kcfg.DeliveryTimeout = *f.deliveryTimeout
-	f.security.apply(&kcfg)
-	kcfg.Logger = log
-	prod, err := kafkaout.New(kcfg)
+	c.Kafka.Logger = log
+	prod, err := kafkaout.New(c.Kafka)
 	if err != nil {
-		return err
+		return o.flagError(err, &c.Kafka)
 	}
 
-	ecfg := edge.DefaultConfig()
-	ecfg.MaxBodyBytes = *f.maxBody
-	ecfg.MaxDecompressedBytes = *f.maxDecompressed
-	ecfg.MaxEvents = *f.maxEvents
-	ecfg.MaxDepth = *f.maxDepth
-	ecfg.MaxStringBytes = *f.maxStringBytes
-	ecfg.MaxKeyBytes = *f.maxKeyBytes
-	ecfg.MaxMembers = *f.maxMembers
-	ecfg.MaxGzipRatio = *f.maxGzipRatio
-	ecfg.MaxHeaderBytes = *f.maxHeaderBytes
-	ecfg.MaxHeaders = *f.maxHeaders
-	ecfg.MaxURLBytes = *f.maxURLBytes
-	ecfg.MaxConnsPerIP = *f.maxConnsPerIP
-	ecfg.MaxConnections = *f.maxConnections
-	ecfg.ReadTimeout = *f.readTimeout
-	ecfg.WriteTimeout = *f.writeTimeout
-	ecfg.IdleTimeout = *f.idleTimeout
-	ecfg.RetryAfter = *f.retryAfter
 	// A sync request outlives the producer's delivery timeout a little, so Kafka's own verdict
 	// (usually a timeout error) arrives before the request gives up on it.
-	ecfg.AckTimeout = *f.deliveryTimeout + time.Second
-	ecfg.ErrorStream = *f.errorStream
-	ecfg.ErrorSchemaURI = *f.errorSchemaURI
-	ecfg.TopicPrefix = *f.topicPrefix
-	if *f.serviceName != "" {
-		ecfg.EmitterID = *f.serviceName
+	c.Edge.AckTimeout = prod.DeliveryTimeout() + time.Second
+	c.Edge.TopicPrefix = c.Cache.TopicPrefix
+	if c.Cache.ServiceName != "" {
+		c.Edge.EmitterID = c.Cache.ServiceName
 	}
-	ecfg.Fields = fastpath.Options{StreamField: fastpath.SplitPath(*f.streamField), SchemaField: fastpath.SplitPath(*f.schemaField)}
-	ecfg.Version = version
-	ecfg.Logger = log
-	ecfg.Access = access
-	ecfg.Info = map[string]any{
-		"service_name":     *f.serviceName,
-		"schema_base_uris": *f.schemaBases,
-		"stream_config":    *f.streamConfig,
-		"topic_prefix":     *f.topicPrefix,
-		"error_stream":     *f.errorStream,
-		"kafka_brokers":    brokers,
+	c.Edge.Version = version
+	c.Edge.Logger = log
+	c.Edge.Access = access
+	c.Edge.Info = map[string]any{
+		"service_name":     c.Cache.ServiceName,
+		"schema_base_uris": c.Cache.SchemaBaseURIs,
+		"stream_config":    c.Cache.StreamConfig,
+		"topic_prefix":     c.Cache.TopicPrefix,
+		"error_stream":     c.Edge.ErrorStream,
+		"kafka_brokers":    c.Kafka.Brokers,
 		"embedded_broker":  embedded != nil,
 		// Whether and how intake authenticates, never the credentials.
 		"kafka_tls":            kafkaTLS,
-		"kafka_sasl_mechanism": strings.ToLower(*f.security.saslMechanism),
+		"kafka_sasl_mechanism": strings.ToLower(c.Kafka.SASLMechanism),
 	}
-	srv := edge.New(ecfg, cache, prod)
+	srv := edge.New(c.Edge, cache, prod)
 
-	ln, err := net.Listen("tcp", *f.listen)
+	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s (--listen): %w", *f.listen, err)
+		return fmt.Errorf("cannot listen on %s (--listen): %w", c.Listen, err)
 	}
-	if *f.debugListen != "" {
+	if c.DebugListen != "" {
 		go func() {
-			log.Info("serving /debug/pprof", "listen", *f.debugListen)
-			if err := http.ListenAndServe(*f.debugListen, nil); err != nil {
+			log.Info("serving /debug/pprof", "listen", c.DebugListen)
+			if err := http.ListenAndServe(c.DebugListen, nil); err != nil {
 				log.Error("cannot serve /debug/pprof (--debug-listen)", "err", err)
 			}
 		}()
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("intake is serving", "listen", ln.Addr().String(), "kafka", strings.Join(brokers, ","),
-		"kafka_tls", kafkaTLS, "kafka_sasl_mechanism", strings.ToLower(*f.security.saslMechanism),
-		"schema_base_uris", strings.Join(*f.schemaBases, ","), "stream_config", *f.streamConfig)
+	log.Info("intake is serving", "listen", ln.Addr().String(), "kafka", strings.Join(c.Kafka.Brokers, ","),
+		"kafka_tls", kafkaTLS, "kafka_sasl_mechanism", strings.ToLower(c.Kafka.SASLMechanism),
+		"schema_base_uris", strings.Join(c.Cache.SchemaBaseURIs, ","), "stream_config", c.Cache.StreamConfig)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -318,7 +260,7 @@ func serve(args []string) error {
 	signal.Stop(sig)
 
 	// Stop in reverse: no new requests, requests in flight answered, rings drained and flushed.
-	ctx, cancel := context.WithTimeout(context.Background(), *f.shutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Error("cannot finish every request before --shutdown-timeout", "err", err)
@@ -331,32 +273,15 @@ func serve(args []string) error {
 	return nil
 }
 
-// checkLimits refuses limits that cannot work, naming the flag.
-func (f *serveFlags) checkLimits() error {
-	for _, l := range []struct {
-		flag string
-		v    int
-	}{
-		{"max-body-bytes", *f.maxBody}, {"max-decompressed-bytes", *f.maxDecompressed}, {"max-events", *f.maxEvents},
-		{"max-depth", *f.maxDepth}, {"max-string-bytes", *f.maxStringBytes}, {"max-key-bytes", *f.maxKeyBytes},
-		{"max-members", *f.maxMembers}, {"max-gzip-ratio", *f.maxGzipRatio}, {"max-header-bytes", *f.maxHeaderBytes},
-		{"max-headers", *f.maxHeaders}, {"max-url-bytes", *f.maxURLBytes}, {"max-conns-per-ip", *f.maxConnsPerIP},
-		{"max-connections", *f.maxConnections},
-	} {
-		if l.v < 0 {
-			return fmt.Errorf("cannot use --%s %d: a limit is 0 or more", l.flag, l.v)
-		}
+// checkLimits refuses limits that cannot work, naming the flag: a negative one (every setting
+// bound with limit), and --max-members with a depth it cannot count in.
+func (c *serveConfig) checkLimits(o *options) error {
+	if err := o.checkLimits(); err != nil {
+		return err
 	}
-	if *f.maxMembers > 0 && (*f.maxDepth == 0 || *f.maxDepth > fastpath.MaxCountedDepth) {
+	if c.Edge.MaxMembers > 0 && (c.Edge.MaxDepth == 0 || c.Edge.MaxDepth > fastpath.MaxCountedDepth) {
 		return fmt.Errorf("cannot use --max-depth %d with --max-members: members are counted in %d levels at most; "+
-			"set --max-depth to at most %d, or --max-members 0", *f.maxDepth, fastpath.MaxCountedDepth, fastpath.MaxCountedDepth)
+			"set --max-depth to at most %d, or --max-members 0", c.Edge.MaxDepth, fastpath.MaxCountedDepth, fastpath.MaxCountedDepth)
 	}
 	return nil
-}
-
-func refreshInterval(d time.Duration) time.Duration {
-	if d <= 0 {
-		return -1
-	}
-	return d
 }

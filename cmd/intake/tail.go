@@ -17,18 +17,36 @@ import (
 	"intake.dev/intake/kafkaout"
 )
 
-func tail(args []string) error {
+// tailConfig is what intake tail runs with. Of Kafka only the brokers and the security settings
+// are used: tail reads.
+type tailConfig struct {
+	Kafka         kafkaout.Config
+	FromBeginning bool
+	Max           int
+	Keys          bool
+	Idle          time.Duration
+}
+
+func tailOptions() (*options, *tailConfig) {
+	c := &tailConfig{Kafka: kafkaout.Config{Brokers: []string{kafkaout.DefaultEmbeddedConfig().Addr}}}
 	o := newOptions("tail", "Usage: intake tail [flags] TOPIC\n\n"+
 		"Prints a topic's events, one JSON line each, as they arrive. Against the embedded broker of\n"+
 		"\"intake serve\" by default, so you can watch events arrive; the --kafka-tls* and --kafka-sasl-*\n"+
-		"flags are serve's.")
-	brokers := o.List("kafka-brokers", []string{"127.0.0.1:9092"}, "Kafka seed brokers host:port")
-	fromBeginning := o.Bool("from-beginning", false, "start at the oldest event kept, not at the newest")
-	max := o.Int("max", 0, "stop after this many events (0: run until interrupted)")
-	keys := o.Bool("keys", false, `print {"partition":P,"offset":O,"key":K,"value":EVENT} instead of the event alone`)
-	idle := o.Duration("idle-timeout", 0, "stop when no event arrived for this long (0: wait forever)")
-	security := securityFlags(o)
-	if err := o.parse(args, ""); err != nil {
+		"flags are serve's.", "")
+	o.add(
+		list("kafka-brokers", &c.Kafka.Brokers, "Kafka seed brokers host:port"),
+		boolean("from-beginning", &c.FromBeginning, "start at the oldest event kept, not at the newest"),
+		num("max", &c.Max, "stop after this many events (0: run until interrupted)"),
+		boolean("keys", &c.Keys, `print {"partition":P,"offset":O,"key":K,"value":EVENT} instead of the event alone`),
+		dur("idle-timeout", &c.Idle, "stop when no event arrived for this long (0: wait forever)"),
+	)
+	o.add(securitySettings(&c.Kafka)...)
+	return o, c
+}
+
+func tail(args []string) error {
+	o, c := tailOptions()
+	if err := o.parse(args); err != nil {
 		return err
 	}
 	if o.fs.NArg() != 1 {
@@ -37,20 +55,18 @@ func tail(args []string) error {
 	}
 	topic := o.fs.Arg(0)
 	reset := kgo.NewOffset().AtEnd()
-	if *fromBeginning {
+	if c.FromBeginning {
 		reset = kgo.NewOffset().AtStart()
 	}
-	var kcfg kafkaout.Config
-	security.apply(&kcfg)
-	opts, err := kcfg.SecurityOpts()
+	opts, err := c.Kafka.SecurityOpts()
 	if err != nil {
-		return err
+		return o.flagError(err, &c.Kafka)
 	}
-	opts = append(opts, kgo.SeedBrokers(*brokers...), kgo.ConsumeTopics(topic),
+	opts = append(opts, kgo.SeedBrokers(c.Kafka.Brokers...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(reset), kgo.AllowAutoTopicCreation())
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return fmt.Errorf("cannot create a Kafka client for %v (--kafka-brokers): %w", *brokers, err)
+		return fmt.Errorf("cannot create a Kafka client for %v (--kafka-brokers): %w", c.Kafka.Brokers, err)
 	}
 	defer cl.Close()
 
@@ -61,8 +77,8 @@ func tail(args []string) error {
 	printed := 0
 	for {
 		fctx, cancel := ctx, context.CancelFunc(func() {})
-		if *idle > 0 {
-			fctx, cancel = context.WithTimeout(ctx, *idle)
+		if c.Idle > 0 {
+			fctx, cancel = context.WithTimeout(ctx, c.Idle)
 		}
 		fetches := cl.PollFetches(fctx)
 		cancel()
@@ -82,14 +98,14 @@ func tail(args []string) error {
 			if stopNow {
 				return
 			}
-			if *keys {
+			if c.Keys {
 				out.Write(appendKeyed(nil, r))
 			} else {
 				out.Write(r.Value)
 			}
 			out.WriteByte('\n')
 			printed++
-			stopNow = *max > 0 && printed >= *max
+			stopNow = c.Max > 0 && printed >= c.Max
 		})
 		out.Flush()
 		if stopNow {

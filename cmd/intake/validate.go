@@ -19,26 +19,11 @@ import (
 // validate checks events as the edge would, without producing. Exit status: 0 all valid, 1 some
 // invalid, 2 usage or configuration error (returned as err).
 func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
-	o := newOptions("validate", "Usage: intake validate [flags] [FILE|-]\n\n"+
-		"Reads events (a JSON array, one object, or one object per line) from FILE or standard input,\n"+
-		"runs the edge's checks without producing, and prints one line per event:\n"+
-		`  {"index": i, "valid": true|false, "errors": [...]}`+"\n"+
-		"Without --stream-config only the schema is checked (any stream name goes).")
-	bases := o.List("schema-base-uri", nil, "schema repository base: a directory, file:///dir or http(s)://host/path; tried in order")
-	streamConfig := o.String("stream-config", "", "stream configuration file or URL (optional)")
-	serviceName := o.String("service-name", "", "check streams as the service of this name would")
-	formatMode := o.String("format-mode", "fast", "fast (Ajv 6's formats, as EventGate) or full")
-	streamField := o.String("stream-field", "meta.stream", "event field that names its stream")
-	schemaField := o.String("schema-field", "$schema", "event field that names its schema")
-	ed := edge.DefaultConfig()
-	depth := o.Int("max-depth", ed.MaxDepth, "deepest JSON nesting accepted, as the edge's --max-depth")
-	maxString := o.Int("max-string-bytes", ed.MaxStringBytes, "longest JSON string, as the edge's --max-string-bytes")
-	maxKey := o.Int("max-key-bytes", ed.MaxKeyBytes, "longest JSON object key, as the edge's --max-key-bytes")
-	maxMembers := o.Int("max-members", ed.MaxMembers, "most keys of one object or items of one array, as the edge's --max-members")
-	if err := o.parse(args, ""); err != nil {
+	o, c := validateOptions()
+	if err := o.parse(args); err != nil {
 		return 2, err
 	}
-	if len(*bases) == 0 {
+	if len(c.Cache.SchemaBaseURIs) == 0 {
 		return 2, fmt.Errorf("no schema repository: set --schema-base-uri")
 	}
 	if o.fs.NArg() > 1 {
@@ -58,25 +43,17 @@ func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 		return 2, fmt.Errorf("cannot read events: %w", err)
 	}
 
-	cache, err := schemacache.New(schemacache.Config{
-		SchemaBaseURIs:  *bases,
-		StreamConfig:    *streamConfig,
-		ServiceName:     *serviceName,
-		RefreshInterval: -1,
-		FormatMode:      *formatMode,
-	})
+	cache, err := schemacache.New(c.Cache)
 	if err != nil {
-		return 2, err
+		return 2, o.flagError(err, &c.Cache)
 	}
 	defer cache.Close()
-	opts := fastpath.Options{StreamField: fastpath.SplitPath(*streamField), SchemaField: fastpath.SplitPath(*schemaField)}
 	var lookup fastpath.Lookup = cache.Current()
-	anyStream := &schemaOnly{cache: cache, schemaField: opts.SchemaField}
-	if *streamConfig == "" {
+	anyStream := &schemaOnly{cache: cache, schemaField: c.Fields.SchemaField}
+	if c.Cache.StreamConfig == "" {
 		lookup = anyStream
 	}
 
-	lim := fastpath.JSONLimits{MaxDepth: *depth, MaxStringBytes: *maxString, MaxKeyBytes: *maxKey, MaxMembers: *maxMembers}
 	events, err := splitEvents(data)
 	if err != nil {
 		return 2, err
@@ -94,7 +71,7 @@ func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 		line = append(line[:0], `{"index":`...)
 		line = strconv.AppendInt(line, int64(i), 10)
 		// The edge's checks of the JSON itself, then its parser.
-		problem := fastpath.CheckJSON(raw, lim)
+		problem := fastpath.CheckJSON(raw, c.Limits)
 		ev, err := p.ParseBytes(raw)
 		if problem == "" && err != nil {
 			problem = err.Error()
@@ -105,7 +82,7 @@ func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 			r.Outcome = fastpath.Invalid
 		} else {
 			anyStream.prepare(ev)
-			fastpath.Process(lookup, &opts, ev, req, &r)
+			fastpath.Process(lookup, &c.Fields, ev, req, &r)
 		}
 		if r.Outcome == fastpath.Accepted {
 			line = append(line, `,"valid":true,"errors":[]}`...)
@@ -119,6 +96,43 @@ func validate(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 		w.Write(line)
 	}
 	return code, nil
+}
+
+// validateConfig is what intake validate runs with: the edge's schema cache, event fields and
+// JSON limits, from their defaults.
+type validateConfig struct {
+	Cache  schemacache.Config
+	Fields fastpath.Options
+	Limits fastpath.JSONLimits
+}
+
+func validateOptions() (*options, *validateConfig) {
+	ed := edge.DefaultConfig()
+	c := &validateConfig{
+		Cache:  schemacache.DefaultConfig(),
+		Fields: fastpath.DefaultOptions(),
+		Limits: fastpath.JSONLimits{MaxDepth: ed.MaxDepth, MaxStringBytes: ed.MaxStringBytes, MaxKeyBytes: ed.MaxKeyBytes, MaxMembers: ed.MaxMembers},
+	}
+	// The stream config and schemas are read once: no refresher.
+	c.Cache.RefreshInterval = 0
+	o := newOptions("validate", "Usage: intake validate [flags] [FILE|-]\n\n"+
+		"Reads events (a JSON array, one object, or one object per line) from FILE or standard input,\n"+
+		"runs the edge's checks without producing, and prints one line per event:\n"+
+		`  {"index": i, "valid": true|false, "errors": [...]}`+"\n"+
+		"Without --stream-config only the schema is checked (any stream name goes).", "")
+	o.add(
+		list("schema-base-uri", &c.Cache.SchemaBaseURIs, "schema repository base: a directory, file:///dir or http(s)://host/path; tried in order"),
+		str("stream-config", &c.Cache.StreamConfig, "stream configuration file or URL (optional)"),
+		str("service-name", &c.Cache.ServiceName, "check streams as the service of this name would"),
+		str("format-mode", &c.Cache.FormatMode, "fast (Ajv 6's formats, as EventGate) or full"),
+		path("stream-field", &c.Fields.StreamField, "event field that names its stream"),
+		path("schema-field", &c.Fields.SchemaField, "event field that names its schema"),
+		num("max-depth", &c.Limits.MaxDepth, "deepest JSON nesting accepted, as the edge's --max-depth"),
+		num("max-string-bytes", &c.Limits.MaxStringBytes, "longest JSON string, as the edge's --max-string-bytes"),
+		num("max-key-bytes", &c.Limits.MaxKeyBytes, "longest JSON object key, as the edge's --max-key-bytes"),
+		num("max-members", &c.Limits.MaxMembers, "most keys of one object or items of one array, as the edge's --max-members"),
+	)
+	return o, c
 }
 
 // splitEvents accepts a JSON array of events, one JSON value, or one JSON value per line.
