@@ -1,5 +1,3 @@
-// Command intake is the intake service and its tools: serve (the HTTP edge), tail (print a topic's
-// events) and validate (check events offline as the edge would).
 package main
 
 import (
