@@ -138,14 +138,17 @@ var regexStreamNames = map[string]string{
 	`/^swift\.(.+\.)?upload-complete$/`: "swift.upload-complete",
 }
 
-// Every real example event whose schema title has a stream, posted to such a stream, is accepted and
-// arrives in Kafka unchanged apart from enrichment.
-func TestRealExampleEventsArriveUnchanged(t *testing.T) {
+// realStream is what the tests read of a stream in the production stream config.
+type realStream struct {
+	SchemaTitle   string   `json:"schema_title"`
+	TopicPrefixes []string `json:"topic_prefixes"`
+}
+
+// realStreams is the production stream config of ../shared/data: its streams by name.
+func realStreams(t testing.TB) map[string]realStream {
+	t.Helper()
 	var sc struct {
-		Streams map[string]struct {
-			SchemaTitle   string   `json:"schema_title"`
-			TopicPrefixes []string `json:"topic_prefixes"`
-		} `json:"streams"`
+		Streams map[string]realStream `json:"streams"`
 	}
 	b, err := os.ReadFile(edgetest.SharedData("streamconfig.json"))
 	if err != nil {
@@ -154,14 +157,21 @@ func TestRealExampleEventsArriveUnchanged(t *testing.T) {
 	if err := json.Unmarshal(b, &sc); err != nil {
 		t.Fatal(err)
 	}
+	return sc.Streams
+}
+
+// Every real example event whose schema title has a stream, posted to such a stream, is accepted and
+// arrives in Kafka unchanged apart from enrichment.
+func TestRealExampleEventsArriveUnchanged(t *testing.T) {
+	streams := realStreams(t)
 	streamsByTitle := map[string][]string{}
-	names := make([]string, 0, len(sc.Streams))
-	for name := range sc.Streams {
+	names := make([]string, 0, len(streams))
+	for name := range streams {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		s := sc.Streams[name]
+		s := streams[name]
 		if strings.HasPrefix(name, "/") {
 			n, ok := regexStreamNames[name]
 			if !ok {
@@ -172,7 +182,7 @@ func TestRealExampleEventsArriveUnchanged(t *testing.T) {
 		streamsByTitle[s.SchemaTitle] = append(streamsByTitle[s.SchemaTitle], name)
 	}
 	topicOf := func(stream string) string {
-		for name, s := range sc.Streams {
+		for name, s := range streams {
 			if (name == stream || regexStreamNames[name] == stream) && s.TopicPrefixes == nil {
 				return stream
 			}

@@ -123,20 +123,8 @@ func newRawFuzzServer(t testing.TB) (*edge.Server, *schemacache.Snapshot) {
 // stream of its schema, in the shapes a client sends: plain, gzip, chunked, hasty, batched,
 // pipelined, and a few hostile framings.
 func rawSeeds(t testing.TB) [][]byte {
-	var sc struct {
-		Streams map[string]struct {
-			SchemaTitle string `json:"schema_title"`
-		} `json:"streams"`
-	}
-	b, err := os.ReadFile(edgetest.SharedData("streamconfig.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &sc); err != nil {
-		t.Fatal(err)
-	}
 	streamOf := map[string]string{}
-	for name, s := range sc.Streams {
+	for name, s := range realStreams(t) {
 		if !strings.HasPrefix(name, "/") && (streamOf[s.SchemaTitle] == "" || name < streamOf[s.SchemaTitle]) {
 			streamOf[s.SchemaTitle] = name
 		}
