@@ -23,12 +23,14 @@ run: build
 ## browser client's tests (test-js)
 test: test-go test-js
 
-## test-go: vet, every Go test (the Go client's against a real edge among them), then the
-## concurrent packages again under the race detector
+## test-go: vet, every Go test (the Go client's against a real edge, test/client, among them), then
+## the concurrent packages again under the race detector; then the same for the Go client's own
+## module (client/: its unit tests, standard library only)
 test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./fastpath/ ./kafkaout/ ./schemacache/ ./edge/... ./client/...
+	$(GO) test -count=1 -race ./fastpath/ ./kafkaout/ ./schemacache/ ./edge/... ./test/client/
+	cd client && $(GO) vet ./... && $(GO) test -count=1 ./... && $(GO) test -count=1 -race ./...
 
 ## test-js: the browser client (client/js): npm ci from the lockfile, build, size budget, unit
 ## tests, then the tests in a headless Chromium (Debian's, installed by
@@ -64,11 +66,13 @@ bench-compare: build
 	$(GO) build -o bin/baseline ./bench/cmd/baseline
 	$(GO) run ./bench/cmd/compare -duration $(or $(DURATION),10s) -edge-args "$(EDGE_ARGS)" -workloads "$(WORKLOADS)"
 
-## bench-client: the Go client's throughput against a real edge in the test process (events/s for
-## Enqueue of small events, one and four senders, gzip, spool; Send of 100-event batches beside
-## bare net/http posting the same bodies); BENCHTIME=3s
+## bench-client: the Go client's own work per event (client/: BenchmarkPrepare), then its
+## throughput against a real edge in the test process (test/client: events/s for Enqueue of small
+## events, one and four senders, gzip, spool; Send of 100-event batches beside bare net/http posting
+## the same bodies); BENCHTIME=3s
 bench-client:
-	$(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),3s) ./client/
+	cd client && $(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),3s) ./
+	$(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),3s) ./test/client/
 
 ## bench-shards: sweep --kafka-shards x --kafka-clients: events/s per core and p99, and the best pair
 bench-shards: build
@@ -97,7 +101,7 @@ fuzz:
 	@set -e; for f in $$(find . -name '*_test.go' -not -path './.*' | xargs grep -l '^func Fuzz' | sort); do \
 		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
 			echo "== $$t in $$(dirname $$f), $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$(dirname $$f)/; \
+			(cd $$(dirname $$f) && $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s .); \
 		done; \
 	done
 

@@ -17,6 +17,7 @@ require (
 	github.com/twmb/franz-go/pkg/kmsg v1.15.0
 	github.com/valyala/fasthttp v1.78.0
 	github.com/valyala/fastjson v1.6.10
+	intake.dev/intake/client v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -31,3 +32,7 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
+
+// The Go client is a module of its own (standard library only, for producers to depend on alone);
+// this module's tests of it against a real edge (test/client) use this checkout's copy.
+replace intake.dev/intake/client => ./client

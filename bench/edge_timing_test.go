@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"sync/atomic"
@@ -11,7 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
-	"intake.dev/intake/edge"
+	"intake.dev/intake/internal/edgetest"
 	"intake.dev/intake/kafkaout"
 )
 
@@ -84,45 +83,38 @@ func benchEdge(b *testing.B, c edgeCase) {
 	if c.gzip {
 		body = gzipped(b, body)
 	}
-	ln := fasthttputil.NewInmemoryListener()
+	var dial func() (net.Conn, error)
 	var prod *kafkaout.Producer
 	brokerPID := 0
 	want := fasthttp.StatusCreated
 	switch c.producer {
 	case "":
+		ln := fasthttputil.NewInmemoryListener()
 		srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 			_ = ctx.PostBody() // the body, read in full by fasthttp before the handler runs
 			ctx.SetStatusCode(fasthttp.StatusCreated)
 		}}
 		go srv.Serve(ln)
 		b.Cleanup(func() { srv.Shutdown() })
+		dial = ln.Dial
 	default:
-		broker := ""
+		// The edge and its producer with the service's defaults, over the shared cache of the real schemas.
+		o := edgetest.Options{Cache: cache(b, true), TopicPrefix: "eqiad.", Listener: edgetest.InMemory, Logger: quietLogger}
 		if c.producer == "kfake" {
 			br := kfakeBroker(b)
-			broker, brokerPID = br.addr, br.pid
+			o.Brokers, brokerPID = []string{br.addr}, br.pid
+		} else {
+			o.Discard = true
 		}
-		prod = newProducer(b, broker)
-		cfg := edge.DefaultConfig()
-		cfg.TopicPrefix = "eqiad."
-		cfg.Logger = quietLogger
-		srv := edge.New(cfg, cache(b, true), prod)
-		go srv.Serve(ln)
-		// Registered after the producer's cleanup, so it runs before it: the edge stops first.
-		b.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(ctx); err != nil {
-				b.Errorf("edge shutdown: %s", err)
-			}
-		})
+		e := edgetest.Start(b, o)
+		prod, dial = e.Producer, e.Dial
 		if c.hasty {
 			want = fasthttp.StatusAccepted
 		}
 	}
 	client := &fasthttp.HostClient{
 		Addr:                "intake.bench",
-		Dial:                func(string) (net.Conn, error) { return ln.Dial() },
+		Dial:                func(string) (net.Conn, error) { return dial() },
 		MaxConns:            edgeInFlight,
 		MaxIdleConnDuration: time.Minute,
 		ReadTimeout:         30 * time.Second,

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -24,12 +23,10 @@ import (
 	"github.com/valyala/fastjson"
 
 	"intake.dev/intake/fastpath"
+	"intake.dev/intake/internal/edgetest"
 	"intake.dev/intake/kafkaout"
 	"intake.dev/intake/schemacache"
 )
-
-// dataDir is ../shared/data of the project root, from this package's directory.
-const dataDir = "../../shared/data"
 
 var withBaselines = flag.Bool("baselines", true,
 	"run the baselines (encoding/json, kaptinlin, bare fasthttp, stdlib gzip, net/http); benchcheck -allocs-only turns them off")
@@ -150,7 +147,7 @@ var (
 // bytes returns the event as compact JSON, keys in the example's order.
 func (e *eventCase) bytes(tb testing.TB) []byte {
 	return e.raw.get(tb, func() ([]byte, error) {
-		data, err := os.ReadFile(filepath.Join(dataDir, "examples", e.file))
+		data, err := os.ReadFile(edgetest.SharedData("examples", e.file))
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the example events (../shared/data beside the project): %w", err)
 		}
@@ -225,19 +222,10 @@ func requestHeaders() *fasthttp.RequestHeader {
 var compiledCache, noValidateCache fixture[*schemacache.Cache]
 
 func newCache(noValidation bool) (*schemacache.Cache, error) {
-	cfg := schemacache.Config{
-		SchemaBaseURIs: []string{
-			dataDir + "/schemas/primary/jsonschema",
-			dataDir + "/schemas/secondary/jsonschema",
-		},
-		StreamConfig: dataDir + "/streamconfig.json",
-		TopicPrefix:  "eqiad.",
-		Logger:       quietLogger,
-	}
-	if noValidation {
-		cfg.ValidatorFor = func(string, []byte) (fastpath.Validator, error) { return fastpath.AcceptAll, nil }
-	}
-	c, err := schemacache.New(cfg)
+	o := edgetest.RealData()
+	o.NoValidation = noValidation
+	o.Logger = quietLogger
+	c, err := schemacache.New(edgetest.CacheConfig(o))
 	if err != nil {
 		return nil, err
 	}

@@ -1,22 +1,15 @@
 package client
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 )
 
-// Client throughput against a real edge in this process (embedded broker, examples' config), with
-// the client's own per-event cost (Prepare) and a baseline that posts the same 100-event body with
-// bare net/http, so the client's overhead reads as a ratio in one run. The events are the README's
-// example/click event (examples/events/click.json), about 150 bytes of JSON.
-//
-//	make bench-client (go test -run '^$' -bench . -benchtime 3s ./client/)
+// The client's own per-event cost, before any I/O. Its throughput against a real edge is measured
+// in the main module's test/client (BenchmarkEnqueue, BenchmarkSend100); make bench-client runs
+// both. The event is the README's example/click event (examples/events/click.json), about 150
+// bytes of JSON.
 
 var benchEvent = []byte(`{"$schema":"/example/click/1.0.0","dt":"2026-11-23T12:00:00.000Z","meta":{"stream":"example.click"},"page":{"id":42,"title":"Main Page"},"button":"save"}`)
 
@@ -40,101 +33,4 @@ func BenchmarkPrepare(b *testing.B) {
 			}
 		})
 	}
-}
-
-// BenchmarkEnqueue enqueues b.N small events as fast as the queue takes them (waiting a little on
-// ErrQueueFull) and closes the client: events/s is b.N over the whole time, Close included, so
-// every event counted was acknowledged by Kafka.
-func BenchmarkEnqueue(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		opts func(b *testing.B) []Option
-	}{
-		{"concurrency-1", func(*testing.B) []Option { return nil }},
-		{"concurrency-4", func(*testing.B) []Option { return []Option{WithConcurrency(4)} }},
-		{"gzip", func(*testing.B) []Option { return []Option{WithGzip(0)} }},
-		{"spool", func(b *testing.B) []Option { return []Option{WithSpool(b.TempDir())} }},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			brokers := startBroker(b, 3)
-			e := startEdge(b, brokers, "../examples/stream-config.json", "127.0.0.1:0")
-			opts := bc.opts(b)
-			c, _ := newTestClient(b, e.url, append(opts, withSleep(sleepCtx))...)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(benchEvent)))
-			ev := json.RawMessage(benchEvent)
-			b.ResetTimer()
-			start := time.Now()
-			for range b.N {
-				for {
-					err := c.Enqueue(ev)
-					if err == nil {
-						break
-					}
-					if !errors.Is(err, ErrQueueFull) {
-						b.Fatal(err)
-					}
-					time.Sleep(100 * time.Microsecond)
-				}
-			}
-			mustClose(b, c)
-			elapsed := time.Since(start)
-			b.StopTimer()
-			if s := c.Stats(); s.Accepted != int64(b.N) {
-				b.Fatalf("stats %+v", s)
-			}
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
-		})
-	}
-}
-
-// BenchmarkSend100 sends 100-event batches with Send, one after the other, each waiting for
-// Kafka's acknowledgements; the baseline posts the same body (ids already in) with bare net/http.
-func BenchmarkSend100(b *testing.B) {
-	brokers := startBroker(b, 3)
-	e := startEdge(b, brokers, "../examples/stream-config.json", "127.0.0.1:0")
-	events := make([]any, 100)
-	for i := range events {
-		events[i] = json.RawMessage(benchEvent)
-	}
-	b.Run("client", func(b *testing.B) {
-		c, _ := newTestClient(b, e.url, withSleep(sleepCtx))
-		b.ReportAllocs()
-		b.SetBytes(int64(100 * len(benchEvent)))
-		start := time.Now()
-		for b.Loop() {
-			if _, err := c.Send(context.Background(), events...); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(100*b.N)/time.Since(start).Seconds(), "events/s")
-	})
-	b.Run("baseline-net-http", func(b *testing.B) {
-		c := &Client{cfg: defaultConfig()}
-		body := []byte{'['}
-		for i := range events {
-			rec, _, _ := c.prepare(events[i], time.Now())
-			if i > 0 {
-				body = append(body, ',')
-			}
-			body = append(body, rec.raw...)
-		}
-		body = append(body, ']')
-		hc := &http.Client{}
-		b.ReportAllocs()
-		b.SetBytes(int64(100 * len(benchEvent)))
-		start := time.Now()
-		for b.Loop() {
-			resp, err := hc.Post(e.url+"/v1/events", "application/json", bytes.NewReader(body))
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 201 {
-				b.Fatalf("HTTP %d", resp.StatusCode)
-			}
-		}
-		b.ReportMetric(float64(100*b.N)/time.Since(start).Seconds(), "events/s")
-	})
 }

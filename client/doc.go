@@ -9,6 +9,7 @@
 // Data flow: Enqueue -> prepare (marshal, meta.id, defaults) -> sample -> queue (memory or spool)
 // -> sender goroutine -> POST /v1/events (sync, acknowledged) -> results, callbacks, Stats.
 //
-// It imports only the standard library, so that producers can depend on it alone; it imports no
-// other package of the project (its tests do, to run a real edge).
+// It is a module of its own (intake.dev/intake/client) and imports only the standard library, so
+// that producers can depend on it alone; it imports no other package of the project, and neither
+// do its tests. Its tests against a real edge live in the main module's test/client.
 package client

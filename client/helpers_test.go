@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,6 +184,14 @@ func click(stream string, page int) map[string]any {
 	}
 }
 
+// clickWithID is click with its meta.id set, so that the test knows what to look for.
+func clickWithID(stream string, page int) (map[string]any, string) {
+	ev := click(stream, page)
+	id := NewID()
+	ev["meta"].(map[string]any)["id"] = id
+	return ev, id
+}
+
 func mustClose(t testing.TB, c *Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -193,10 +200,6 @@ func mustClose(t testing.TB, c *Client) {
 		t.Fatalf("Close: %s", err)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
-func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 
 // withSleep replaces the waits between attempts.
 func withSleep(f func(context.Context, time.Duration) error) Option {

@@ -1,4 +1,4 @@
-package edge
+package edge_test
 
 import (
 	"crypto/ecdsa"
@@ -18,8 +18,10 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"intake.dev/intake/edge"
 	"intake.dev/intake/edge/auth"
 	"intake.dev/intake/edge/ratelimit"
+	"intake.dev/intake/internal/edgetest"
 )
 
 // accessStreams is a stream config with one stream per auth setting, all of the example click
@@ -44,7 +46,7 @@ const (
 // config and the JWT signers.
 type accessFixture struct {
 	streamConfig string
-	cfg          AccessConfig
+	cfg          edge.AccessConfig
 	hmac         []byte
 	rsa          *rsa.PrivateKey
 	ec           *ecdsa.PrivateKey
@@ -79,7 +81,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		pems = append(pems, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})...)
 	}
 	hash := func(k string) string { h := sha256.Sum256([]byte(k)); return hex.EncodeToString(h[:]) }
-	fx.cfg = AccessConfig{
+	fx.cfg = edge.AccessConfig{
 		Auth: auth.Config{
 			APIKeys: []auth.APIKey{
 				{Name: "backend-a", SHA256: hash(keyA), Streams: []string{"*.click"}, Debug: true},
@@ -130,18 +132,18 @@ func (fx *accessFixture) token(t *testing.T, alg, sub string, streams []string, 
 // caller, to a list, and silent ones (default_auth); then exactly the accepted events in Kafka.
 func TestAccessMatrix(t *testing.T) {
 	fx := newAccessFixture(t)
-	h := startEdge(t, setup{streamConfig: fx.streamConfig, serviceName: "intake", access: &fx.cfg})
+	h := edgetest.Start(t, edgetest.Options{StreamConfig: fx.streamConfig, ServiceName: "intake", Access: &fx.cfg})
 	produced := map[string]int{}
 	f := func(stream string, want int, reason string, hdr ...string) {
 		t.Helper()
-		r := h.post("/v1/events", []byte(click(stream)), hdr...)
-		if r.code != want {
-			t.Fatalf("%s with %v: got %d %s, want %d", stream, hdr, r.code, r.body, want)
+		r := h.Post("/v1/events", []byte(click(stream)), hdr...)
+		if r.Code != want {
+			t.Fatalf("%s with %v: got %d %s, want %d", stream, hdr, r.Code, r.Body, want)
 		}
-		if reason != "" && !strings.Contains(string(r.body), reason) {
-			t.Fatalf("%s with %v: body %s does not say %q", stream, hdr, r.body, reason)
+		if reason != "" && !strings.Contains(string(r.Body), reason) {
+			t.Fatalf("%s with %v: body %s does not say %q", stream, hdr, r.Body, reason)
 		}
-		if want == 401 && r.header.Get("WWW-Authenticate") == "" {
+		if want == 401 && r.Header.Get("WWW-Authenticate") == "" {
 			t.Fatalf("%s: 401 without WWW-Authenticate", stream)
 		}
 		if want == 201 {
@@ -164,9 +166,9 @@ func TestAccessMatrix(t *testing.T) {
 	f("required.click", 201, "", "X-API-Key", keyB)
 	f("listed.click", 403, `principal \"backend-b\" is not a producer of stream \"listed.click\"`, bearer(keyB)...)
 	f("silent.click", 403, `may not write stream`, bearer(keyB)...)
-	r := h.post("/v1/events?api_key="+keyA, []byte(click("required.click")))
-	if r.code != 201 {
-		t.Fatalf("?api_key=: got %d %s", r.code, r.body)
+	r := h.Post("/v1/events?api_key="+keyA, []byte(click("required.click")))
+	if r.Code != 201 {
+		t.Fatalf("?api_key=: got %d %s", r.Code, r.Body)
 	}
 	produced["required.click"]++
 	f("required.click", 401, "", bearer("not-a-key-0123456789abcdef0123456789")...)
@@ -187,46 +189,46 @@ func TestAccessMatrix(t *testing.T) {
 	}
 	f("listed.click", 401, "", bearer(forged)...)
 	// Never echo a credential.
-	r = h.post("/v1/events", []byte(click("required.click")), bearer(forged)...)
-	if strings.Contains(string(r.body), forged) {
-		t.Fatalf("the 401 body echoes the token: %s", r.body)
+	r = h.Post("/v1/events", []byte(click("required.click")), bearer(forged)...)
+	if strings.Contains(string(r.Body), forged) {
+		t.Fatalf("the 401 body echoes the token: %s", r.Body)
 	}
 
 	// Developer mode: only a caller flagged for it, on a stream that allows it.
-	if r := h.post("/v1/events", []byte(click("required.click")), "X-API-Key", keyA, "X-Intake-Debug", "1"); r.code != 200 ||
-		!strings.Contains(string(r.body), `"status":"accepted"`) {
-		t.Fatalf("developer mode allowed: got %d %s", r.code, r.body)
+	if r := h.Post("/v1/events", []byte(click("required.click")), "X-API-Key", keyA, "X-Intake-Debug", "1"); r.Code != 200 ||
+		!strings.Contains(string(r.Body), `"status":"accepted"`) {
+		t.Fatalf("developer mode allowed: got %d %s", r.Code, r.Body)
 	}
 	produced["required.click"]++
 	f("required.click", 403, `developer mode is not allowed for principal \"backend-b\"`, "X-API-Key", keyB, "X-Intake-Debug", "1")
 	f("listed.click", 403, "developer mode is not allowed", "X-API-Key", keyA, "X-Intake-Debug", "1")
 	f("open.click", 403, "developer mode is not allowed for anonymous callers", "X-Intake-Debug", "1")
-	if r := h.post("/v1/events?debug=true", []byte(click("listed.click")), "X-API-Key", keyA); r.code != 403 {
-		t.Fatalf("?debug=true on a stream without allow_debug: got %d %s", r.code, r.body)
+	if r := h.Post("/v1/events?debug=true", []byte(click("listed.click")), "X-API-Key", keyA); r.Code != 403 {
+		t.Fatalf("?debug=true on a stream without allow_debug: got %d %s", r.Code, r.Body)
 	}
 
 	// A batch of an allowed and a refused event: 207; the refused one reaches Kafka only as an
 	// error event, its payload cut.
 	big := click("listed.click", `"page_title_note":"`+strings.Repeat("x", 3000)+`"`)
-	r = h.post("/v1/events", []byte("["+click("required.click")+","+big+"]"), bearer(keyB)...)
-	if r.code != 207 || !strings.Contains(string(r.body), "is not a producer") {
-		t.Fatalf("mixed batch: got %d %s", r.code, r.body)
+	r = h.Post("/v1/events", []byte("["+click("required.click")+","+big+"]"), bearer(keyB)...)
+	if r.Code != 207 || !strings.Contains(string(r.Body), "is not a producer") {
+		t.Fatalf("mixed batch: got %d %s", r.Code, r.Body)
 	}
 	produced["required.click"]++
 
 	for stream, n := range map[string]int{"open.click": 0, "required.click": 0, "listed.click": 0, "silent.click": 0} {
 		n += produced[stream]
-		if got := len(h.consume("dev."+stream, n)); got != n {
+		if got := len(h.Consume("dev."+stream, n)); got != n {
 			t.Fatalf("dev.%s has %d records, want %d", stream, got, n)
 		}
 	}
 	refusedErrors := 0
-	for _, rec := range h.consume("dev.intake.error", 1) {
-		ev := mustJSON(t, rec.Value)
+	for _, rec := range h.Consume("dev.intake.error", 1) {
+		ev := edgetest.MustJSON(t, rec.Value)
 		raw, _ := ev["raw_event"].(string)
-		if get(ev, "errored_stream_name") == "listed.click" && strings.Contains(raw, "xxxx") {
+		if edgetest.Field(ev, "errored_stream_name") == "listed.click" && strings.Contains(raw, "xxxx") {
 			refusedErrors++
-			if len(raw) > maxRawErrorEvent+64 || !strings.HasSuffix(raw, "...(truncated)") {
+			if len(raw) > edge.MaxRawErrorEvent+64 || !strings.HasSuffix(raw, "...(truncated)") {
 				t.Fatalf("the refused event's raw_event is %d bytes, not cut and marked: %.80s...", len(raw), raw)
 			}
 		}
@@ -240,17 +242,17 @@ func TestAccessMatrix(t *testing.T) {
 // event's origin checked against its stream (global list, or the stream's allowed_origins).
 func TestAccessCORS(t *testing.T) {
 	fx := newAccessFixture(t)
-	h := startEdge(t, setup{streamConfig: fx.streamConfig, serviceName: "intake", access: &fx.cfg})
+	h := edgetest.Start(t, edgetest.Options{StreamConfig: fx.streamConfig, ServiceName: "intake", Access: &fx.cfg})
 	preflight := func(origin string, wantAllowed bool) {
 		t.Helper()
-		req, _ := http.NewRequest("OPTIONS", h.url+"/v1/events", nil)
+		req, _ := http.NewRequest("OPTIONS", h.URL+"/v1/events", nil)
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "POST")
 		req.Header.Set("Access-Control-Request-Headers", "content-type, x-api-key")
-		r := h.do(req)
-		got := r.header.Get("Access-Control-Allow-Origin")
-		if r.code != 204 || (got == origin) != wantAllowed {
-			t.Fatalf("preflight from %s: %d, Access-Control-Allow-Origin %q, want allowed %t", origin, r.code, got, wantAllowed)
+		r := h.Do(req)
+		got := r.Header.Get("Access-Control-Allow-Origin")
+		if r.Code != 204 || (got == origin) != wantAllowed {
+			t.Fatalf("preflight from %s: %d, Access-Control-Allow-Origin %q, want allowed %t", origin, r.Code, got, wantAllowed)
 		}
 	}
 	preflight("https://www.example.org", true)
@@ -259,11 +261,11 @@ func TestAccessCORS(t *testing.T) {
 
 	f := func(origin, stream string, want int, hdr ...string) {
 		t.Helper()
-		r := h.post("/v1/events", []byte(click(stream)), append([]string{"Origin", origin, "Content-Type", "text/plain;charset=UTF-8"}, hdr...)...)
-		if r.code != want {
-			t.Fatalf("%s -> %s: got %d %s, want %d", origin, stream, r.code, r.body, want)
+		r := h.Post("/v1/events", []byte(click(stream)), append([]string{"Origin", origin, "Content-Type", "text/plain;charset=UTF-8"}, hdr...)...)
+		if r.Code != want {
+			t.Fatalf("%s -> %s: got %d %s, want %d", origin, stream, r.Code, r.Body, want)
 		}
-		allowed := r.header.Get("Access-Control-Allow-Origin") == origin
+		allowed := r.Header.Get("Access-Control-Allow-Origin") == origin
 		if origin != "https://evil.example" && !allowed {
 			t.Fatalf("%s -> %s: no Access-Control-Allow-Origin on the answer", origin, stream)
 		}
@@ -274,13 +276,13 @@ func TestAccessCORS(t *testing.T) {
 	f("https://evil.example", "open.click", 403)
 	// A browser gets back nothing beyond what it sent: no event (enriched with headers a proxy may
 	// have added), its index instead.
-	r := h.post("/v1/events", []byte("["+click("open.click")+","+click("open.click", `"button":"explode"`)+"]"),
+	r := h.Post("/v1/events", []byte("["+click("open.click")+","+click("open.click", `"button":"explode"`)+"]"),
 		"Origin", "https://www.example.org", "X-Client-IP", "10.1.2.3")
-	if r.code != 207 || !strings.Contains(string(r.body), `"event":null,"index":1`) || strings.Contains(string(r.body), "Main Page") {
-		t.Fatalf("browser 207: %d %s", r.code, r.body)
+	if r.Code != 207 || !strings.Contains(string(r.Body), `"event":null,"index":1`) || strings.Contains(string(r.Body), "Main Page") {
+		t.Fatalf("browser 207: %d %s", r.Code, r.Body)
 	}
 	f("https://www.example.org", "required.click", 201, "X-API-Key", keyA)
-	if got := len(h.consume("dev.open.click", 3)); got != 3 {
+	if got := len(h.Consume("dev.open.click", 3)); got != 3 {
 		t.Fatalf("dev.open.click has %d records, want 3", got)
 	}
 }
@@ -294,38 +296,38 @@ func TestAccessRateLimits(t *testing.T) {
 		IP:      ratelimit.Scope{Rate: 1, Burst: 5},
 		Streams: map[string]ratelimit.Limit{"required.click": {Rate: 0.001, Burst: 3}},
 	}
-	h := startEdge(t, setup{streamConfig: fx.streamConfig, serviceName: "intake", access: &fx.cfg})
+	h := edgetest.Start(t, edgetest.Options{StreamConfig: fx.streamConfig, ServiceName: "intake", Access: &fx.cfg})
 	flooder := []string{"X-Forwarded-For", "203.0.113.7"}
 	other := []string{"X-Forwarded-For", "198.51.100.9"}
 	limited := 0
 	for range 20 {
-		r := h.post("/v1/events", []byte(click("open.click")), flooder...)
-		switch r.code {
+		r := h.Post("/v1/events", []byte(click("open.click")), flooder...)
+		switch r.Code {
 		case 201:
 		case 429:
 			limited++
-			if r.header.Get("Retry-After") == "" {
+			if r.Header.Get("Retry-After") == "" {
 				t.Fatal("429 without Retry-After")
 			}
 		default:
-			t.Fatalf("flood: got %d %s", r.code, r.body)
+			t.Fatalf("flood: got %d %s", r.Code, r.Body)
 		}
 	}
 	if limited < 14 {
 		t.Fatalf("%d of 20 requests from one address limited, want at least 14 (burst 5, 1/s)", limited)
 	}
 	for i := range 3 {
-		if r := h.post("/v1/events", []byte(click("open.click")), other...); r.code != 201 {
-			t.Fatalf("the other client's request %d: got %d %s", i, r.code, r.body)
+		if r := h.Post("/v1/events", []byte(click("open.click")), other...); r.Code != 201 {
+			t.Fatalf("the other client's request %d: got %d %s", i, r.Code, r.Body)
 		}
 	}
 	// The stream limit counts events: a batch of 4 to a stream with 3 tokens gets 429, 3 produced.
 	body := "[" + strings.Repeat(click("required.click")+",", 3) + click("required.click") + "]"
-	r := h.post("/v1/events", []byte(body), "X-API-Key", keyA, "X-Forwarded-For", "192.0.2.1")
-	if r.code != 429 || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), "rate limit") {
-		t.Fatalf("stream limit: got %d %s", r.code, r.body)
+	r := h.Post("/v1/events", []byte(body), "X-API-Key", keyA, "X-Forwarded-For", "192.0.2.1")
+	if r.Code != 429 || r.Header.Get("Retry-After") == "" || !strings.Contains(string(r.Body), "rate limit") {
+		t.Fatalf("stream limit: got %d %s", r.Code, r.Body)
 	}
-	if got := len(h.consume("dev.required.click", 3)); got != 3 {
+	if got := len(h.Consume("dev.required.click", 3)); got != 3 {
 		t.Fatalf("dev.required.click has %d records, want 3", got)
 	}
 }

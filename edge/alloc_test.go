@@ -1,23 +1,24 @@
 //go:build !race
 
-package edge
+package edge_test
 
 import (
 	"runtime"
 	"testing"
 
 	"intake.dev/intake/edge/ratelimit"
+	"intake.dev/intake/internal/edgetest"
 )
 
 // The whole request for valid events, hasty and sync: routing, body checks, parse, the contract,
 // enrichment, serialization, enqueue, (for sync) the acknowledgement and the 201.
 func TestValidRequestsDoNotAllocate(t *testing.T) {
-	t.Run("validation stubbed", func(t *testing.T) { testValidRequestsDoNotAllocate(t, newDiscardServer(t)) })
-	t.Run("compiled validator", func(t *testing.T) { testValidRequestsDoNotAllocate(t, newDiscardServerValidating(t, true)) })
+	t.Run("validation stubbed", func(t *testing.T) { testValidRequestsDoNotAllocate(t, discardEdge(t, false, nil)) })
+	t.Run("compiled validator", func(t *testing.T) { testValidRequestsDoNotAllocate(t, discardEdge(t, true, nil)) })
 }
 
-func testValidRequestsDoNotAllocate(t *testing.T, s *Server) {
-	h := s.Handler()
+func testValidRequestsDoNotAllocate(t *testing.T, e *edgetest.Edge) {
+	h := e.Server.Handler()
 	body := []byte("[" + click("example.click") + "," + click("example.click.mobile") + "," + click("example.click") + "]")
 	f := func(uri string, wantCode int) {
 		t.Helper()
@@ -30,7 +31,7 @@ func testValidRequestsDoNotAllocate(t *testing.T, s *Server) {
 			}
 			// Hasty records drain in the background; let them, so that each run meets the
 			// records of the last one back in the free list, as in a server's steady state.
-			for s.prod.Queued() > 0 {
+			for e.Producer.Queued() > 0 {
 				runtime.Gosched()
 			}
 		}
@@ -55,13 +56,8 @@ func TestValidAuthorizedRequestsDoNotAllocate(t *testing.T) {
 		Principal: ratelimit.Scope{Rate: 1e6, Burst: 1e6},
 		Stream:    ratelimit.Scope{Rate: 1e6, Burst: 1e6},
 	}
-	acc, err := NewAccess(fx.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(acc.Close)
-	s := newDiscardServerWith(t, true, acc)
-	h := s.Handler()
+	e := discardEdge(t, true, &fx.cfg)
+	h := e.Server.Handler()
 	body := []byte("[" + click("example.click") + "," + click("example.click") + "]")
 	for _, uri := range []string{"/v1/events", "/v1/events?hasty=true"} {
 		ctx := newEventsCtx(uri, body, "X-API-Key", keyA, "Origin", "https://www.example.org")
@@ -75,7 +71,7 @@ func TestValidAuthorizedRequestsDoNotAllocate(t *testing.T) {
 			if ctx.Response.StatusCode() != want || len(ctx.Response.Header.Peek("Access-Control-Allow-Origin")) == 0 {
 				t.Fatalf("%s: got %d %s", uri, ctx.Response.StatusCode(), ctx.Response.Body())
 			}
-			for s.prod.Queued() > 0 {
+			for e.Producer.Queued() > 0 {
 				runtime.Gosched()
 			}
 		}

@@ -1,4 +1,4 @@
-package edge
+package edge_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"intake.dev/intake/internal/edgetest"
 	"intake.dev/intake/kafkaout"
 )
 
@@ -53,7 +54,7 @@ var httpCaseDeviations = map[string]struct {
 }
 
 func TestEventGateHTTPCases(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(sharedData, "eventgate-test/extracted/http-cases.json"))
+	b, err := os.ReadFile(edgetest.SharedData("eventgate-test/extracted/http-cases.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +62,11 @@ func TestEventGateHTTPCases(t *testing.T) {
 	if err := json.Unmarshal(b, &cases); err != nil {
 		t.Fatal(err)
 	}
-	h := startEdge(t, setup{
-		schemaBases:  []string{filepath.Join(sharedData, "eventgate-test/test/schemas")},
-		streamConfig: filepath.Join(sharedData, "eventgate-test/test/schemas/stream-config.test.yaml"),
-		topicPrefix:  "test.",
-		errorStream:  "eventgate.event-error",
+	h := edgetest.Start(t, edgetest.Options{
+		SchemaBaseURIs: []string{edgetest.SharedData("eventgate-test/test/schemas")},
+		StreamConfig:   edgetest.SharedData("eventgate-test/test/schemas/stream-config.test.yaml"),
+		TopicPrefix:    "test.",
+		ErrorStream:    "eventgate.event-error",
 	})
 	if len(cases) < 18 {
 		t.Fatalf("only %d cases", len(cases))
@@ -80,27 +81,27 @@ func TestEventGateHTTPCases(t *testing.T) {
 			if len(q) > 0 {
 				path += "?" + q.Encode()
 			}
-			var r response
+			var r edgetest.Response
 			if c.Method == "POST" {
 				var hdr []string
 				for k, v := range c.Request.Headers {
 					hdr = append(hdr, k, v)
 				}
-				r = h.post(path, c.Request.Body, hdr...)
+				r = h.Post(path, c.Request.Body, hdr...)
 			} else {
-				r = h.get(path)
+				r = h.Get(path)
 			}
 			want := c.Response.Status
 			dev, deviates := httpCaseDeviations[c.Title]
 			if deviates {
 				want = dev.status
 			}
-			if r.code != want {
-				t.Fatalf("%s %s: got %d %s, want %d", c.Method, path, r.code, r.body, want)
+			if r.Code != want {
+				t.Fatalf("%s %s: got %d %s, want %d", c.Method, path, r.Code, r.Body, want)
 			}
 			if deviates || len(c.Response.Body) == 0 || string(c.Response.Body) == `""` {
-				if string(c.Response.Body) == `""` && len(r.body) != 0 {
-					t.Fatalf("want an empty body, got %s", r.body)
+				if string(c.Response.Body) == `""` && len(r.Body) != 0 {
+					t.Fatalf("want an empty body, got %s", r.Body)
 				}
 				return
 			}
@@ -114,13 +115,13 @@ func TestEventGateHTTPCases(t *testing.T) {
 			if err := json.Unmarshal(c.Response.Body, &wantBody); err != nil {
 				t.Fatal(err)
 			}
-			if err := json.Unmarshal(r.body, &gotBody); err != nil {
-				t.Fatalf("response is not EventGate-shaped JSON: %s\n%s", err, r.body)
+			if err := json.Unmarshal(r.Body, &gotBody); err != nil {
+				t.Fatalf("response is not EventGate-shaped JSON: %s\n%s", err, r.Body)
 			}
 			for list, entries := range wantBody {
 				for i, e := range entries {
 					if len(gotBody[list]) <= i {
-						t.Fatalf("%s[%d] missing in %s", list, i, r.body)
+						t.Fatalf("%s[%d] missing in %s", list, i, r.Body)
 					}
 					if got := gotBody[list][i].Context; got.ErrorsText != e.Context.ErrorsText {
 						t.Fatalf("%s[%d] errorsText: got %q, want %q", list, i, got.ErrorsText, e.Context.ErrorsText)
@@ -137,30 +138,40 @@ var regexStreamNames = map[string]string{
 	`/^swift\.(.+\.)?upload-complete$/`: "swift.upload-complete",
 }
 
-// Every real example event whose schema title has a stream, posted to such a stream, is accepted and
-// arrives in Kafka unchanged apart from enrichment.
-func TestRealExampleEventsArriveUnchanged(t *testing.T) {
+// realStream is what the tests read of a stream in the production stream config.
+type realStream struct {
+	SchemaTitle   string   `json:"schema_title"`
+	TopicPrefixes []string `json:"topic_prefixes"`
+}
+
+// realStreams is the production stream config of ../shared/data: its streams by name.
+func realStreams(t testing.TB) map[string]realStream {
+	t.Helper()
 	var sc struct {
-		Streams map[string]struct {
-			SchemaTitle   string   `json:"schema_title"`
-			TopicPrefixes []string `json:"topic_prefixes"`
-		} `json:"streams"`
+		Streams map[string]realStream `json:"streams"`
 	}
-	b, err := os.ReadFile(filepath.Join(sharedData, "streamconfig.json"))
+	b, err := os.ReadFile(edgetest.SharedData("streamconfig.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, &sc); err != nil {
 		t.Fatal(err)
 	}
+	return sc.Streams
+}
+
+// Every real example event whose schema title has a stream, posted to such a stream, is accepted and
+// arrives in Kafka unchanged apart from enrichment.
+func TestRealExampleEventsArriveUnchanged(t *testing.T) {
+	streams := realStreams(t)
 	streamsByTitle := map[string][]string{}
-	names := make([]string, 0, len(sc.Streams))
-	for name := range sc.Streams {
+	names := make([]string, 0, len(streams))
+	for name := range streams {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		s := sc.Streams[name]
+		s := streams[name]
 		if strings.HasPrefix(name, "/") {
 			n, ok := regexStreamNames[name]
 			if !ok {
@@ -171,7 +182,7 @@ func TestRealExampleEventsArriveUnchanged(t *testing.T) {
 		streamsByTitle[s.SchemaTitle] = append(streamsByTitle[s.SchemaTitle], name)
 	}
 	topicOf := func(stream string) string {
-		for name, s := range sc.Streams {
+		for name, s := range streams {
 			if (name == stream || regexStreamNames[name] == stream) && s.TopicPrefixes == nil {
 				return stream
 			}
@@ -184,7 +195,7 @@ func TestRealExampleEventsArriveUnchanged(t *testing.T) {
 		event         map[string]any
 	}
 	var all []sent
-	files, _ := filepath.Glob(filepath.Join(sharedData, "examples", "*", "*.json"))
+	files, _ := filepath.Glob(edgetest.SharedData("examples", "*", "*.json"))
 	for _, f := range files {
 		title := strings.ReplaceAll(filepath.Base(filepath.Dir(f)), ".", "/")
 		streams := streamsByTitle[title]
@@ -226,23 +237,16 @@ func TestRealExampleEventsArriveUnchanged(t *testing.T) {
 	if real != nil {
 		from = kgo.NewOffset().AfterMilli(time.Now().UnixMilli())
 	}
-	h := startEdge(t, setup{
-		schemaBases: []string{
-			filepath.Join(sharedData, "schemas/primary/jsonschema"),
-			filepath.Join(sharedData, "schemas/secondary/jsonschema"),
-		},
-		streamConfig: filepath.Join(sharedData, "streamconfig.json"),
-		topicPrefix:  "eqiad.",
-		errorStream:  "eventgate-analytics-external.error.validation",
-		brokers:      real,
-		kafka: func(c *kafkaout.Config) {
-			if real != nil {
-				// A fresh cluster creates the examples' hundred-odd topics on first use, each with a
-				// leader election: more than the default delivery timeout for the first batches.
-				c.DeliveryTimeout = 30 * time.Second
-			}
-		},
-	})
+	o := edgetest.RealData()
+	o.Brokers = real
+	o.Kafka = func(c *kafkaout.Config) {
+		if real != nil {
+			// A fresh cluster creates the examples' hundred-odd topics on first use, each with a
+			// leader election: more than the default delivery timeout for the first batches.
+			c.DeliveryTimeout = 30 * time.Second
+		}
+	}
+	h := edgetest.Start(t, o)
 	byTopic := map[string][]map[string]any{}
 	for start := 0; start < len(all); start += 50 {
 		end := min(start+50, len(all))
@@ -252,9 +256,9 @@ func TestRealExampleEventsArriveUnchanged(t *testing.T) {
 			byTopic[s.topic] = append(byTopic[s.topic], s.event)
 		}
 		body, _ := json.Marshal(batch)
-		r := h.post("/v1/events", body, "User-Agent", "intake-test")
-		if r.code != 201 {
-			t.Fatalf("events %d-%d: got %d %s", start, end, r.code, r.body)
+		r := h.Post("/v1/events", body, "User-Agent", "intake-test")
+		if r.Code != 201 {
+			t.Fatalf("events %d-%d: got %d %s", start, end, r.Code, r.Body)
 		}
 	}
 
@@ -264,7 +268,7 @@ func TestRealExampleEventsArriveUnchanged(t *testing.T) {
 	for tp := range byTopic {
 		topics = append(topics, tp)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokers...), kgo.ConsumeTopics(topics...),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.Brokers...), kgo.ConsumeTopics(topics...),
 		kgo.ConsumeResetOffset(from))
 	if err != nil {
 		t.Fatal(err)
@@ -307,7 +311,7 @@ var enrichmentPaths = map[string]bool{
 
 func anyRecordMatches(t *testing.T, recs []*kgo.Record, sent map[string]any) bool {
 	for _, r := range recs {
-		got := mustJSON(t, r.Value)
+		got := edgetest.MustJSON(t, r.Value)
 		if subsetWithExtras(sent, got, "") {
 			return true
 		}

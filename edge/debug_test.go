@@ -1,17 +1,19 @@
-package edge
+package edge_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"intake.dev/intake/internal/edgetest"
 )
 
 // Developer mode: synchronous whatever hasty says (207 here: one event valid, one not), every event's verdict with the event as
 // produced (enriched, defaults applied) or its errors. A dry run reports the same and produces
 // nothing, not even error events.
 func TestDeveloperModeAndDryRun(t *testing.T) {
-	h := startEdge(t, setup{})
+	h := edgetest.Start(t, edgetest.Options{})
 	body := []byte("[" + click("example.click") + "," + click("example.click", `"count":0`) + "]")
 	type entry struct {
 		Index      int             `json:"index"`
@@ -23,13 +25,13 @@ func TestDeveloperModeAndDryRun(t *testing.T) {
 	}
 	f := func(path string, dryRun bool, hdr ...string) []entry {
 		t.Helper()
-		r := h.post(path, body, hdr...)
+		r := h.Post(path, body, hdr...)
 		var doc struct {
 			DryRun bool    `json:"dry_run"`
 			Events []entry `json:"events"`
 		}
-		if r.code != 207 || json.Unmarshal(r.body, &doc) != nil || doc.DryRun != dryRun || len(doc.Events) != 2 {
-			t.Fatalf("%s: %d %s", path, r.code, r.body)
+		if r.Code != 207 || json.Unmarshal(r.Body, &doc) != nil || doc.DryRun != dryRun || len(doc.Events) != 2 {
+			t.Fatalf("%s: %d %s", path, r.Code, r.Body)
 		}
 		ok, bad := doc.Events[0], doc.Events[1]
 		if ok.Status != "accepted" || ok.Topic != "dev.example.click" || string(ok.Key) != `{"page_id":42}` ||
@@ -46,11 +48,11 @@ func TestDeveloperModeAndDryRun(t *testing.T) {
 	f("/v1/events?dry_run=true", true)
 	// Developer mode produced its valid events (two requests), the dry run nothing; error events
 	// for the two debug requests only.
-	if n := len(h.consume("dev.example.click", 2)); n != 2 {
+	if n := len(h.Consume("dev.example.click", 2)); n != 2 {
 		t.Fatalf("dev.example.click has %d records, want 2", n)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n := len(h.consume("dev.intake.error", 2)); n != 2 {
+	if n := len(h.Consume("dev.intake.error", 2)); n != 2 {
 		t.Fatalf("dev.intake.error has %d records, want 2", n)
 	}
 }

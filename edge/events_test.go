@@ -1,16 +1,18 @@
-package edge
+package edge_test
 
 import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
-	"regexp"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"intake.dev/intake/edge"
+	"intake.dev/intake/internal/edgetest"
 	"intake.dev/intake/kafkaout"
 )
 
@@ -23,16 +25,13 @@ func click(stream string, extra ...string) string {
 	return "{" + fields + "}"
 }
 
-var rfc3339ms = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-
 func TestSingleEventIsEnrichedKeyedAndProduced(t *testing.T) {
-	h := startEdge(t, setup{})
-	r := h.post("/v1/events", []byte(click("example.click")), "X-Request-Id", "req-123", "User-Agent", "intake-test/1")
-	if r.code != 201 || len(r.body) != 0 {
-		t.Fatalf("got %d %s, want 201 and no body", r.code, r.body)
+	h := edgetest.Start(t, edgetest.Options{})
+	r := h.Post("/v1/events", []byte(click("example.click")), "X-Request-Id", "req-123", "User-Agent", "intake-test/1")
+	if r.Code != 201 || len(r.Body) != 0 {
+		t.Fatalf("got %d %s, want 201 and no body", r.Code, r.Body)
 	}
-	recs := h.consume("dev.example.click", 1)
+	recs := h.Consume("dev.example.click", 1)
 	if len(recs) != 1 {
 		t.Fatalf("got %d records, want 1", len(recs))
 	}
@@ -40,16 +39,16 @@ func TestSingleEventIsEnrichedKeyedAndProduced(t *testing.T) {
 	if got, want := string(rec.Key), `{"page_id":42}`; got != want {
 		t.Fatalf("key: got %s, want %s", got, want)
 	}
-	ev := mustJSON(t, rec.Value)
-	if dt, _ := get(ev, "meta.dt").(string); !rfc3339ms.MatchString(dt) {
+	ev := edgetest.MustJSON(t, rec.Value)
+	if dt, _ := edgetest.Field(ev, "meta.dt").(string); !edgetest.RFC3339Millis.MatchString(dt) {
 		t.Fatalf("meta.dt %q is not RFC 3339 UTC with milliseconds", dt)
 	}
-	if id, _ := get(ev, "meta.id").(string); !uuidRE.MatchString(id) {
+	if id, _ := edgetest.Field(ev, "meta.id").(string); !edgetest.UUIDv4.MatchString(id) {
 		t.Fatalf("meta.id %q is not a UUID", id)
 	}
 	f := func(path string, want any) {
 		t.Helper()
-		if got := fmt.Sprint(get(ev, path)); got != fmt.Sprint(want) {
+		if got := fmt.Sprint(edgetest.Field(ev, path)); got != fmt.Sprint(want) {
 			t.Fatalf("%s: got %v, want %v in %s", path, got, want, rec.Value)
 		}
 	}
@@ -61,69 +60,69 @@ func TestSingleEventIsEnrichedKeyedAndProduced(t *testing.T) {
 }
 
 func TestBatchMixedInvalidAndHasty(t *testing.T) {
-	h := startEdge(t, setup{})
+	h := edgetest.Start(t, edgetest.Options{})
 
 	// A batch of valid events: 201, each produced (a regex stream included).
-	r := h.post("/v1/events", []byte("["+click("example.click")+","+click("example.click.mobile")+"]"))
-	if r.code != 201 {
-		t.Fatalf("batch: got %d %s", r.code, r.body)
+	r := h.Post("/v1/events", []byte("["+click("example.click")+","+click("example.click.mobile")+"]"))
+	if r.Code != 201 {
+		t.Fatalf("batch: got %d %s", r.Code, r.Body)
 	}
-	h.consume("dev.example.click.mobile", 1)
+	h.Consume("dev.example.click.mobile", 1)
 
 	// One valid, one invalid: 207, the invalid one reported in EventGate's shape.
-	r = h.post("/v1/events", []byte("["+click("example.click", `"count":0`)+","+click("example.click")+"]"))
-	if r.code != 207 {
-		t.Fatalf("mixed: got %d %s", r.code, r.body)
+	r = h.Post("/v1/events", []byte("["+click("example.click", `"count":0`)+","+click("example.click")+"]"))
+	if r.Code != 207 {
+		t.Fatalf("mixed: got %d %s", r.Code, r.Body)
 	}
-	m := r.json(t)
+	m := r.JSON(t)
 	inv := m["invalid"].([]any)
 	if len(inv) != 1 || len(m["error"].([]any)) != 0 {
-		t.Fatalf("mixed: want one invalid and no error entries: %s", r.body)
+		t.Fatalf("mixed: want one invalid and no error entries: %s", r.Body)
 	}
 	entry := inv[0].(map[string]any)
-	if entry["status"] != "invalid" || get(entry, "event.count") == nil {
-		t.Fatalf("invalid entry lacks status or event: %s", r.body)
+	if entry["status"] != "invalid" || edgetest.Field(entry, "event.count") == nil {
+		t.Fatalf("invalid entry lacks status or event: %s", r.Body)
 	}
-	if got := get(entry, "context.errorsText"); got != "'.count' should be >= 1" {
+	if got := edgetest.Field(entry, "context.errorsText"); got != "'.count' should be >= 1" {
 		t.Fatalf("errorsText: got %q", got)
 	}
-	e0 := get(entry, "context.errors").([]any)[0].(map[string]any)
+	e0 := edgetest.Field(entry, "context.errors").([]any)[0].(map[string]any)
 	for k, want := range map[string]string{"keyword": "minimum", "instancePath": "/count", "dataPath": ".count", "schemaPath": "#/properties/count/minimum"} {
 		if e0[k] != want {
-			t.Fatalf("error %s: got %v, want %v (%s)", k, e0[k], want, r.body)
+			t.Fatalf("error %s: got %v, want %v (%s)", k, e0[k], want, r.Body)
 		}
 	}
 
 	// All invalid: 400 with only the invalid list.
-	r = h.post("/v1/events", []byte("["+click("example.click", `"count":0`)+","+click("example.click", `"button":"nope"`)+"]"))
-	if r.code != 400 {
-		t.Fatalf("all invalid: got %d %s", r.code, r.body)
+	r = h.Post("/v1/events", []byte("["+click("example.click", `"count":0`)+","+click("example.click", `"button":"nope"`)+"]"))
+	if r.Code != 400 {
+		t.Fatalf("all invalid: got %d %s", r.Code, r.Body)
 	}
-	if m := r.json(t); len(m["invalid"].([]any)) != 2 || m["error"] != nil {
-		t.Fatalf("all invalid: %s", r.body)
+	if m := r.JSON(t); len(m["invalid"].([]any)) != 2 || m["error"] != nil {
+		t.Fatalf("all invalid: %s", r.Body)
 	}
 
 	// Hasty: 202 at once, with no body, even for invalid events (as EventGate).
-	r = h.post("/v1/events?hasty=true", []byte("["+click("example.click", `"count":0`)+","+click("example.click")+"]"))
-	if r.code != 202 || len(r.body) != 0 {
-		t.Fatalf("hasty: got %d %q", r.code, r.body)
+	r = h.Post("/v1/events?hasty=true", []byte("["+click("example.click", `"count":0`)+","+click("example.click")+"]"))
+	if r.Code != 202 || len(r.Body) != 0 {
+		t.Fatalf("hasty: got %d %q", r.Code, r.Body)
 	}
 	// 1 (single batch) + 1 (mixed) + 1 (hasty) valid events on example.click.
-	if recs := h.consume("dev.example.click", 3); len(recs) != 3 {
+	if recs := h.Consume("dev.example.click", 3); len(recs) != 3 {
 		t.Fatalf("got %d records on dev.example.click, want exactly 3", len(recs))
 	}
 }
 
 func TestContractFailures(t *testing.T) {
-	h := startEdge(t, setup{})
+	h := edgetest.Start(t, edgetest.Options{})
 	f := func(name, event, wantText string) {
 		t.Helper()
-		r := h.post("/v1/events", []byte(event))
-		if r.code != 400 {
-			t.Fatalf("%s: got %d %s, want 400", name, r.code, r.body)
+		r := h.Post("/v1/events", []byte(event))
+		if r.Code != 400 {
+			t.Fatalf("%s: got %d %s, want 400", name, r.Code, r.Body)
 		}
-		inv := r.json(t)["invalid"].([]any)
-		text, _ := get(inv[0].(map[string]any), "context.errorsText").(string)
+		inv := r.JSON(t)["invalid"].([]any)
+		text, _ := edgetest.Field(inv[0].(map[string]any), "context.errorsText").(string)
 		if !strings.Contains(text, wantText) {
 			t.Fatalf("%s: errorsText %q lacks %q", name, text, wantText)
 		}
@@ -140,24 +139,24 @@ func TestContractFailures(t *testing.T) {
 	f("duplicate key", click("example.click", `"button":"cancel"`), "'' should not have the key 'button' twice")
 
 	// A bad event never costs its valid sibling: the sibling is produced, the request is 207.
-	r := h.post("/v1/events", []byte("["+click("example.click", `"button":"cancel"`)+","+click("example.click.dup")+"]"))
-	if r.code != 207 {
-		t.Fatalf("got %d %s, want 207", r.code, r.body)
+	r := h.Post("/v1/events", []byte("["+click("example.click", `"button":"cancel"`)+","+click("example.click.dup")+"]"))
+	if r.Code != 207 {
+		t.Fatalf("got %d %s, want 207", r.Code, r.Body)
 	}
-	h.consume("dev.example.click.dup", 1)
+	h.Consume("dev.example.click.dup", 1)
 }
 
 func TestErrorEventsOnTheErrorStream(t *testing.T) {
-	h := startEdge(t, setup{})
-	r := h.post("/v1/events", []byte(click("example.click", `"count":0`)), "X-Request-Id", "rid-err")
-	if r.code != 400 {
-		t.Fatalf("got %d %s", r.code, r.body)
+	h := edgetest.Start(t, edgetest.Options{})
+	r := h.Post("/v1/events", []byte(click("example.click", `"count":0`)), "X-Request-Id", "rid-err")
+	if r.Code != 400 {
+		t.Fatalf("got %d %s", r.Code, r.Body)
 	}
-	recs := h.consume("dev.intake.error", 1)
-	ev := mustJSON(t, recs[0].Value)
+	recs := h.Consume("dev.intake.error", 1)
+	ev := edgetest.MustJSON(t, recs[0].Value)
 	f := func(path, want string) {
 		t.Helper()
-		if got, _ := get(ev, path).(string); got != want {
+		if got, _ := edgetest.Field(ev, path).(string); got != want {
 			t.Fatalf("error event %s: got %q, want %q\n%s", path, got, want, recs[0].Value)
 		}
 	}
@@ -169,17 +168,17 @@ func TestErrorEventsOnTheErrorStream(t *testing.T) {
 	f("errored_stream_name", "example.click")
 	f("errored_schema_uri", "/example/click/1.0.0")
 	f("message", "'.count' should be >= 1")
-	raw := mustJSON(t, []byte(get(ev, "raw_event").(string)))
-	if get(raw, "page.title") != "Main Page" {
-		t.Fatalf("raw_event is not the event: %s", get(ev, "raw_event"))
+	raw := edgetest.MustJSON(t, []byte(edgetest.Field(ev, "raw_event").(string)))
+	if edgetest.Field(raw, "page.title") != "Main Page" {
+		t.Fatalf("raw_event is not the event: %s", edgetest.Field(ev, "raw_event"))
 	}
-	if dt, _ := get(ev, "dt").(string); !rfc3339ms.MatchString(dt) {
+	if dt, _ := edgetest.Field(ev, "dt").(string); !edgetest.RFC3339Millis.MatchString(dt) {
 		t.Fatalf("error event dt %q", dt)
 	}
 }
 
 func TestBadRequests(t *testing.T) {
-	h := startEdge(t, setup{edge: func(c *Config) {
+	h := edgetest.Start(t, edgetest.Options{Edge: func(c *edge.Config) {
 		c.MaxBodyBytes = 64 << 10
 		c.MaxDecompressedBytes = 128 << 10
 		c.MaxEvents = 50
@@ -187,11 +186,11 @@ func TestBadRequests(t *testing.T) {
 	}})
 	f := func(name string, body []byte, wantCode int, wantMsg string, hdr ...string) {
 		t.Helper()
-		r := h.post("/v1/events", body, hdr...)
-		if r.code != wantCode {
-			t.Fatalf("%s: got %d %s, want %d", name, r.code, r.body, wantCode)
+		r := h.Post("/v1/events", body, hdr...)
+		if r.Code != wantCode {
+			t.Fatalf("%s: got %d %s, want %d", name, r.Code, r.Body, wantCode)
 		}
-		if msg, _ := r.json(t)["message"].(string); !strings.Contains(msg, wantMsg) {
+		if msg, _ := r.JSON(t)["message"].(string); !strings.Contains(msg, wantMsg) {
 			t.Fatalf("%s: message %q lacks %q", name, msg, wantMsg)
 		}
 	}
@@ -212,15 +211,15 @@ func TestBadRequests(t *testing.T) {
 
 	// Beacons and reports are read as JSON too; a valid event beside bad ones still lands.
 	for _, ct := range []string{"text/plain;charset=UTF-8", "application/reports+json"} {
-		if r := h.post("/v1/events", []byte(click("example.click")), "Content-Type", ct); r.code != 201 {
-			t.Fatalf("%s: got %d %s", ct, r.code, r.body)
+		if r := h.Post("/v1/events", []byte(click("example.click")), "Content-Type", ct); r.Code != 201 {
+			t.Fatalf("%s: got %d %s", ct, r.Code, r.Body)
 		}
 	}
-	if r := h.post("/v1/events", gz([]byte(click("example.click"))), "Content-Encoding", "gzip"); r.code != 201 {
-		t.Fatalf("gzip: got %d %s", r.code, r.body)
+	if r := h.Post("/v1/events", gz([]byte(click("example.click"))), "Content-Encoding", "gzip"); r.Code != 201 {
+		t.Fatalf("gzip: got %d %s", r.Code, r.Body)
 	}
-	if r := h.get("/v1/events"); r.code != 405 {
-		t.Fatalf("GET /v1/events: got %d", r.code)
+	if r := h.Get("/v1/events"); r.Code != 405 {
+		t.Fatalf("GET /v1/events: got %d", r.Code)
 	}
 }
 
@@ -233,87 +232,94 @@ func gz(b []byte) []byte {
 }
 
 func TestServiceNameRefusesOtherStreams(t *testing.T) {
-	h := startEdge(t, setup{serviceName: "another-service"})
-	r := h.post("/v1/events", []byte(click("example.click")))
-	if r.code != 403 {
-		t.Fatalf("got %d %s, want 403", r.code, r.body)
+	h := edgetest.Start(t, edgetest.Options{ServiceName: "another-service"})
+	r := h.Post("/v1/events", []byte(click("example.click")))
+	if r.Code != 403 {
+		t.Fatalf("got %d %s, want 403", r.Code, r.Body)
 	}
-	if text := fmt.Sprint(get(r.json(t)["invalid"].([]any)[0].(map[string]any), "context.errorsText")); !strings.Contains(text, "--service-name") {
+	if text := fmt.Sprint(edgetest.Field(r.JSON(t)["invalid"].([]any)[0].(map[string]any), "context.errorsText")); !strings.Contains(text, "--service-name") {
 		t.Fatalf("refusal does not say which setting decides: %s", text)
 	}
 }
 
 func TestUnavailableKafkaAnswers503(t *testing.T) {
 	// A broker address nothing listens on: records cannot be delivered.
-	h := startEdge(t, setup{brokers: []string{"127.0.0.1:1"}, kafka: func(c *kafkaout.Config) {
+	h := edgetest.Start(t, edgetest.Options{Brokers: []string{"127.0.0.1:1"}, Kafka: func(c *kafkaout.Config) {
 		c.DeliveryTimeout = time.Second // franz-go's least
 		c.RingSize = 16
-	}, edge: func(c *Config) { c.AckTimeout = 3 * time.Second }})
-	h.closed = true // nothing can be flushed; don't wait for it
+	}, Edge: func(c *edge.Config) { c.AckTimeout = 3 * time.Second }})
+	defer h.StopNow(2 * time.Second) // nothing can be flushed; don't wait for it
 
 	start := time.Now()
-	r := h.post("/v1/events", []byte(click("example.click")))
-	if r.code != 503 || r.header.Get("Retry-After") == "" {
-		t.Fatalf("sync to a dead broker: got %d %s, want 503 with Retry-After", r.code, r.body)
+	r := h.Post("/v1/events", []byte(click("example.click")))
+	if r.Code != 503 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("sync to a dead broker: got %d %s, want 503 with Retry-After", r.Code, r.Body)
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("the request hung for %s", d)
 	}
-	if m := r.json(t); len(m["error"].([]any)) != 1 {
-		t.Fatalf("503 body should list the event: %s", r.body)
+	if m := r.JSON(t); len(m["error"].([]any)) != 1 {
+		t.Fatalf("503 body should list the event: %s", r.Body)
 	}
 
 	// Hasty requests fill the bounded buffers, then get 503 too, never an unbounded queue.
 	batch := "[" + strings.TrimSuffix(strings.Repeat(click("example.click")+",", 100), ",") + "]"
 	got503 := false
 	for i := 0; i < 2000 && !got503; i++ {
-		r := h.post("/v1/events?hasty=true", []byte(batch))
-		switch r.code {
+		r := h.Post("/v1/events?hasty=true", []byte(batch))
+		switch r.Code {
 		case 202:
 		case 503:
-			got503 = r.header.Get("Retry-After") != ""
+			got503 = r.Header.Get("Retry-After") != ""
 		default:
-			t.Fatalf("hasty: got %d %s", r.code, r.body)
+			t.Fatalf("hasty: got %d %s", r.Code, r.Body)
 		}
 	}
 	if !got503 {
 		t.Fatalf("200000 hasty events to a dead broker never met a full queue")
 	}
-	ctx, cancel := contextWithTimeout(2 * time.Second)
-	defer cancel()
-	_ = h.srv.Shutdown(ctx)
-	_ = h.prod.Close(ctx)
+}
+
+// httpGet returns the status of a GET with a fresh connection, or the error.
+func httpGet(url string) (int, error) {
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 func TestShutdownLosesNothingAccepted(t *testing.T) {
-	h := startEdge(t, setup{})
+	h := edgetest.Start(t, edgetest.Options{})
 	const requests, perRequest = 40, 50
 	batch := "[" + strings.TrimSuffix(strings.Repeat(click("example.click")+",", perRequest), ",") + "]"
 	for i := 0; i < requests; i++ {
-		if r := h.post("/v1/events?hasty=true", []byte(batch)); r.code != 202 {
-			t.Fatalf("got %d %s", r.code, r.body)
+		if r := h.Post("/v1/events?hasty=true", []byte(batch)); r.Code != 202 {
+			t.Fatalf("got %d %s", r.Code, r.Body)
 		}
 	}
-	h.stop() // Shutdown, then drain the rings and flush, as on SIGTERM
-	if r, err := httpGet(h.url + "/healthz"); err == nil {
+	h.Stop() // Shutdown, then drain the rings and flush, as on SIGTERM
+	if r, err := httpGet(h.URL + "/healthz"); err == nil {
 		t.Fatalf("the edge still answers after shutdown: %d", r)
 	}
-	if recs := h.consume("dev.example.click", requests*perRequest); len(recs) != requests*perRequest {
+	if recs := h.Consume("dev.example.click", requests*perRequest); len(recs) != requests*perRequest {
 		t.Fatalf("got %d records, want %d", len(recs), requests*perRequest)
 	}
 }
 
 func TestKeyedEventsLandOnKafkasPartition(t *testing.T) {
-	h := startEdge(t, setup{})
+	h := edgetest.Start(t, edgetest.Options{})
 	var events []string
 	for id := 1; id <= 30; id++ {
 		events = append(events, strings.Replace(click("example.click"), `"id":42`, fmt.Sprintf(`"id":%d`, id), 1))
 	}
-	if r := h.post("/v1/events", []byte("["+strings.Join(events, ",")+"]")); r.code != 201 {
-		t.Fatalf("got %d %s", r.code, r.body)
+	if r := h.Post("/v1/events", []byte("["+strings.Join(events, ",")+"]")); r.Code != 201 {
+		t.Fatalf("got %d %s", r.Code, r.Body)
 	}
 	p := kgo.StickyKeyPartitioner(nil).ForTopic("dev.example.click")
-	for _, rec := range h.consume("dev.example.click", 30) {
+	for _, rec := range h.Consume("dev.example.click", 30) {
 		want := p.Partition(rec, 3)
 		if int(rec.Partition) != want {
 			t.Fatalf("key %s on partition %d, murmur2 says %d", rec.Key, rec.Partition, want)
@@ -322,11 +328,11 @@ func TestKeyedEventsLandOnKafkasPartition(t *testing.T) {
 }
 
 func TestMetricsAndInfoEndpoints(t *testing.T) {
-	h := startEdge(t, setup{})
+	h := edgetest.Start(t, edgetest.Options{})
 	metric := func(name string) float64 {
 		t.Helper()
-		r := h.get("/metrics")
-		for _, line := range strings.Split(string(r.body), "\n") {
+		r := h.Get("/metrics")
+		for _, line := range strings.Split(string(r.Body), "\n") {
 			if strings.HasPrefix(line, name+" ") {
 				var v float64
 				fmt.Sscan(strings.TrimPrefix(line, name+" "), &v)
@@ -340,9 +346,9 @@ func TestMetricsAndInfoEndpoints(t *testing.T) {
 	unknown := `intake_events_total{stream="unknown",outcome="invalid"}`
 	created := `intake_http_requests_total{route="events",code="207"}`
 	a0, i0, u0, c0 := metric(accepted), metric(invalid), metric(unknown), metric(created)
-	r := h.post("/v1/events", []byte("["+click("example.click")+","+click("example.click", `"count":0`)+","+click("nope")+"]"))
-	if r.code != 207 {
-		t.Fatalf("got %d %s", r.code, r.body)
+	r := h.Post("/v1/events", []byte("["+click("example.click")+","+click("example.click", `"count":0`)+","+click("nope")+"]"))
+	if r.Code != 207 {
+		t.Fatalf("got %d %s", r.Code, r.Body)
 	}
 	if d := metric(accepted) - a0; d != 1 {
 		t.Fatalf("accepted grew by %v, want 1", d)
@@ -356,15 +362,15 @@ func TestMetricsAndInfoEndpoints(t *testing.T) {
 	if d := metric(created) - c0; d != 1 {
 		t.Fatalf("207 responses grew by %v, want 1", d)
 	}
-	if r := h.get("/metrics"); strings.Contains(string(r.body), `stream="nope"`) {
+	if r := h.Get("/metrics"); strings.Contains(string(r.Body), `stream="nope"`) {
 		t.Fatal("an unknown stream name from a client became a metric label")
 	}
 
 	f := func(path string, wantCode int, wantIn string) {
 		t.Helper()
-		r := h.get(path)
-		if r.code != wantCode || !strings.Contains(string(r.body), wantIn) {
-			t.Fatalf("GET %s: got %d %s, want %d with %q", path, r.code, r.body, wantCode, wantIn)
+		r := h.Get(path)
+		if r.Code != wantCode || !strings.Contains(string(r.Body), wantIn) {
+			t.Fatalf("GET %s: got %d %s, want %d with %q", path, r.Code, r.Body, wantCode, wantIn)
 		}
 	}
 	f("/healthz", 200, "ok")

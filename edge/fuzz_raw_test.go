@@ -1,4 +1,4 @@
-package edge
+package edge_test
 
 import (
 	"bufio"
@@ -16,7 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"intake.dev/intake/kafkaout"
+	"intake.dev/intake/edge"
+	"intake.dev/intake/internal/edgetest"
 	"intake.dev/intake/schemacache"
 )
 
@@ -35,7 +36,7 @@ func FuzzRawRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		before := producedRecords(snap)
 		c := &rawConn{in: bytes.NewReader(raw)}
-		_ = s.srv.ServeConn(c) // an error is a request it could not read, answered already
+		_ = s.ServeConn(c) // an error is a request it could not read, answered already
 		produced := producedRecords(snap) - before
 
 		// HEAD answers carry a Content-Length but no body: with a HEAD among the requests the
@@ -90,7 +91,7 @@ func FuzzRawRequest(f *testing.F) {
 // (counted as they are queued, or for sync requests acknowledged: the discarding producer
 // acknowledges all) and error events. The counters are updated by the handler before it answers.
 func producedRecords(snap *schemacache.Snapshot) uint64 {
-	n := errorEventsQueued.Get()
+	n := edge.ErrorEventsQueued()
 	for _, st := range snap.Streams() {
 		n += st.Counters.Accepted.Get()
 	}
@@ -99,66 +100,36 @@ func producedRecords(snap *schemacache.Snapshot) uint64 {
 
 // newRawFuzzServer is an edge over the real schemas and stream config, with a producer that
 // acknowledges everything at once, and limits small enough for fuzzed inputs to reach.
-func newRawFuzzServer(t testing.TB) (*Server, *schemacache.Snapshot) {
-	cache, err := schemacache.New(schemacache.Config{
-		SchemaBaseURIs: []string{
-			filepath.Join(sharedData, "schemas/primary/jsonschema"),
-			filepath.Join(sharedData, "schemas/secondary/jsonschema"),
-		},
-		StreamConfig: filepath.Join(sharedData, "streamconfig.json"),
-		TopicPrefix:  "eqiad.",
-		Logger:       slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
+func newRawFuzzServer(t testing.TB) (*edge.Server, *schemacache.Snapshot) {
+	o := edgetest.RealData()
+	o.Discard = true
+	o.Listener = edgetest.NoListener
+	o.Logger = slog.New(slog.DiscardHandler)
+	o.Edge = func(cfg *edge.Config) {
+		hostileLimits(cfg)
+		// Smaller still where fuzzed inputs must reach the limit; no read timeout on an in-memory
+		// connection.
+		cfg.MaxEvents = 20
+		cfg.MaxHeaderBytes = 2048
+		cfg.MaxHeaders = 20
+		cfg.MaxURLBytes = 512
+		cfg.ReadTimeout = edge.DefaultConfig().ReadTimeout
 	}
-	t.Cleanup(cache.Close)
-	kcfg := kafkaout.DefaultConfig()
-	kcfg.Discard = true
-	kcfg.Logger = slog.New(slog.DiscardHandler)
-	prod, err := kafkaout.New(kcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { prod.Close(t.Context()) })
-	cfg := DefaultConfig()
-	cfg.TopicPrefix = "eqiad."
-	cfg.ErrorStream = "eventgate-analytics-external.error.validation"
-	hostileLimits(&cfg)
-	// Smaller still where fuzzed inputs must reach the limit; no read timeout on an in-memory
-	// connection.
-	cfg.MaxEvents = 20
-	cfg.MaxHeaderBytes = 2048
-	cfg.MaxHeaders = 20
-	cfg.MaxURLBytes = 512
-	cfg.ReadTimeout = DefaultConfig().ReadTimeout
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	return New(cfg, cache, prod), cache.Current()
+	e := edgetest.Start(t, o)
+	return e.Server, e.Cache.Current()
 }
 
 // rawSeeds are requests built from real example events of ../shared/data, each posted to a
 // stream of its schema, in the shapes a client sends: plain, gzip, chunked, hasty, batched,
 // pipelined, and a few hostile framings.
 func rawSeeds(t testing.TB) [][]byte {
-	var sc struct {
-		Streams map[string]struct {
-			SchemaTitle string `json:"schema_title"`
-		} `json:"streams"`
-	}
-	b, err := os.ReadFile(filepath.Join(sharedData, "streamconfig.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &sc); err != nil {
-		t.Fatal(err)
-	}
 	streamOf := map[string]string{}
-	for name, s := range sc.Streams {
+	for name, s := range realStreams(t) {
 		if !strings.HasPrefix(name, "/") && (streamOf[s.SchemaTitle] == "" || name < streamOf[s.SchemaTitle]) {
 			streamOf[s.SchemaTitle] = name
 		}
 	}
-	files, _ := filepath.Glob(filepath.Join(sharedData, "examples", "*", "*.json"))
+	files, _ := filepath.Glob(edgetest.SharedData("examples", "*", "*.json"))
 	sort.Strings(files)
 	var events []string
 	for _, f := range files {

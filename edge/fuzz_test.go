@@ -1,4 +1,4 @@
-package edge
+package edge_test
 
 import (
 	"encoding/json"
@@ -14,8 +14,7 @@ func FuzzEvents(f *testing.F) {
 	f.Add([]byte(`[[[[[[[[[[{}]]]]]]]]]]`))
 	f.Add([]byte("{\"a\":\"\\ud800\"}"))
 	f.Add([]byte(`{"meta":{"stream":"example.click\u0000"},"$schema":"../../etc/passwd"}`))
-	s := newDiscardServer(f)
-	h := s.Handler()
+	h := discardEdge(f, false, nil).Server.Handler()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ctx := newEventsCtx("/v1/events", body)
 		h(ctx)

@@ -1,4 +1,4 @@
-package edge
+package edge_test
 
 import (
 	"bufio"
@@ -25,7 +25,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"intake.dev/intake/internal/testutil"
+	"intake.dev/intake/edge"
+	"intake.dev/intake/internal/edgetest"
 )
 
 // hostileCase is one hostile request. Each is written to a fresh TCP connection as raw bytes, so
@@ -48,7 +49,7 @@ type hostileCase struct {
 }
 
 // hostileLimits are the limits of the suite's edge: small, so the cases stay small and fast.
-func hostileLimits(c *Config) {
+func hostileLimits(c *edge.Config) {
 	c.MaxBodyBytes = 64 << 10
 	c.MaxDecompressedBytes = 256 << 10
 	c.MaxEvents = 200
@@ -98,14 +99,14 @@ func TestHostileInput(t *testing.T) {
 	}))
 	defer repo.Close()
 
-	logs := &testutil.SyncBuffer{}
-	h := startEdge(t, setup{
-		schemaBases: []string{filepath.Join(dir, "base"), repo.URL + "/schemas/"},
-		edge:        hostileLimits,
-		logger:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	logs := &edgetest.SyncBuffer{}
+	h := edgetest.Start(t, edgetest.Options{
+		SchemaBaseURIs: []string{filepath.Join(dir, "base"), repo.URL + "/schemas/"},
+		Edge:           hostileLimits,
+		Logger:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
-	addr := strings.TrimPrefix(h.url, "http://")
-	adm := kadm.NewClient(mustClient(t, h.brokers))
+	addr := strings.TrimPrefix(h.URL, "http://")
+	adm := kadm.NewClient(mustClient(t, h.Brokers))
 	defer adm.Close()
 
 	cases := hostileCases(dir, metadata.URL, repo.URL)
@@ -113,8 +114,8 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("only %d hostile cases", len(cases))
 	}
 	// Warm up: the topics exist and the producer knows them before the first case is counted.
-	if r := h.post("/v1/events", []byte("["+click("example.click")+","+click("example.click", `"count":0`)+"]")); r.code != 207 {
-		t.Fatalf("warm-up: got %d %s", r.code, r.body)
+	if r := h.Post("/v1/events", []byte("["+click("example.click")+","+click("example.click", `"count":0`)+"]")); r.Code != 207 {
+		t.Fatalf("warm-up: got %d %s", r.Code, r.Body)
 	}
 	before := waitRecords(t, h, adm, map[string]int64{}, map[string]int64{"dev.example.click": 1, "dev.intake.error": 1})
 	for _, c := range cases {
@@ -135,8 +136,8 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("the edge left the connection open after its answer")
 			}
 			// Responsive: a valid event right after is accepted.
-			if r := h.post("/v1/events", []byte(click("example.click"))); r.code != 201 {
-				t.Fatalf("a valid event after the case: got %d %s", r.code, r.body)
+			if r := h.Post("/v1/events", []byte(click("example.click"))); r.Code != 201 {
+				t.Fatalf("a valid event after the case: got %d %s", r.Code, r.Body)
 			}
 			want2 := map[string]int64{"dev.example.click": int64(c.events) + 1, "dev.intake.error": int64(c.errorEvents)}
 			before = waitRecords(t, h, adm, before, want2)
@@ -164,7 +165,7 @@ func TestHostileInput(t *testing.T) {
 		}
 	}
 	// Metrics: no client's stream name became a label.
-	if m := string(h.get("/metrics").body); strings.Contains(m, "INJECTED") || strings.Contains(m, "../") {
+	if m := string(h.Get("/metrics").Body); strings.Contains(m, "INJECTED") || strings.Contains(m, "../") {
 		t.Errorf("a client's stream name became a metric label")
 	}
 }
@@ -706,11 +707,11 @@ func topicRecords(t *testing.T, adm *kadm.Client) map[string]int64 {
 // waitRecords waits until every topic holds what it held before plus the records of want (topics
 // not in want: none more), once the producer has nothing queued; it fails the test when a topic
 // gets more or the records do not come within 10 seconds. It returns the new counts.
-func waitRecords(t *testing.T, h *harness, adm *kadm.Client, before, want map[string]int64) map[string]int64 {
+func waitRecords(t *testing.T, h *edgetest.Edge, adm *kadm.Client, before, want map[string]int64) map[string]int64 {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		for h.prod.Queued() > 0 && time.Now().Before(deadline) {
+		for h.Producer.Queued() > 0 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 		got := topicRecords(t, adm)
@@ -767,18 +768,18 @@ func TestLogsNeverCarryRawClientInput(t *testing.T) {
 	const fake = "time=2026-01-01T00:00:00.000Z level=ERROR msg=INJECTED"
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			logs := &testutil.SyncBuffer{}
+			logs := &edgetest.SyncBuffer{}
 			opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 			var handler slog.Handler = slog.NewTextHandler(logs, opts)
 			if format == "json" {
 				handler = slog.NewJSONHandler(logs, opts)
 			}
-			h := startEdge(t, setup{logger: slog.New(handler)})
-			addr := strings.TrimPrefix(h.url, "http://")
+			h := edgetest.Start(t, edgetest.Options{Logger: slog.New(handler)})
+			addr := strings.TrimPrefix(h.URL, "http://")
 
 			ev := strings.Replace(click("example.click"), `"stream":"example.click"`, `"stream":`+jsonString("example.click\n"+fake), 1)
-			if r := h.post("/v1/events", []byte(ev), "X-Request-Id", "rid "+fake); r.code != 400 {
-				t.Fatalf("got %d %s", r.code, r.body)
+			if r := h.Post("/v1/events", []byte(ev), "X-Request-Id", "rid "+fake); r.Code != 400 {
+				t.Fatalf("got %d %s", r.Code, r.Body)
 			}
 			for _, req := range []string{
 				"POST /v1/events HTTP/1.1\r\nHost: x\r\n" + fake + "\r\n\r\n",
@@ -788,7 +789,7 @@ func TestLogsNeverCarryRawClientInput(t *testing.T) {
 			} {
 				exchange(t, addr, hostileCase{req: []byte(req)})
 			}
-			h.stop()
+			h.Stop()
 
 			out := logs.String()
 			if !strings.Contains(out, "INJECTED") {
@@ -811,10 +812,10 @@ func TestLogsNeverCarryRawClientInput(t *testing.T) {
 // Metric labels never take a client's value: a stream the config does not have counts as
 // stream="unknown", and a name matched by a /regex/ stream counts under that /regex/.
 func TestMetricLabelsNeverTakeClientInput(t *testing.T) {
-	h := startEdge(t, setup{})
+	h := edgetest.Start(t, edgetest.Options{})
 	metric := func(name string) float64 {
 		t.Helper()
-		for _, line := range strings.Split(string(h.get("/metrics").body), "\n") {
+		for _, line := range strings.Split(string(h.Get("/metrics").Body), "\n") {
 			if v, ok := strings.CutPrefix(line, name+" "); ok {
 				var f float64
 				fmt.Sscan(v, &f)
@@ -833,8 +834,8 @@ func TestMetricLabelsNeverTakeClientInput(t *testing.T) {
 		click("example.click.INJECTED"),
 		click("example.click.INJECTED2", `"count":0`),
 	}, ",") + "]"
-	if r := h.post("/v1/events", []byte(body)); r.code != 207 {
-		t.Fatalf("got %d %s", r.code, r.body)
+	if r := h.Post("/v1/events", []byte(body)); r.Code != 207 {
+		t.Fatalf("got %d %s", r.Code, r.Body)
 	}
 	if d := metric(unknown) - u0; d != 2 {
 		t.Errorf("stream=unknown grew by %v, want 2", d)
@@ -845,7 +846,7 @@ func TestMetricLabelsNeverTakeClientInput(t *testing.T) {
 	if d := metric(regexInvalid) - i0; d != 1 {
 		t.Errorf("the /regex/ stream's invalid count grew by %v, want 1", d)
 	}
-	if m := string(h.get("/metrics").body); strings.Contains(m, "INJECTED") {
+	if m := string(h.Get("/metrics").Body); strings.Contains(m, "INJECTED") {
 		t.Errorf("a client's stream name became a metric label")
 	}
 }
@@ -853,10 +854,10 @@ func TestMetricLabelsNeverTakeClientInput(t *testing.T) {
 // --max-conns-per-ip and --max-connections: a connection over either is answered at once with
 // 429 or 503, naming the flag, and closed; a closed connection gives its place back.
 func TestConnectionLimits(t *testing.T) {
-	f := func(limits func(*Config), wantCode int, wantFlag string) {
+	f := func(limits func(*edge.Config), wantCode int, wantFlag string) {
 		t.Helper()
-		h := startEdge(t, setup{edge: limits})
-		addr := strings.TrimPrefix(h.url, "http://")
+		h := edgetest.Start(t, edgetest.Options{Edge: limits})
+		addr := strings.TrimPrefix(h.URL, "http://")
 		var held []net.Conn
 		for range 2 {
 			c, err := net.Dial("tcp", addr)
@@ -885,6 +886,6 @@ func TestConnectionLimits(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	f(func(c *Config) { c.MaxConnsPerIP = 2 }, 429, "(--max-conns-per-ip)")
-	f(func(c *Config) { c.MaxConnections = 2 }, 503, "(--max-connections)")
+	f(func(c *edge.Config) { c.MaxConnsPerIP = 2 }, 429, "(--max-conns-per-ip)")
+	f(func(c *edge.Config) { c.MaxConnections = 2 }, 503, "(--max-connections)")
 }

@@ -3,7 +3,8 @@
 // client's counters.
 //
 //	make run    # an edge on 127.0.0.1:8192, in another terminal
-//	go run ./client/example -n 1000
+//	go run intake.dev/intake/client/example -n 1000    # from the repository's root
+//	cd client && go run ./example -n 1000               # or in the client's own module
 package main
 
 import (

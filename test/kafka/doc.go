@@ -6,7 +6,7 @@
 //
 // The cluster comes from scripts/kafka/kafka.sh (make kafka-up); the tests find it through
 // INTAKE_KAFKA_BROKERS and skip without it, so `go test ./...` passes on a machine without Java.
-// The package has only tests. It imports loadtest/gen (the load) and internal/testutil
-// (SyncBuffer) and no other project package: it drives the edge as users do, over HTTP, as the
-// intake binary (built once per run).
+// The package has only tests. It imports loadtest/gen (the load) and internal/edgetest for the
+// helpers the project's tests share (JSON fields, logs), never its in-process edge: it drives the
+// edge as users do, over HTTP, as the intake binary (built once per run).
 package kafka

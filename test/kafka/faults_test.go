@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"intake.dev/intake/internal/edgetest"
 	"intake.dev/intake/loadtest/gen"
 )
 
@@ -123,7 +124,7 @@ func count(t *testing.T, acked []string, topic string) tally {
 	recs := consume(t, len(acked), 90*time.Second, topic)
 	seen := make(map[string]int, len(recs))
 	for _, r := range recs {
-		id, _ := get(mustJSON(t, r.Value), "meta.id").(string)
+		id, _ := edgetest.Field(edgetest.MustJSON(t, r.Value), "meta.id").(string)
 		seen[id]++
 	}
 	c := tally{Accepted: len(acked)}

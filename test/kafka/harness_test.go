@@ -3,7 +3,6 @@ package kafka
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +18,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"intake.dev/intake/internal/testutil"
+	"intake.dev/intake/internal/edgetest"
 )
 
 // root is the project's root, from this package's directory.
@@ -81,7 +80,7 @@ type edge struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	url    string // http://127.0.0.1:port
-	log    *testutil.SyncBuffer
+	log    *edgetest.SyncBuffer
 	done   chan struct{}
 	exited error
 }
@@ -115,7 +114,7 @@ func launchEdge(t *testing.T, r edgeRun) *edge {
 	if r.env != nil {
 		cmd.Env = append(os.Environ(), r.env...)
 	}
-	e := &edge{t: t, cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: &testutil.SyncBuffer{}, done: make(chan struct{})}
+	e := &edge{t: t, cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: &edgetest.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = e.log, e.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -267,30 +266,6 @@ func kafkaScript(t *testing.T, stdin []byte, args ...string) string {
 		t.Fatalf("kafka.sh %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
 	}
 	return out.String()
-}
-
-func mustJSON(t *testing.T, b []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&m); err != nil {
-		t.Fatalf("not a JSON object: %s: %s", err, b)
-	}
-	return m
-}
-
-// get returns the value at a dotted path of m, or nil.
-func get(m map[string]any, path string) any {
-	var cur any = m
-	for _, seg := range strings.Split(path, ".") {
-		o, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = o[seg]
-	}
-	return cur
 }
 
 // click is the examples' click event on page id with the page title given ("": "Main Page"); the

@@ -4,18 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-)
 
-var (
-	rfc3339ms = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
-	uuidRE    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	"intake.dev/intake/internal/edgetest"
 )
 
 // The bytes Kafka keeps are the event as sent plus intake's enrichment and the schema's defaults,
@@ -33,15 +29,15 @@ func TestKafkaEventBytesAfterEnrichment(t *testing.T) {
 	if got, want := string(r.Key), `{"page_id":42}`; got != want {
 		t.Fatalf("key %s, want %s", got, want)
 	}
-	ev := mustJSON(t, r.Value)
-	if dt, _ := get(ev, "meta.dt").(string); !rfc3339ms.MatchString(dt) {
+	ev := edgetest.MustJSON(t, r.Value)
+	if dt, _ := edgetest.Field(ev, "meta.dt").(string); !edgetest.RFC3339Millis.MatchString(dt) {
 		t.Fatalf("meta.dt %q is not RFC 3339 UTC with milliseconds", dt)
 	}
-	id, _ := get(ev, "meta.id").(string)
-	if !uuidRE.MatchString(id) {
+	id, _ := edgetest.Field(ev, "meta.id").(string)
+	if !edgetest.UUIDv4.MatchString(id) {
 		t.Fatalf("meta.id %q is not a UUID", id)
 	}
-	dt := get(ev, "meta.dt").(string)
+	dt := edgetest.Field(ev, "meta.dt").(string)
 	// Everything else is exactly as sent, in the order sent, enrichment appended where it belongs.
 	want := `{"$schema":"/example/click/1.0.0","dt":"2026-11-23T12:00:00.000Z","meta":{"stream":"example.click","dt":"` + dt +
 		`","id":"` + id + `","request_id":"req-1"},"page":{"id":42,"title":"Main Page"},"button":"save","http":{"request_headers":{"user-agent":"kafkatest/1"}},"count":1}`
@@ -126,7 +122,7 @@ func TestKafkaCompressionCodecs(t *testing.T) {
 			if got := r.Attrs.CompressionType(); got != wantType {
 				t.Fatalf("%s: a batch of %d records came with compression type %d, want %d", codec, events, got, wantType)
 			}
-			note, _ := get(mustJSON(t, r.Value), "page.title").(string)
+			note, _ := edgetest.Field(edgetest.MustJSON(t, r.Value), "page.title").(string)
 			seen[note] = true
 		}
 		if len(seen) != events {
@@ -171,7 +167,7 @@ func TestKafkaSyncAndHastyBatches(t *testing.T) {
 	recs := consume(t, total, 30*time.Second, p+"example.click")
 	seen := map[string]int{}
 	for _, r := range recs {
-		note, _ := get(mustJSON(t, r.Value), "page.title").(string)
+		note, _ := edgetest.Field(edgetest.MustJSON(t, r.Value), "page.title").(string)
 		seen[note]++
 	}
 	if len(recs) != total || len(seen) != total {
@@ -205,14 +201,14 @@ func TestKafkaErrorEventsOnTheErrorStream(t *testing.T) {
 	if len(errs) != 1 {
 		t.Fatalf("got %d error events, want 1", len(errs))
 	}
-	ev := mustJSON(t, errs[0].Value)
-	if got := get(ev, "meta.stream"); got != "intake.error" {
+	ev := edgetest.MustJSON(t, errs[0].Value)
+	if got := edgetest.Field(ev, "meta.stream"); got != "intake.error" {
 		t.Fatalf("error event meta.stream %v", got)
 	}
-	if msg, _ := get(ev, "message").(string); !strings.Contains(msg, "button") {
+	if msg, _ := edgetest.Field(ev, "message").(string); !strings.Contains(msg, "button") {
 		t.Fatalf("error event message %q does not name the field", msg)
 	}
-	if raw, _ := get(ev, "raw_event").(string); !strings.Contains(raw, "explode") {
+	if raw, _ := edgetest.Field(ev, "raw_event").(string); !strings.Contains(raw, "explode") {
 		t.Fatalf("error event raw_event %q is not the invalid event", raw)
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
+
+	"intake.dev/intake/internal/edgetest"
 )
 
 // The secured listener of a cluster started by `KAFKA_SECURE=1 kafka.sh up` (make
@@ -64,7 +66,7 @@ func TestKafkaSASLOverTLS(t *testing.T) {
 			if err != nil || code != 200 {
 				t.Fatalf("GET /v1/info: %d %v", code, err)
 			}
-			m := mustJSON(t, info)
+			m := edgetest.MustJSON(t, info)
 			if m["kafka_tls"] != true || m["kafka_sasl_mechanism"] != mech {
 				t.Fatalf("/v1/info does not tell TLS and SASL %s: %s", mech, info)
 			}

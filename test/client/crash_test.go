@@ -8,13 +8,15 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"intake.dev/intake/internal/testutil"
+	"intake.dev/intake/client"
+	"intake.dev/intake/internal/edgetest"
 )
 
 // The crash test runs its own test binary again as a child (crashChildEnv set): the child
@@ -88,7 +90,10 @@ func TestSpoolSurvivesSIGKILL(t *testing.T) {
 	}
 
 	// A torn record at the tail, as a kill in the middle of a write leaves.
-	segs := segFiles(t, dir)
+	segs, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(segs) == 0 {
 		t.Fatal("the child left no spool segment")
 	}
@@ -101,10 +106,9 @@ func TestSpoolSurvivesSIGKILL(t *testing.T) {
 	fh.Write(torn)
 	fh.Close()
 
-	brokers := startBroker(t, 1)
-	e := startEdge(t, brokers, "../examples/stream-config.json", "127.0.0.1:0")
-	var logs testutil.SyncBuffer
-	c, _ := newTestClient(t, e.url, WithSpool(dir), WithLogger(slogTo(&logs)))
+	e := startEdge(t, edgetest.Options{Partitions: 1})
+	var logs edgetest.SyncBuffer
+	c := newTestClient(t, e.URL, client.WithSpool(dir), client.WithLogger(slogTo(&logs)))
 	if s := c.Stats(); s.Recovered != n {
 		t.Fatalf("the new client found %d events in the spool, want %d", s.Recovered, n)
 	}
@@ -119,7 +123,7 @@ func TestSpoolSurvivesSIGKILL(t *testing.T) {
 	for _, id := range idOfPage {
 		want[id] = true
 	}
-	got := consume(t, brokers, "dev.example.click", want, 30*time.Second)
+	got := consume(t, e.Brokers, "dev.example.click", want, 30*time.Second)
 	if len(got) != n {
 		t.Fatalf("%d events in Kafka, want %d", len(got), n)
 	}
@@ -131,7 +135,7 @@ func TestSpoolSurvivesSIGKILL(t *testing.T) {
 		if want, ok := idOfPage[ev.Page]; ok && ev.ID != want {
 			t.Fatalf("page %d arrived with meta.id %s, the child enqueued it with %s", ev.Page, ev.ID, want)
 		}
-		if !uuidV4.MatchString(ev.ID) || seen[ev.ID] {
+		if !edgetest.UUIDv4.MatchString(ev.ID) || seen[ev.ID] {
 			t.Fatalf("page %d: meta.id %q is not a fresh UUID v4", ev.Page, ev.ID)
 		}
 		seen[ev.ID] = true
@@ -143,8 +147,8 @@ func TestSpoolSurvivesSIGKILL(t *testing.T) {
 // the client. No fsync (WithSpoolFsync(-1)): a process kill keeps what write(2) handed the kernel.
 func crashChild() {
 	n, _ := strconv.Atoi(os.Getenv(crashNEnv))
-	c, err := New(os.Getenv(crashURLEnv), WithSpool(os.Getenv(crashDirEnv)), WithSpoolFsync(-1),
-		WithSpoolLimits(1<<30, 64<<10), WithStreamConfigRefresh(-1), WithLogger(discardLogger()))
+	c, err := client.New(os.Getenv(crashURLEnv), client.WithSpool(os.Getenv(crashDirEnv)), client.WithSpoolFsync(-1),
+		client.WithSpoolLimits(1<<30, 64<<10), client.WithStreamConfigRefresh(-1), client.WithLogger(discardLogger()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)
@@ -152,7 +156,7 @@ func crashChild() {
 	for i := 1; i <= n; i++ {
 		ev := click("example.click", i)
 		if i%2 == 1 {
-			id := NewID()
+			id := client.NewID()
 			ev["meta"].(map[string]any)["id"] = id
 			fmt.Printf("id %d %s\n", i, id)
 		}

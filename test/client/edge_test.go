@@ -11,32 +11,24 @@ import (
 	"testing"
 	"time"
 
-	"intake.dev/intake/internal/testutil"
+	"intake.dev/intake/client"
+	"intake.dev/intake/internal/edgetest"
 )
-
-// clickWithID is click with its meta.id set, so that the test knows what to look for in Kafka.
-func clickWithID(stream string, page int) (map[string]any, string) {
-	ev := click(stream, page)
-	id := NewID()
-	ev["meta"].(map[string]any)["id"] = id
-	return ev, id
-}
 
 // Against a real edge and Kafka: Send's verdicts (accepted, invalid with the edge's errors, a
 // /regex/ stream), and Enqueue's gzip batches, every meta.id in Kafka exactly once.
 func TestEdgeSendAndEnqueue(t *testing.T) {
-	brokers := startBroker(t, 3)
-	e := startEdge(t, brokers, "../examples/stream-config.json", "127.0.0.1:0")
-	c, _ := newTestClient(t, e.url, WithGzip(1024), WithBatch(100, 1<<20, 10*time.Millisecond))
+	e := startEdge(t, edgetest.Options{Partitions: 3})
+	c := newTestClient(t, e.URL, client.WithGzip(1024), client.WithBatch(100, 1<<20, 10*time.Millisecond))
 
 	bad := click("example.click", 3)
 	bad["button"] = "delete"
 	res, err := c.Send(context.Background(), click("example.click", 1), bad, click("example.click.mobile", 2))
-	var se *SendError
+	var se *client.SendError
 	if !errors.As(err, &se) || se.Invalid != 1 || se.Failed != 0 {
 		t.Fatalf("Send: %v", err)
 	}
-	if res[0].Status != StatusAccepted || res[2].Status != StatusAccepted || res[1].Status != StatusInvalid || res[1].Code != 207 {
+	if res[0].Status != client.StatusAccepted || res[2].Status != client.StatusAccepted || res[1].Status != client.StatusInvalid || res[1].Code != 207 {
 		t.Fatalf("results %+v", res)
 	}
 	if len(res[1].Errors) == 0 || res[1].Errors[0].Keyword != "enum" || !strings.Contains(res[1].Err.Error(), "button") {
@@ -62,11 +54,11 @@ func TestEdgeSendAndEnqueue(t *testing.T) {
 	if s := c.Stats(); s.Accepted != 1002 || s.Invalid != 1 || s.Failed != 0 || s.Enqueued != 1000 {
 		t.Fatalf("stats %+v", s)
 	}
-	got := consume(t, brokers, "dev.example.click", want, 15*time.Second)
+	got := consume(t, e.Brokers, "dev.example.click", want, 15*time.Second)
 	ids := map[string]int{}
 	for _, ev := range got {
 		ids[ev.ID]++
-		if !uuidV4.MatchString(ev.ID) || ev.DT == "" || ev.MetaDT == "" {
+		if !edgetest.UUIDv4.MatchString(ev.ID) || ev.DT == "" || ev.MetaDT == "" {
 			t.Fatalf("event in Kafka: %+v", ev)
 		}
 	}
@@ -79,10 +71,9 @@ func TestEdgeSendAndEnqueue(t *testing.T) {
 // lost; duplicates (a request whose answer was lost) are counted and reported.
 func TestEdgeRestartMidStream(t *testing.T) {
 	const n = 6000
-	brokers := startBroker(t, 3)
-	e1 := startEdge(t, brokers, "../examples/stream-config.json", "127.0.0.1:0")
-	c, _ := newTestClient(t, e1.url, WithBatch(200, 1<<20, 20*time.Millisecond), WithRetry(50, 2*time.Minute),
-		WithBackoff(50*time.Millisecond, time.Second), withSleep(sleepCtx)) // real waits
+	e1 := startEdge(t, edgetest.Options{Partitions: 3})
+	c := newTestClient(t, e1.URL, client.WithBatch(200, 1<<20, 20*time.Millisecond), client.WithRetry(50, 2*time.Minute),
+		client.WithBackoff(50*time.Millisecond, time.Second))
 	var enqueued atomic.Int32
 	ids := make([]string, n)
 	done := make(chan struct{})
@@ -106,13 +97,13 @@ func TestEdgeRestartMidStream(t *testing.T) {
 	}
 	stoppedAt := enqueued.Load()
 	t0 := time.Now()
-	e1.stop()
+	e1.Stop()
 	t.Logf("edge stopped in %s", time.Since(t0))
 	time.Sleep(1500 * time.Millisecond)
 	restartedAt := enqueued.Load()
-	e2 := startEdge(t, brokers, "../examples/stream-config.json", e1.addr)
-	if e2.url != e1.url {
-		t.Fatalf("the new edge is at %s, not %s", e2.url, e1.url)
+	e2 := startEdge(t, edgetest.Options{Brokers: e1.Brokers, Addr: e1.Addr})
+	if e2.URL != e1.URL {
+		t.Fatalf("the new edge is at %s, not %s", e2.URL, e1.URL)
 	}
 	t0 = time.Now()
 	<-done
@@ -129,7 +120,7 @@ func TestEdgeRestartMidStream(t *testing.T) {
 	for _, id := range ids {
 		want[id] = true
 	}
-	got := consume(t, brokers, "dev.example.click", want, 30*time.Second)
+	got := consume(t, e1.Brokers, "dev.example.click", want, 30*time.Second)
 	count := map[string]int{}
 	for _, ev := range got {
 		count[ev.ID]++
@@ -148,10 +139,9 @@ func TestEdgeRestartMidStream(t *testing.T) {
 // to the logger; sampling is bypassed (a stream sampled at rate 0 gets its event, which a normal
 // client drops); Send returns the event as produced.
 func TestEdgeDeveloperMode(t *testing.T) {
-	brokers := startBroker(t, 1)
-	e := startEdge(t, brokers, "testdata/stream-config.json", "127.0.0.1:0")
-	var logs testutil.SyncBuffer
-	dev, err := New(e.url, WithDeveloperMode(true), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	e := startEdge(t, edgetest.Options{StreamConfig: clientStreams(), Partitions: 1})
+	var logs edgetest.SyncBuffer
+	dev, err := client.New(e.URL, client.WithDeveloperMode(true), client.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +150,7 @@ func TestEdgeDeveloperMode(t *testing.T) {
 	bad := click("example.click", 0)
 	bad["button"] = "delete"
 	err = dev.Enqueue(bad)
-	var ie *InvalidError
+	var ie *client.InvalidError
 	if !errors.As(err, &ie) || ie.Code != 400 || len(ie.Errors) < 2 {
 		t.Fatalf("Enqueue of an invalid event in developer mode: %v", err)
 	}
@@ -187,7 +177,7 @@ func TestEdgeDeveloperMode(t *testing.T) {
 		t.Fatalf("developer mode must bypass even an invalid sample setting: %v", err)
 	}
 
-	normal, _ := newTestClient(t, e.url)
+	normal := newTestClient(t, e.URL)
 	if err := normal.RefreshStreamConfig(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +189,7 @@ func TestEdgeDeveloperMode(t *testing.T) {
 	if s := normal.Stats(); s.SampledOut != 1 || s.Requests != 0 {
 		t.Fatalf("a normal client's stats %+v: its event of a rate-0 stream must be sampled out", s)
 	}
-	got := consume(t, brokers, "dev.example.click.never", map[string]bool{devID: true}, 15*time.Second)
+	got := consume(t, e.Brokers, "dev.example.click.never", map[string]bool{devID: true}, 15*time.Second)
 	for _, ev := range got {
 		if ev.ID == sampledID {
 			t.Fatal("the sampled-out event reached Kafka")
@@ -211,15 +201,14 @@ func TestEdgeDeveloperMode(t *testing.T) {
 }
 
 // Sampling by the real edge's GET /v1/streams: a /regex/ stream sampled at 0.5 by device, the
-// client's device id and a UnitEvent's.
+// client's device id and a client.UnitEvent's.
 func TestEdgeSampling(t *testing.T) {
-	brokers := startBroker(t, 1)
-	e := startEdge(t, brokers, "testdata/stream-config.json", "127.0.0.1:0")
+	e := startEdge(t, edgetest.Options{StreamConfig: clientStreams(), Partitions: 1})
 	var mu sync.Mutex
 	var sampledOut []string
-	c, _ := newTestClient(t, e.url, WithDeviceID("ffffffff0000"), WithStreamConfigRefresh(time.Minute),
-		WithOnResult(func(r Result) {
-			if r.Status == StatusSampledOut {
+	c := newTestClient(t, e.URL, client.WithDeviceID("ffffffff0000"), client.WithStreamConfigRefresh(time.Minute),
+		client.WithOnResult(func(r client.Result) {
+			if r.Status == client.StatusSampledOut {
 				mu.Lock()
 				sampledOut = append(sampledOut, r.ID)
 				mu.Unlock()
@@ -231,17 +220,17 @@ func TestEdgeSampling(t *testing.T) {
 	out, outID := clickWithID("example.click.device.a", 1)
 	in, inID := clickWithID("example.click.device.a", 2)
 	c.Enqueue(out)
-	c.Enqueue(UnitEvent{Event: in, Units: Units{Device: "00000001abcd"}})
-	res, err := c.Send(context.Background(), UnitEvent{Event: click("example.click.device.a", 3), Units: Units{Device: "7fffffff"}},
+	c.Enqueue(client.UnitEvent{Event: in, Units: client.Units{Device: "00000001abcd"}})
+	res, err := c.Send(context.Background(), client.UnitEvent{Event: click("example.click.device.a", 3), Units: client.Units{Device: "7fffffff"}},
 		click("example.click.device.a", 4), click("example.click.badsample", 5))
-	if err != nil || res[0].Status != StatusAccepted || res[1].Status != StatusSampledOut || res[2].Status != StatusSampledOut || res[2].Err == nil {
+	if err != nil || res[0].Status != client.StatusAccepted || res[1].Status != client.StatusSampledOut || res[2].Status != client.StatusSampledOut || res[2].Err == nil {
 		t.Fatalf("Send: %v %+v", err, res)
 	}
 	mustClose(t, c)
 	if len(sampledOut) != 1 || sampledOut[0] != outID {
 		t.Fatalf("sampled out %v, want [%s]", sampledOut, outID)
 	}
-	got := consume(t, brokers, "dev.example.click.device.a", map[string]bool{inID: true, res[0].ID: true}, 15*time.Second)
+	got := consume(t, e.Brokers, "dev.example.click.device.a", map[string]bool{inID: true, res[0].ID: true}, 15*time.Second)
 	if len(got) != 2 {
 		t.Fatalf("%d events in Kafka, want the 2 in sample: %+v", len(got), got)
 	}

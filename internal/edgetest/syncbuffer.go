@@ -1,5 +1,4 @@
-// Package testutil holds small helpers that the project's tests share across packages.
-package testutil
+package edgetest
 
 import (
 	"bytes"

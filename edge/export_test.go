@@ -1,0 +1,16 @@
+package edge
+
+import "net"
+
+// What edge's tests (package edge_test, beside internal/edgetest, which imports edge) check of
+// the package's internals. Compiled into the tests only.
+
+// ServeConn serves one client connection with the edge's fasthttp server, as Serve does each
+// connection it accepts: the raw-request fuzzer hands it bytes without a listener.
+func (s *Server) ServeConn(c net.Conn) error { return s.srv.ServeConn(c) }
+
+// ErrorEventsQueued is how many error events the edges of this process have queued so far.
+func ErrorEventsQueued() uint64 { return errorEventsQueued.Get() }
+
+// MaxRawErrorEvent is how many bytes of an unparsable event an error event quotes.
+const MaxRawErrorEvent = maxRawErrorEvent
