@@ -353,7 +353,7 @@ func (c *compiler) compile(v *fastjson.Value, base string, d draft, sp string) (
 		return n, nil
 	case fastjson.TypeFalse:
 		n.boolean = -1
-		n.falseErr = check{"false schema", sp, "{}", "boolean schema is false"}
+		n.falseErr = check{AjvFalseSchema(), sp}
 		return n, nil
 	case fastjson.TypeObject:
 	default:

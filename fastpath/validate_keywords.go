@@ -5,7 +5,6 @@ import (
 	"math"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/valyala/fastjson"
 )
@@ -30,10 +29,8 @@ var typeNames = map[string]typeSet{
 
 // check is one keyword's error as reported, worded at compile time.
 type check struct {
-	keyword    string
+	AjvError
 	schemaPath string
-	params     string
-	message    string
 }
 
 // node is one compiled schema. Its keywords are grouped in families as Ajv 6 groups its rules:
@@ -272,34 +269,28 @@ func compileType(n *node, o *fastjson.Object) error {
 		return nil
 	}
 	sp := n.sp
-	var text string
+	var names []string
 	switch t.Type() {
 	case fastjson.TypeString:
-		text = string(t.GetStringBytes())
-		ts, ok := typeNames[text]
-		if !ok {
-			return fmt.Errorf("unknown type %q at %s", text, sp)
-		}
-		n.types = ts
+		names = []string{string(t.GetStringBytes())}
 	case fastjson.TypeArray:
-		var names []string
 		for _, e := range t.GetArray() {
-			name := string(e.GetStringBytes())
-			ts, ok := typeNames[name]
-			if !ok {
-				return fmt.Errorf("unknown type %q at %s", name, sp)
-			}
-			n.types |= ts
-			names = append(names, name)
+			names = append(names, string(e.GetStringBytes()))
 		}
-		text = strings.Join(names, ",")
 		if len(names) == 0 {
 			return fmt.Errorf("empty type list at %s", sp)
 		}
 	default:
 		return fmt.Errorf("type at %s is neither a string nor a list", sp)
 	}
-	n.typeErr = check{"type", sp + "/type", `{"type":` + jsonText(text) + `}`, "should be " + text}
+	for _, name := range names {
+		ts, ok := typeNames[name]
+		if !ok {
+			return fmt.Errorf("unknown type %q at %s", name, sp)
+		}
+		n.types |= ts
+	}
+	n.typeErr = check{AjvType(names), sp + "/type"}
 	return nil
 }
 
@@ -320,7 +311,7 @@ func compileNumber(n *node, o *fastjson.Object) error {
 			}
 			l.max = max
 			l.excl = draft4Excl
-			l.err = limitErr(kw, sp, l, draft4Excl)
+			l.err = check{AjvNumberLimit(kw, jsNumberText(l.limit), draft4Excl), sp + "/" + kw}
 			num.limits = append(num.limits, l)
 			n.hasNumber = true
 		}
@@ -331,7 +322,7 @@ func compileNumber(n *node, o *fastjson.Object) error {
 			}
 			l.max = max
 			l.excl = true
-			l.err = limitErr(exclKw, sp, l, true)
+			l.err = check{AjvNumberLimit(exclKw, jsNumberText(l.limit), true), sp + "/" + exclKw}
 			num.limits = append(num.limits, l)
 			n.hasNumber = true
 		}
@@ -344,8 +335,7 @@ func compileNumber(n *node, o *fastjson.Object) error {
 		m := &multipleOf{f: f, text: rawNumber(mv)}
 		m.isInt = f == math.Trunc(f) && f < 1<<53
 		m.dec, m.decOK = parseDecimal(m.text)
-		t := string(AppendJSNumber(nil, f))
-		m.err = check{"multipleOf", sp + "/multipleOf", `{"multipleOf":` + t + `}`, "should be multiple of " + t}
+		m.err = check{AjvMultipleOf(jsNumberText(f)), sp + "/multipleOf"}
 		num.multipleOf = m
 		n.hasNumber = true
 	}
@@ -360,22 +350,11 @@ func numLimitOf(v *fastjson.Value, kw, sp string) (numLimit, error) {
 	return numLimit{limit: f, text: rawNumber(v)}, nil
 }
 
-// limitErr words a limit as Ajv 6's _limit rule does.
-func limitErr(kw, sp string, l numLimit, excl bool) check {
-	op := ">="
-	if l.max {
-		op = "<="
-	}
-	if excl {
-		op = op[:1]
-	}
-	t := string(AppendJSNumber(nil, l.limit))
-	return check{kw, sp + "/" + kw, `{"comparison":"` + op + `","limit":` + t + `,"exclusive":` + strconv.FormatBool(excl) + `}`, "should be " + op + " " + t}
-}
+func jsNumberText(f float64) string { return string(AppendJSNumber(nil, f)) }
 
-func limitCheck(kw, sp string, l int, msg string) check {
-	t := strconv.Itoa(l)
-	return check{kw, sp + "/" + kw, `{"limit":` + t + `}`, fmt.Sprintf(msg, t)}
+// countCheck words a keyword that bounds a count.
+func countCheck(kw, sp string, l int) check {
+	return check{AjvCountLimit(kw, strconv.Itoa(l)), sp + "/" + kw}
 }
 
 func nonNegInt(v *fastjson.Value, kw, sp string) (int, bool, error) {
@@ -398,14 +377,14 @@ func (c *compiler) compileString(n *node, o *fastjson.Object) error {
 		return err
 	} else if ok {
 		str.maxLength = l
-		str.maxLengthErr = limitCheck("maxLength", sp, l, "should NOT be longer than %s characters")
+		str.maxLengthErr = countCheck("maxLength", sp, l)
 		n.hasString = true
 	}
 	if l, ok, err := nonNegInt(o.Get("minLength"), "minLength", sp); err != nil {
 		return err
 	} else if ok {
 		str.minLength = l
-		str.minLengthErr = limitCheck("minLength", sp, l, "should NOT be shorter than %s characters")
+		str.minLengthErr = countCheck("minLength", sp, l)
 		n.hasString = true
 	}
 	if p := o.Get("pattern"); p != nil && p.Type() == fastjson.TypeString {
@@ -415,14 +394,14 @@ func (c *compiler) compileString(n *node, o *fastjson.Object) error {
 			return fmt.Errorf("pattern at %s: %w", sp, err)
 		}
 		str.pattern = re
-		str.patternErr = check{"pattern", sp + "/pattern", `{"pattern":` + jsonText(pat) + `}`, `should match pattern "` + pat + `"`}
+		str.patternErr = check{AjvPattern(pat), sp + "/pattern"}
 		n.hasString = true
 	}
 	if f := o.Get("format"); f != nil && f.Type() == fastjson.TypeString {
 		name := string(f.GetStringBytes())
 		if fn := c.format(name); fn != nil {
 			str.format = fn
-			str.formatErr = check{"format", sp + "/format", `{"format":` + jsonText(name) + `}`, `should match format "` + name + `"`}
+			str.formatErr = check{AjvFormat(name), sp + "/format"}
 			n.hasString = true
 		}
 	}
@@ -436,14 +415,14 @@ func (c *compiler) compileArray(n *node, o *fastjson.Object, base string, d draf
 		return err
 	} else if ok {
 		arr.maxItems = l
-		arr.maxItemsErr = limitCheck("maxItems", sp, l, "should NOT have more than %s items")
+		arr.maxItemsErr = countCheck("maxItems", sp, l)
 		n.hasArray = true
 	}
 	if l, ok, err := nonNegInt(o.Get("minItems"), "minItems", sp); err != nil {
 		return err
 	} else if ok {
 		arr.minItems = l
-		arr.minItemsErr = limitCheck("minItems", sp, l, "should NOT have fewer than %s items")
+		arr.minItemsErr = countCheck("minItems", sp, l)
 		n.hasArray = true
 	}
 	tupleKw := "items"
@@ -483,7 +462,7 @@ func (c *compiler) compileArray(n *node, o *fastjson.Object, base string, d draf
 			// Ajv 6: one error for the array ("should NOT have more than 2 items"), not one
 			// per extra element.
 			arr.itemsFalse = true
-			arr.itemsFalseErr = limitCheck(restKw, sp, len(arr.tuple), "should NOT have more than %s items")
+			arr.itemsFalseErr = countCheck(restKw, sp, len(arr.tuple))
 		} else if arr.items, err = c.sub(n, rest, base, d, restKw); err != nil {
 			return err
 		}
@@ -493,15 +472,17 @@ func (c *compiler) compileArray(n *node, o *fastjson.Object, base string, d draf
 		if arr.contains, err = c.sub(n, cv, base, d, "contains"); err != nil {
 			return err
 		}
-		arr.containsErr = check{"contains", sp + "/contains", "{}", "should contain a valid item"}
+		arr.containsErr = check{AjvContains(), sp + "/contains"}
 		if d >= draft2019 {
+			// Draft 2019's minContains and maxContains, which Ajv 6 does not know: worded after
+			// its contains.
 			if l, ok, err := nonNegInt(o.Get("minContains"), "minContains", sp); err != nil {
 				return err
 			} else if ok {
 				arr.minContains = l
 				if l != 1 {
 					t := strconv.Itoa(l)
-					arr.containsErr = check{"contains", sp + "/minContains", `{"minContains":` + t + `}`, "should contain at least " + t + " valid item(s)"}
+					arr.containsErr = check{AjvError{"contains", `{"minContains":` + t + `}`, "should contain at least " + t + " valid item(s)"}, sp + "/minContains"}
 				}
 			}
 			if l, ok, err := nonNegInt(o.Get("maxContains"), "maxContains", sp); err != nil {
@@ -509,7 +490,7 @@ func (c *compiler) compileArray(n *node, o *fastjson.Object, base string, d draf
 			} else if ok {
 				arr.maxContains = l
 				t := strconv.Itoa(l)
-				arr.maxContainsErr = check{"contains", sp + "/maxContains", `{"maxContains":` + t + `}`, "should contain at most " + t + " valid item(s)"}
+				arr.maxContainsErr = check{AjvError{"contains", `{"maxContains":` + t + `}`, "should contain at most " + t + " valid item(s)"}, sp + "/maxContains"}
 			}
 		}
 		n.hasArray = true
@@ -541,14 +522,14 @@ func (c *compiler) compileObject(n *node, o *fastjson.Object, base string, d dra
 		return err
 	} else if ok {
 		obj.maxProps = l
-		obj.maxPropsErr = limitCheck("maxProperties", sp, l, "should NOT have more than %s properties")
+		obj.maxPropsErr = countCheck("maxProperties", sp, l)
 		n.hasObject = true
 	}
 	if l, ok, err := nonNegInt(o.Get("minProperties"), "minProperties", sp); err != nil {
 		return err
 	} else if ok {
 		obj.minProps = l
-		obj.minPropsErr = limitCheck("minProperties", sp, l, "should NOT have fewer than %s properties")
+		obj.minPropsErr = countCheck("minProperties", sp, l)
 		n.hasObject = true
 	}
 	if rv := o.Get("required"); rv != nil {
@@ -560,8 +541,7 @@ func (c *compiler) compileObject(n *node, o *fastjson.Object, base string, d dra
 				return fmt.Errorf("required at %s lists a non-string", sp)
 			}
 			name := string(e.GetStringBytes())
-			obj.required = append(obj.required, requiredEntry{name, check{"required", sp + "/required",
-				`{"missingProperty":` + jsonText(name) + `}`, "should have required property '" + name + "'"}})
+			obj.required = append(obj.required, requiredEntry{name, check{AjvRequired(name), sp + "/required"}})
 		}
 		n.hasObject = n.hasObject || len(obj.required) > 0
 	}
@@ -669,15 +649,8 @@ func (c *compiler) compileDependencies(n *node, o *fastjson.Object, base string,
 				for _, e := range v.GetArray() {
 					dr.deps = append(dr.deps, string(e.GetStringBytes()))
 				}
-				list := strings.Join(dr.deps, ", ")
-				what := "properties " + list
-				if len(dr.deps) == 1 {
-					what = "property " + list
-				}
 				for _, m := range dr.deps {
-					dr.missing = append(dr.missing, check{"dependencies", sp + "/" + kw,
-						`{"property":` + jsonText(prop) + `,"missingProperty":` + jsonText(m) + `,"depsCount":` + strconv.Itoa(len(dr.deps)) + `,"deps":` + jsonText(list) + `}`,
-						"should have " + what + " when property " + prop + " is present"})
+					dr.missing = append(dr.missing, check{AjvDependency(prop, m, dr.deps), sp + "/" + kw})
 				}
 				obj.depRequired = append(obj.depRequired, dr)
 				return
@@ -748,7 +721,7 @@ func (c *compiler) compileGeneric(n *node, o *fastjson.Object, base string, d dr
 	sp, gen := n.sp, &n.gen
 	if cv := o.Get("const"); cv != nil {
 		gen.constV = cv
-		gen.constErr = check{"const", sp + "/const", `{"allowedValue":` + string(AppendJSON(nil, cv)) + `}`, "should be equal to constant"}
+		gen.constErr = check{AjvConst(string(AppendJSON(nil, cv))), sp + "/const"}
 		n.hasGeneric = true
 	}
 	if ev := o.Get("enum"); ev != nil {
@@ -759,7 +732,7 @@ func (c *compiler) compileGeneric(n *node, o *fastjson.Object, base string, d dr
 		if gen.enum == nil {
 			gen.enum = []*fastjson.Value{}
 		}
-		gen.enumErr = check{"enum", sp + "/enum", `{"allowedValues":` + string(AppendJSON(nil, ev)) + `}`, "should be equal to one of the allowed values"}
+		gen.enumErr = check{AjvEnum(string(AppendJSON(nil, ev))), sp + "/enum"}
 		n.hasGeneric = true
 	}
 	if nv := o.Get("not"); nv != nil {
@@ -767,7 +740,7 @@ func (c *compiler) compileGeneric(n *node, o *fastjson.Object, base string, d dr
 		if gen.not, err = c.sub(n, nv, base, d, "not"); err != nil {
 			return err
 		}
-		gen.notErr = check{"not", sp + "/not", "{}", "should NOT be valid"}
+		gen.notErr = check{AjvNot(), sp + "/not"}
 		n.hasGeneric = true
 	}
 	for _, kw := range [...]string{"anyOf", "oneOf", "allOf"} {
@@ -789,7 +762,7 @@ func (c *compiler) compileGeneric(n *node, o *fastjson.Object, base string, d dr
 		switch kw {
 		case "anyOf":
 			gen.anyOf = list
-			gen.anyOfErr = check{"anyOf", sp + "/anyOf", "{}", "should match some schema in anyOf"}
+			gen.anyOfErr = check{AjvAnyOf(), sp + "/anyOf"}
 		case "oneOf":
 			gen.oneOf = list
 			gen.oneOfSP = sp + "/oneOf"
@@ -813,8 +786,8 @@ func (c *compiler) compileGeneric(n *node, o *fastjson.Object, base string, d dr
 				return err
 			}
 		}
-		gen.thenErr = check{"if", sp + "/if", `{"failingKeyword":"then"}`, `should match "then" schema`}
-		gen.elseErr = check{"if", sp + "/if", `{"failingKeyword":"else"}`, `should match "else" schema`}
+		gen.thenErr = check{AjvIf("then"), sp + "/if"}
+		gen.elseErr = check{AjvIf("else"), sp + "/if"}
 		if gen.thenN == nil && gen.elseN == nil {
 			gen.ifN = nil // nothing to decide
 		} else {

@@ -439,19 +439,15 @@ func (r *reporter) add(c *check) {
 	if r.full() {
 		return
 	}
-	r.errs.List = append(r.errs.List, ValidationError{
-		Keyword: c.keyword, InstancePath: r.instancePath(), SchemaPath: c.schemaPath, Params: c.params, Message: c.message,
-	})
+	r.addAt(c.schemaPath, c.AjvError)
 }
 
-func (r *reporter) addDynamic(keyword, schemaPath, params, message string) {
+// addAt adds an error worded while reporting, its text in the arena.
+func (r *reporter) addAt(schemaPath string, e AjvError) {
 	r.errs.List = append(r.errs.List, ValidationError{
-		Keyword: keyword, InstancePath: r.instancePath(), SchemaPath: schemaPath, Params: params, Message: message,
+		Keyword: e.Keyword, InstancePath: r.instancePath(), SchemaPath: schemaPath, Params: e.Params, Message: e.Message,
 	})
 }
-
-// text returns arena[from:] as a string: the dynamic text just appended.
-func (r *reporter) text(from int) string { return b2s(r.errs.arena[from:]) }
 
 func (r *reporter) pushKey(key string) int {
 	n := len(r.errs.path)
@@ -480,7 +476,7 @@ func (n *node) report(v *fastjson.Value, r *reporter, depth int) {
 		return
 	}
 	if depth > maxValidateDepth {
-		r.add(&check{"depth", n.sp, "{}", "should not nest deeper than the validator's limit"})
+		r.add(&check{AjvError{"depth", "{}", "should not nest deeper than the validator's limit"}, n.sp})
 		return
 	}
 	t := v.Type()
@@ -582,21 +578,9 @@ func (arr *arrayKeywords) report(v *fastjson.Value, r *reporter, depth int) {
 	}
 	if arr.uniqueItems && !r.full() {
 		if i, j, dup := arr.unique.duplicate(a); dup {
-			e := r.errs
-			p := len(e.arena)
-			e.arena = append(e.arena, `{"i":`...)
-			e.arena = strconv.AppendInt(e.arena, int64(i), 10)
-			e.arena = append(e.arena, `,"j":`...)
-			e.arena = strconv.AppendInt(e.arena, int64(j), 10)
-			e.arena = append(e.arena, '}')
-			params := r.text(p)
-			p = len(e.arena)
-			e.arena = append(e.arena, "should NOT have duplicate items (items ## "...)
-			e.arena = strconv.AppendInt(e.arena, int64(j), 10)
-			e.arena = append(e.arena, " and "...)
-			e.arena = strconv.AppendInt(e.arena, int64(i), 10)
-			e.arena = append(e.arena, " are identical)"...)
-			r.addDynamic("uniqueItems", arr.uniqueSP, params, r.text(p))
+			var e AjvError
+			r.errs.arena, e = AppendAjvUniqueItems(r.errs.arena, i, j)
+			r.addAt(arr.uniqueSP, e)
 		}
 	}
 }
@@ -709,17 +693,9 @@ func (obj *objectKeywords) report(v *fastjson.Value, r *reporter, depth int) {
 			if r.full() {
 				return
 			}
-			e := r.errs
-			p := len(e.arena)
-			e.arena = append(e.arena, `{"propertyName":`...)
-			e.arena = AppendJSONString(e.arena, key)
-			e.arena = append(e.arena, '}')
-			params := r.text(p)
-			p = len(e.arena)
-			e.arena = append(e.arena, "property name '"...)
-			e.arena = append(e.arena, key...)
-			e.arena = append(e.arena, "' is invalid"...)
-			r.addDynamic("propertyNames", obj.propNamesSP, params, r.text(p))
+			var e AjvError
+			r.errs.arena, e = AppendAjvPropertyName(r.errs.arena, key)
+			r.addAt(obj.propNamesSP, e)
 		})
 	}
 	if obj.addFalse || obj.additional != nil {
@@ -729,12 +705,9 @@ func (obj *objectKeywords) report(v *fastjson.Value, r *reporter, depth int) {
 				return
 			}
 			if obj.addFalse {
-				e := r.errs
-				p := len(e.arena)
-				e.arena = append(e.arena, `{"additionalProperty":`...)
-				e.arena = AppendJSONString(e.arena, key)
-				e.arena = append(e.arena, '}')
-				r.addDynamic("additionalProperties", obj.addSP, r.text(p), "should NOT have additional properties")
+				var e AjvError
+				r.errs.arena, e = AppendAjvAdditionalProperty(r.errs.arena, key)
+				r.addAt(obj.addSP, e)
 				return
 			}
 			m := r.pushKey(key)
@@ -812,18 +785,13 @@ func (gen *genericKeywords) report(v *fastjson.Value, r *reporter, depth int) {
 				b.report(v, r, depth+1)
 			}
 			if !r.full() {
+				var e AjvError
 				if second < 0 {
-					r.addDynamic("oneOf", gen.oneOfSP, `{"passingSchemas":null}`, "should match exactly one schema in oneOf")
+					r.errs.arena, e = AppendAjvOneOf(r.errs.arena)
 				} else {
-					e := r.errs
-					p := len(e.arena)
-					e.arena = append(e.arena, `{"passingSchemas":[`...)
-					e.arena = strconv.AppendInt(e.arena, int64(first), 10)
-					e.arena = append(e.arena, ',')
-					e.arena = strconv.AppendInt(e.arena, int64(second), 10)
-					e.arena = append(e.arena, "]}"...)
-					r.addDynamic("oneOf", gen.oneOfSP, r.text(p), "should match exactly one schema in oneOf")
+					r.errs.arena, e = AppendAjvOneOf(r.errs.arena, first, second)
 				}
+				r.addAt(gen.oneOfSP, e)
 			}
 		}
 	}
