@@ -3,6 +3,8 @@ package fastpath
 import (
 	"strconv"
 	"strings"
+
+	"github.com/valyala/fastjson"
 )
 
 // Ajv 6's words and order: how EventGate's validator words each error (lib/dot/errors.def) and
@@ -157,6 +159,32 @@ func AppendAjvUniqueItems(dst []byte, i, j int) ([]byte, AjvError) {
 	dst = strconv.AppendInt(dst, int64(i), 10)
 	dst = append(dst, " are identical)"...)
 	return dst, AjvError{"uniqueItems", b2s(dst[start:mid]), b2s(dst[mid:])}
+}
+
+// AjvDuplicate finds the pair of equal items of a that Ajv 6's uniqueItems error names; items is
+// the schema's "items" (nil when it has none), whose types decide how Ajv looks for the pair.
+// Items are equal as the verdict has them (jsonEqual), so the pair named is always a duplicate.
+func AjvDuplicate(a []*fastjson.Value, items *fastjson.Value) (i, j int, ok bool) {
+	return uniqueRuleOf(items).duplicate(a)
+}
+
+// uniqueRuleOf reads the types declared by a uniqueItems array's "items".
+func uniqueRuleOf(items *fastjson.Value) uniqueRule {
+	var u uniqueRule
+	if items == nil || items.Type() != fastjson.TypeObject {
+		return u
+	}
+	t := items.Get("type")
+	if t == nil {
+		return u
+	}
+	for _, e := range append([]*fastjson.Value{t}, t.GetArray()...) {
+		if e.Type() == fastjson.TypeString {
+			u.types |= typeNames[string(e.GetStringBytes())]
+		}
+	}
+	u.scalar = u.types != 0 && u.types&(tObject|tArray) == 0
+	return u
 }
 
 // AjvRequired words required, property name missing.

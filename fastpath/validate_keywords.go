@@ -499,18 +499,7 @@ func (c *compiler) compileArray(n *node, o *fastjson.Object, base string, d draf
 		arr.uniqueItems = true
 		arr.uniqueSP = sp + "/uniqueItems"
 		n.hasArray = true
-		// Ajv 6 looks for the duplicate pair one way when the items declare only scalar
-		// types, another way otherwise; its message names the pair it found.
-		if it := o.Get("items"); it != nil && it.Type() == fastjson.TypeObject {
-			if t := it.Get("type"); t != nil {
-				for _, e := range append([]*fastjson.Value{t}, t.GetArray()...) {
-					if e.Type() == fastjson.TypeString {
-						arr.unique.types |= typeNames[string(e.GetStringBytes())]
-					}
-				}
-				arr.unique.scalar = arr.unique.types != 0 && arr.unique.types&(tObject|tArray) == 0
-			}
-		}
+		arr.unique = uniqueRuleOf(o.Get("items"))
 	}
 	return nil
 }

@@ -338,8 +338,11 @@ func (gen *genericKeywords) inEnum(v *fastjson.Value) bool {
 	return false
 }
 
-// jsonEqual is JSON Schema's equality: numbers by value (1 == 1.0), objects whatever their key
-// order.
+// jsonEqual is JSON Schema's equality: numbers by value (1 == 1.0), exactly even where float64
+// cannot tell them apart, objects whatever their key order. It is the one equality of both
+// validators: of const, enum and uniqueItems here, and of the duplicate pair uniqueItems' error
+// names (AjvDuplicate, which schemacache's reference validator words with too). Ajv 6's
+// fast-deep-equal compares numbers as doubles; intake's verdicts do not.
 func jsonEqual(a, b *fastjson.Value, depth int) bool {
 	t := a.Type()
 	if t != b.Type() || depth > maxValidateDepth {
