@@ -168,25 +168,6 @@ func AjvDuplicate(a []*fastjson.Value, items *fastjson.Value) (i, j int, ok bool
 	return uniqueRuleOf(items).duplicate(a)
 }
 
-// uniqueRuleOf reads the types declared by a uniqueItems array's "items".
-func uniqueRuleOf(items *fastjson.Value) uniqueRule {
-	var u uniqueRule
-	if items == nil || items.Type() != fastjson.TypeObject {
-		return u
-	}
-	t := items.Get("type")
-	if t == nil {
-		return u
-	}
-	for _, e := range append([]*fastjson.Value{t}, t.GetArray()...) {
-		if e.Type() == fastjson.TypeString {
-			u.types |= typeNames[string(e.GetStringBytes())]
-		}
-	}
-	u.scalar = u.types != 0 && u.types&(tObject|tArray) == 0
-	return u
-}
-
 // AjvRequired words required, property name missing.
 func AjvRequired(name string) AjvError {
 	return AjvError{"required", `{"missingProperty":` + jsonText(name) + `}`, "should have required property '" + name + "'"}

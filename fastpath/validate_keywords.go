@@ -132,13 +132,6 @@ type arrayKeywords struct {
 	uniqueSP       string
 }
 
-// uniqueRule is how Ajv 6 looks for the duplicate pair its uniqueItems error names: it depends on
-// the types the items declare.
-type uniqueRule struct {
-	scalar bool    // items declare only scalar types
-	types  typeSet // the types items declare
-}
-
 // objectKeywords: maxProperties, minProperties, required, dependencies (dependentRequired,
 // dependentSchemas), propertyNames, properties, patternProperties, additionalProperties.
 type objectKeywords struct {
