@@ -8,7 +8,10 @@
 //
 // The compiled validator (Compile, Program) turns a JSON schema into checks over fastjson values:
 // a verdict-only walk for the common valid event, and a second walk in Ajv 6's order that words
-// every error only for an invalid one.
+// every error only for an invalid one. Its keywords come in families, as Ajv 6 groups its rules
+// (validate_keywords.go); how Ajv 6 words each error and in which order it reports them is one
+// table of words (ajv.go: AjvOrder, AjvError and its builders), which schemacache's reference
+// validator words its errors from too.
 //
 // It imports no other package of the project.
 package fastpath

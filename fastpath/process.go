@@ -74,6 +74,10 @@ func (r *Result) fail(outcome Outcome, errorType, keyword, instancePath, schemaP
 	r.Errors.Add(keyword, instancePath, schemaPath, params, message)
 }
 
+// eventNotObject words an event that is not a JSON object as Ajv 6 words a schema's "type":
+// "object" (every event schema's).
+var eventNotObject = AjvType([]string{"object"})
+
 // Process runs the producer contract (DESIGN.md, steps 1 to 9) on one event, in order: stream name,
 // stream configured, stream allowed, schema resolved, schema title, enrichment, defaults and
 // validation, key, topic. ev is modified in place (enrichment and defaults). On the valid path it
@@ -81,7 +85,8 @@ func (r *Result) fail(outcome Outcome, errorType, keyword, instancePath, schemaP
 func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) {
 	r.Reset()
 	if ev.Type() != fastjson.TypeObject {
-		r.fail(Invalid, "ValidationError", "type", "", "#/type", `{"type":"object"}`, "should be object")
+		e := &eventNotObject
+		r.fail(Invalid, "ValidationError", e.Keyword, "", "#/type", e.Params, e.Message)
 		return
 	}
 	// 0. One meaning per event: no key twice in an object.

@@ -119,3 +119,78 @@ func collidingItems(a []*fastjson.Value) []bool {
 	}
 	return cand
 }
+
+// uniqueRule is how Ajv 6 looks for the duplicate pair its uniqueItems error names: it depends on
+// the types the items declare.
+type uniqueRule struct {
+	scalar bool    // items declare only scalar types
+	types  typeSet // the types items declare
+}
+
+// uniqueRuleOf reads the types declared by a uniqueItems array's "items".
+func uniqueRuleOf(items *fastjson.Value) uniqueRule {
+	var u uniqueRule
+	if items == nil || items.Type() != fastjson.TypeObject {
+		return u
+	}
+	t := items.Get("type")
+	if t == nil {
+		return u
+	}
+	for _, e := range append([]*fastjson.Value{t}, t.GetArray()...) {
+		if e.Type() == fastjson.TypeString {
+			u.types |= typeNames[string(e.GetStringBytes())]
+		}
+	}
+	u.scalar = u.types != 0 && u.types&(tObject|tArray) == 0
+	return u
+}
+
+// duplicate finds the pair of equal items Ajv 6's uniqueItems names. For items of declared
+// scalar types Ajv keys a map by the item, walking from the end (i < j, j the nearest later
+// duplicate); otherwise it compares every pair from the end (i > j).
+//
+// With many items, only items whose hashes collide are compared: equal items always collide, so
+// the loops find the same pair in the same order.
+func (u uniqueRule) duplicate(a []*fastjson.Value) (i, j int, ok bool) {
+	var cand []bool
+	if len(a) >= uniqueHashFrom {
+		if cand = collidingItems(a); cand == nil {
+			return 0, 0, false
+		}
+	}
+	skip := func(k int) bool { return cand != nil && !cand[k] }
+	if u.scalar {
+		for i := len(a) - 1; i >= 0; i-- {
+			if skip(i) || !scalarTypeOK(u.types, a[i]) {
+				continue
+			}
+			for j := i + 1; j < len(a); j++ {
+				if !skip(j) && scalarTypeOK(u.types, a[j]) && jsonEqual(a[i], a[j], 0) {
+					return i, j, true
+				}
+			}
+		}
+		return 0, 0, false
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		if skip(i) {
+			continue
+		}
+		for j := i - 1; j >= 0; j-- {
+			if !skip(j) && jsonEqual(a[i], a[j], 0) {
+				return i, j, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+func scalarTypeOK(ts typeSet, v *fastjson.Value) bool {
+	t := v.Type()
+	var f float64
+	if t == fastjson.TypeNumber {
+		f, _ = v.Float64()
+	}
+	return typeOK(ts, t, f)
+}

@@ -38,9 +38,9 @@ func TestUniqueItemsHashedMatchesPairwise(t *testing.T) {
 		doc := "[" + strings.Join(parts, ",") + "]"
 		a := fastjson.MustParse(doc).GetArray()
 		for _, scalar := range []bool{false, true} {
-			nd := &node{uniqueItems: true, uniqueScalar: scalar, uniqueTypes: allTypesForTest()}
-			gi, gj, gok := nd.ajvDuplicate(a)
-			wi, wj, wok := pairwiseDuplicate(a, scalar, nd.uniqueTypes)
+			u := uniqueRule{scalar: scalar, types: allTypesForTest()}
+			gi, gj, gok := u.duplicate(a)
+			wi, wj, wok := pairwiseDuplicate(a, scalar, u.types)
 			if gi != wi || gj != wj || gok != wok {
 				t.Fatalf("%s (scalar %t): hashed (%d,%d,%t), pairwise (%d,%d,%t)", doc, scalar, gi, gj, gok, wi, wj, wok)
 			}

@@ -75,39 +75,39 @@ func (n *node) valid(v *fastjson.Value, depth int) bool {
 	}
 	switch t {
 	case fastjson.TypeString:
-		if n.hasString && !n.validString(v) {
+		if n.hasString && !n.str.valid(v) {
 			return false
 		}
 	case fastjson.TypeNumber:
-		if n.hasNumber && !n.validNumber(v, f) {
+		if n.hasNumber && !n.num.valid(v, f) {
 			return false
 		}
 	case fastjson.TypeObject:
-		if n.hasObject && !n.validObject(v, depth) {
+		if n.hasObject && !n.obj.valid(v, depth) {
 			return false
 		}
 	case fastjson.TypeArray:
-		if n.hasArray && !n.validArray(v, depth) {
+		if n.hasArray && !n.arr.valid(v, depth) {
 			return false
 		}
 	}
-	return !n.hasGeneric || n.validGeneric(v, depth)
+	return !n.hasGeneric || n.gen.valid(v, depth)
 }
 
-func (n *node) validString(v *fastjson.Value) bool {
+func (str *stringKeywords) valid(v *fastjson.Value) bool {
 	b, _ := v.StringBytes()
 	s := b2s(b)
 	// Lengths count code points: a byte count settles most cases without counting.
-	if n.maxLength >= 0 && len(s) > n.maxLength && utf8.RuneCountInString(s) > n.maxLength {
+	if str.maxLength >= 0 && len(s) > str.maxLength && utf8.RuneCountInString(s) > str.maxLength {
 		return false
 	}
-	if n.minLength > 0 && (len(s) < n.minLength || len(s) < 4*n.minLength && utf8.RuneCountInString(s) < n.minLength) {
+	if str.minLength > 0 && (len(s) < str.minLength || len(s) < 4*str.minLength && utf8.RuneCountInString(s) < str.minLength) {
 		return false
 	}
-	if n.pattern != nil && !n.pattern.MatchString(s) {
+	if str.pattern != nil && !str.pattern.MatchString(s) {
 		return false
 	}
-	return n.format == nil || n.format(s)
+	return str.format == nil || str.format(s)
 }
 
 func (l *numLimit) ok(f float64, v *fastjson.Value) bool {
@@ -123,41 +123,41 @@ func (l *numLimit) ok(f float64, v *fastjson.Value) bool {
 	return f < l.limit == l.max
 }
 
-func (n *node) validNumber(v *fastjson.Value, f float64) bool {
-	for i := range n.limits {
-		if !n.limits[i].ok(f, v) {
+func (num *numberKeywords) valid(v *fastjson.Value, f float64) bool {
+	for i := range num.limits {
+		if !num.limits[i].ok(f, v) {
 			return false
 		}
 	}
-	return n.multipleOf == nil || isMultiple(f, rawNumber(v), n.multipleOf)
+	return num.multipleOf == nil || isMultiple(f, rawNumber(v), num.multipleOf)
 }
 
-func (n *node) validArray(v *fastjson.Value, depth int) bool {
+func (arr *arrayKeywords) valid(v *fastjson.Value, depth int) bool {
 	a, _ := v.Array()
-	if n.maxItems >= 0 && len(a) > n.maxItems || len(a) < n.minItems {
+	if arr.maxItems >= 0 && len(a) > arr.maxItems || len(a) < arr.minItems {
 		return false
 	}
 	for i, e := range a {
-		if i < len(n.tuple) {
-			if !n.tuple[i].valid(e, depth+1) {
+		if i < len(arr.tuple) {
+			if !arr.tuple[i].valid(e, depth+1) {
 				return false
 			}
 			continue
 		}
-		if n.itemsFalse {
+		if arr.itemsFalse {
 			return false
 		}
-		if n.items == nil {
+		if arr.items == nil {
 			break
 		}
-		if !n.items.valid(e, depth+1) {
+		if !arr.items.valid(e, depth+1) {
 			return false
 		}
 	}
-	if n.contains != nil && !n.containsOK(a, depth) {
+	if arr.contains != nil && !arr.containsOK(a, depth) {
 		return false
 	}
-	if n.uniqueItems {
+	if arr.uniqueItems {
 		if len(a) >= uniqueHashFrom {
 			return !hashedDuplicate(a)
 		}
@@ -172,37 +172,37 @@ func (n *node) validArray(v *fastjson.Value, depth int) bool {
 	return true
 }
 
-func (n *node) containsOK(a []*fastjson.Value, depth int) bool {
+func (arr *arrayKeywords) containsOK(a []*fastjson.Value, depth int) bool {
 	count := 0
 	for _, e := range a {
-		if n.contains.valid(e, depth+1) {
+		if arr.contains.valid(e, depth+1) {
 			count++
-			if n.maxContains < 0 && count >= n.minContains {
+			if arr.maxContains < 0 && count >= arr.minContains {
 				return true
 			}
 		}
 	}
-	return count >= n.minContains && (n.maxContains < 0 || count <= n.maxContains)
+	return count >= arr.minContains && (arr.maxContains < 0 || count <= arr.maxContains)
 }
 
 // lookup returns the index of a declared property, -1 for none. Events tend to carry their
 // properties in schema order, so the one after the previous match is tried first; then a small
 // open-addressing table hashed on the key's length and end bytes, cheaper than a map's hash of
 // the whole key.
-func (n *node) lookup(key string, next int) int {
-	if next < len(n.props) && n.props[next].name == key {
+func (obj *objectKeywords) lookup(key string, next int) int {
+	if next < len(obj.props) && obj.props[next].name == key {
 		return next
 	}
-	if len(n.propTable) == 0 {
+	if len(obj.propTable) == 0 {
 		return -1
 	}
-	mask := uint32(len(n.propTable) - 1)
+	mask := uint32(len(obj.propTable) - 1)
 	for h := propHash(key) & mask; ; h = (h + 1) & mask {
-		i := n.propTable[h]
+		i := obj.propTable[h]
 		if i < 0 {
 			return -1
 		}
-		if n.props[i].name == key {
+		if obj.props[i].name == key {
 			return int(i)
 		}
 	}
@@ -217,20 +217,20 @@ func propHash(key string) uint32 {
 	return h ^ h>>15
 }
 
-func (n *node) validObject(v *fastjson.Value, depth int) bool {
+func (obj *objectKeywords) valid(v *fastjson.Value, depth int) bool {
 	o, _ := v.Object()
-	if l := o.Len(); n.maxProps >= 0 && l > n.maxProps || l < n.minProps {
+	if l := o.Len(); obj.maxProps >= 0 && l > obj.maxProps || l < obj.minProps {
 		return false
 	}
-	if n.reqMask == 0 {
-		for i := range n.required {
-			if o.Get(n.required[i].name) == nil {
+	if obj.reqMask == 0 {
+		for i := range obj.required {
+			if o.Get(obj.required[i].name) == nil {
 				return false
 			}
 		}
 	}
-	for i := range n.depRequired {
-		dr := &n.depRequired[i]
+	for i := range obj.depRequired {
+		dr := &obj.depRequired[i]
 		if o.Get(dr.prop) == nil {
 			continue
 		}
@@ -240,13 +240,13 @@ func (n *node) validObject(v *fastjson.Value, depth int) bool {
 			}
 		}
 	}
-	for i := range n.depSchemas {
-		ds := &n.depSchemas[i]
+	for i := range obj.depSchemas {
+		ds := &obj.depSchemas[i]
 		if o.Get(ds.prop) != nil && !ds.node.valid(v, depth+1) {
 			return false
 		}
 	}
-	if !n.walkKeys {
+	if !obj.walkKeys {
 		return true
 	}
 	var seen uint64
@@ -254,56 +254,56 @@ func (n *node) validObject(v *fastjson.Value, depth int) bool {
 	for _, kv := range objectMembers(o) {
 		key := kv.k
 		matched := false
-		if i := n.lookup(key, next); i >= 0 {
+		if i := obj.lookup(key, next); i >= 0 {
 			next = i + 1
 			matched = true
-			seen |= n.props[i].reqBit
-			if !n.props[i].node.valid(kv.v, depth+1) {
+			seen |= obj.props[i].reqBit
+			if !obj.props[i].node.valid(kv.v, depth+1) {
 				return false
 			}
 		}
-		for i := range n.patterns {
-			if n.patterns[i].re.MatchString(key) {
+		for i := range obj.patterns {
+			if obj.patterns[i].re.MatchString(key) {
 				matched = true
-				if !n.patterns[i].node.valid(kv.v, depth+1) {
+				if !obj.patterns[i].node.valid(kv.v, depth+1) {
 					return false
 				}
 			}
 		}
-		if !matched && (n.addFalse || n.additional != nil && !n.additional.valid(kv.v, depth+1)) {
+		if !matched && (obj.addFalse || obj.additional != nil && !obj.additional.valid(kv.v, depth+1)) {
 			return false
 		}
-		if n.propertyNames != nil {
+		if obj.propertyNames != nil {
 			name := getNameValue(key)
-			ok := n.propertyNames.valid(name, depth+1)
+			ok := obj.propertyNames.valid(name, depth+1)
 			putNameValue(name)
 			if !ok {
 				return false
 			}
 		}
 	}
-	return seen&n.reqMask == n.reqMask
+	return seen&obj.reqMask == obj.reqMask
 }
 
-func (n *node) validGeneric(v *fastjson.Value, depth int) bool {
-	if n.ref != nil && !n.ref.valid(v, depth+1) {
+func (gen *genericKeywords) valid(v *fastjson.Value, depth int) bool {
+	if gen.ref != nil && !gen.ref.valid(v, depth+1) {
 		return false
 	}
-	if n.constV != nil && !jsonEqual(v, n.constV, 0) {
+	if gen.constV != nil && !jsonEqual(v, gen.constV, 0) {
 		return false
 	}
-	if n.enum != nil && !n.inEnum(v) {
+	if gen.enum != nil && !gen.inEnum(v) {
 		return false
 	}
-	if n.not != nil && n.not.valid(v, depth+1) {
+	if gen.not != nil && gen.not.valid(v, depth+1) {
 		return false
 	}
-	if len(n.anyOf) > 0 && !n.anyOfMatches(v, depth) {
+	if len(gen.anyOf) > 0 && !gen.anyOfMatches(v, depth) {
 		return false
 	}
-	if len(n.oneOf) > 0 {
+	if len(gen.oneOf) > 0 {
 		count := 0
-		for _, b := range n.oneOf {
+		for _, b := range gen.oneOf {
 			if b.valid(v, depth+1) {
 				count++
 				if count > 1 {
@@ -315,22 +315,22 @@ func (n *node) validGeneric(v *fastjson.Value, depth int) bool {
 			return false
 		}
 	}
-	for _, b := range n.allOf {
+	for _, b := range gen.allOf {
 		if !b.valid(v, depth+1) {
 			return false
 		}
 	}
-	if n.ifN != nil {
-		if n.ifN.valid(v, depth+1) {
-			return n.thenN == nil || n.thenN.valid(v, depth+1)
+	if gen.ifN != nil {
+		if gen.ifN.valid(v, depth+1) {
+			return gen.thenN == nil || gen.thenN.valid(v, depth+1)
 		}
-		return n.elseN == nil || n.elseN.valid(v, depth+1)
+		return gen.elseN == nil || gen.elseN.valid(v, depth+1)
 	}
 	return true
 }
 
-func (n *node) inEnum(v *fastjson.Value) bool {
-	for _, e := range n.enum {
+func (gen *genericKeywords) inEnum(v *fastjson.Value) bool {
+	for _, e := range gen.enum {
 		if jsonEqual(v, e, 0) {
 			return true
 		}
@@ -338,8 +338,11 @@ func (n *node) inEnum(v *fastjson.Value) bool {
 	return false
 }
 
-// jsonEqual is JSON Schema's equality: numbers by value (1 == 1.0), objects whatever their key
-// order.
+// jsonEqual is JSON Schema's equality: numbers by value (1 == 1.0), exactly even where float64
+// cannot tell them apart, objects whatever their key order. It is the one equality of both
+// validators: of const, enum and uniqueItems here, and of the duplicate pair uniqueItems' error
+// names (AjvDuplicate, which schemacache's reference validator words with too). Ajv 6's
+// fast-deep-equal compares numbers as doubles; intake's verdicts do not.
 func jsonEqual(a, b *fastjson.Value, depth int) bool {
 	t := a.Type()
 	if t != b.Type() || depth > maxValidateDepth {
@@ -439,19 +442,15 @@ func (r *reporter) add(c *check) {
 	if r.full() {
 		return
 	}
-	r.errs.List = append(r.errs.List, ValidationError{
-		Keyword: c.keyword, InstancePath: r.instancePath(), SchemaPath: c.schemaPath, Params: c.params, Message: c.message,
-	})
+	r.addAt(c.schemaPath, c.AjvError)
 }
 
-func (r *reporter) addDynamic(keyword, schemaPath, params, message string) {
+// addAt adds an error worded while reporting, its text in the arena.
+func (r *reporter) addAt(schemaPath string, e AjvError) {
 	r.errs.List = append(r.errs.List, ValidationError{
-		Keyword: keyword, InstancePath: r.instancePath(), SchemaPath: schemaPath, Params: params, Message: message,
+		Keyword: e.Keyword, InstancePath: r.instancePath(), SchemaPath: schemaPath, Params: e.Params, Message: e.Message,
 	})
 }
-
-// text returns arena[from:] as a string: the dynamic text just appended.
-func (r *reporter) text(from int) string { return b2s(r.errs.arena[from:]) }
 
 func (r *reporter) pushKey(key string) int {
 	n := len(r.errs.path)
@@ -480,7 +479,7 @@ func (n *node) report(v *fastjson.Value, r *reporter, depth int) {
 		return
 	}
 	if depth > maxValidateDepth {
-		r.add(&check{"depth", n.sp, "{}", "should not nest deeper than the validator's limit"})
+		r.add(&check{AjvError{"depth", "{}", "should not nest deeper than the validator's limit"}, n.sp})
 		return
 	}
 	t := v.Type()
@@ -494,71 +493,71 @@ func (n *node) report(v *fastjson.Value, r *reporter, depth int) {
 	switch t {
 	case fastjson.TypeString:
 		if n.hasString {
-			n.reportString(v, r)
+			n.str.report(v, r)
 		}
 	case fastjson.TypeNumber:
 		if n.hasNumber {
-			n.reportNumber(v, f, r)
+			n.num.report(v, f, r)
 		}
 	case fastjson.TypeObject:
 		if n.hasObject {
-			n.reportObject(v, r, depth)
+			n.obj.report(v, r, depth)
 		}
 	case fastjson.TypeArray:
 		if n.hasArray {
-			n.reportArray(v, r, depth)
+			n.arr.report(v, r, depth)
 		}
 	}
 	if n.hasGeneric {
-		n.reportGeneric(v, r, depth)
+		n.gen.report(v, r, depth)
 	}
 }
 
-func (n *node) reportString(v *fastjson.Value, r *reporter) {
+func (str *stringKeywords) report(v *fastjson.Value, r *reporter) {
 	b, _ := v.StringBytes()
 	s := b2s(b)
-	if n.maxLength >= 0 && utf8.RuneCountInString(s) > n.maxLength {
-		r.add(&n.maxLengthErr)
+	if str.maxLength >= 0 && utf8.RuneCountInString(s) > str.maxLength {
+		r.add(&str.maxLengthErr)
 	}
-	if n.minLength > 0 && utf8.RuneCountInString(s) < n.minLength {
-		r.add(&n.minLengthErr)
+	if str.minLength > 0 && utf8.RuneCountInString(s) < str.minLength {
+		r.add(&str.minLengthErr)
 	}
-	if n.pattern != nil && !n.pattern.MatchString(s) {
-		r.add(&n.patternErr)
+	if str.pattern != nil && !str.pattern.MatchString(s) {
+		r.add(&str.patternErr)
 	}
-	if n.format != nil && !n.format(s) {
-		r.add(&n.formatErr)
+	if str.format != nil && !str.format(s) {
+		r.add(&str.formatErr)
 	}
 }
 
-func (n *node) reportNumber(v *fastjson.Value, f float64, r *reporter) {
-	for i := range n.limits {
-		if !n.limits[i].ok(f, v) {
-			r.add(&n.limits[i].err)
+func (num *numberKeywords) report(v *fastjson.Value, f float64, r *reporter) {
+	for i := range num.limits {
+		if !num.limits[i].ok(f, v) {
+			r.add(&num.limits[i].err)
 		}
 	}
-	if n.multipleOf != nil && !isMultiple(f, rawNumber(v), n.multipleOf) {
-		r.add(&n.multipleOf.err)
+	if num.multipleOf != nil && !isMultiple(f, rawNumber(v), num.multipleOf) {
+		r.add(&num.multipleOf.err)
 	}
 }
 
-func (n *node) reportArray(v *fastjson.Value, r *reporter, depth int) {
+func (arr *arrayKeywords) report(v *fastjson.Value, r *reporter, depth int) {
 	a, _ := v.Array()
-	if n.maxItems >= 0 && len(a) > n.maxItems {
-		r.add(&n.maxItemsErr)
+	if arr.maxItems >= 0 && len(a) > arr.maxItems {
+		r.add(&arr.maxItemsErr)
 	}
-	if len(a) < n.minItems {
-		r.add(&n.minItemsErr)
+	if len(a) < arr.minItems {
+		r.add(&arr.minItemsErr)
 	}
-	if n.itemsFalse && len(a) > len(n.tuple) {
-		r.add(&n.itemsFalseErr)
+	if arr.itemsFalse && len(a) > len(arr.tuple) {
+		r.add(&arr.itemsFalseErr)
 	}
 	for i, e := range a {
 		var sn *node
-		if i < len(n.tuple) {
-			sn = n.tuple[i]
-		} else if n.items != nil {
-			sn = n.items
+		if i < len(arr.tuple) {
+			sn = arr.tuple[i]
+		} else if arr.items != nil {
+			sn = arr.items
 		} else {
 			break
 		}
@@ -566,118 +565,57 @@ func (n *node) reportArray(v *fastjson.Value, r *reporter, depth int) {
 		sn.report(e, r, depth+1)
 		r.pop(m)
 	}
-	if n.contains != nil {
+	if arr.contains != nil {
 		count := 0
 		for _, e := range a {
-			if n.contains.valid(e, depth+1) {
+			if arr.contains.valid(e, depth+1) {
 				count++
 			}
 		}
-		if count < n.minContains {
-			r.add(&n.containsErr)
+		if count < arr.minContains {
+			r.add(&arr.containsErr)
 		}
-		if n.maxContains >= 0 && count > n.maxContains {
-			r.add(&n.maxContainsErr)
-		}
-	}
-	if n.uniqueItems && !r.full() {
-		if i, j, dup := n.ajvDuplicate(a); dup {
-			e := r.errs
-			p := len(e.arena)
-			e.arena = append(e.arena, `{"i":`...)
-			e.arena = strconv.AppendInt(e.arena, int64(i), 10)
-			e.arena = append(e.arena, `,"j":`...)
-			e.arena = strconv.AppendInt(e.arena, int64(j), 10)
-			e.arena = append(e.arena, '}')
-			params := r.text(p)
-			p = len(e.arena)
-			e.arena = append(e.arena, "should NOT have duplicate items (items ## "...)
-			e.arena = strconv.AppendInt(e.arena, int64(j), 10)
-			e.arena = append(e.arena, " and "...)
-			e.arena = strconv.AppendInt(e.arena, int64(i), 10)
-			e.arena = append(e.arena, " are identical)"...)
-			r.addDynamic("uniqueItems", n.uniqueSP, params, r.text(p))
+		if arr.maxContains >= 0 && count > arr.maxContains {
+			r.add(&arr.maxContainsErr)
 		}
 	}
-}
-
-// ajvDuplicate finds the pair of equal items Ajv 6's uniqueItems names. For items of declared
-// scalar types Ajv keys a map by the item, walking from the end (i < j, j the nearest later
-// duplicate); otherwise it compares every pair from the end (i > j).
-//
-// With many items, only items whose hashes collide are compared: equal items always collide, so
-// the loops find the same pair in the same order.
-func (n *node) ajvDuplicate(a []*fastjson.Value) (i, j int, ok bool) {
-	var cand []bool
-	if len(a) >= uniqueHashFrom {
-		if cand = collidingItems(a); cand == nil {
-			return 0, 0, false
+	if arr.uniqueItems && !r.full() {
+		if i, j, dup := arr.unique.duplicate(a); dup {
+			var e AjvError
+			r.errs.arena, e = AppendAjvUniqueItems(r.errs.arena, i, j)
+			r.addAt(arr.uniqueSP, e)
 		}
 	}
-	skip := func(k int) bool { return cand != nil && !cand[k] }
-	if n.uniqueScalar {
-		for i := len(a) - 1; i >= 0; i-- {
-			if skip(i) || !scalarTypeOK(n.uniqueTypes, a[i]) {
-				continue
-			}
-			for j := i + 1; j < len(a); j++ {
-				if !skip(j) && scalarTypeOK(n.uniqueTypes, a[j]) && jsonEqual(a[i], a[j], 0) {
-					return i, j, true
-				}
-			}
-		}
-		return 0, 0, false
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		if skip(i) {
-			continue
-		}
-		for j := i - 1; j >= 0; j-- {
-			if !skip(j) && jsonEqual(a[i], a[j], 0) {
-				return i, j, true
-			}
-		}
-	}
-	return 0, 0, false
-}
-
-func scalarTypeOK(ts typeSet, v *fastjson.Value) bool {
-	t := v.Type()
-	var f float64
-	if t == fastjson.TypeNumber {
-		f, _ = v.Float64()
-	}
-	return typeOK(ts, t, f)
 }
 
 // declared reports whether key is covered by properties or patternProperties.
-func (n *node) declared(key string) bool {
-	if _, ok := n.propIndex[key]; ok {
+func (obj *objectKeywords) declared(key string) bool {
+	if _, ok := obj.propIndex[key]; ok {
 		return true
 	}
-	for i := range n.patterns {
-		if n.patterns[i].re.MatchString(key) {
+	for i := range obj.patterns {
+		if obj.patterns[i].re.MatchString(key) {
 			return true
 		}
 	}
 	return false
 }
 
-func (n *node) reportObject(v *fastjson.Value, r *reporter, depth int) {
+func (obj *objectKeywords) report(v *fastjson.Value, r *reporter, depth int) {
 	o, _ := v.Object()
-	if n.maxProps >= 0 && o.Len() > n.maxProps {
-		r.add(&n.maxPropsErr)
+	if obj.maxProps >= 0 && o.Len() > obj.maxProps {
+		r.add(&obj.maxPropsErr)
 	}
-	if o.Len() < n.minProps {
-		r.add(&n.minPropsErr)
+	if o.Len() < obj.minProps {
+		r.add(&obj.minPropsErr)
 	}
-	for i := range n.required {
-		if o.Get(n.required[i].name) == nil {
-			r.add(&n.required[i].err)
+	for i := range obj.required {
+		if o.Get(obj.required[i].name) == nil {
+			r.add(&obj.required[i].err)
 		}
 	}
-	for i := range n.depRequired {
-		dr := &n.depRequired[i]
+	for i := range obj.depRequired {
+		dr := &obj.depRequired[i]
 		if o.Get(dr.prop) == nil {
 			continue
 		}
@@ -687,13 +625,13 @@ func (n *node) reportObject(v *fastjson.Value, r *reporter, depth int) {
 			}
 		}
 	}
-	for i := range n.depSchemas {
-		ds := &n.depSchemas[i]
+	for i := range obj.depSchemas {
+		ds := &obj.depSchemas[i]
 		if o.Get(ds.prop) != nil {
 			ds.node.report(v, r, depth+1)
 		}
 	}
-	if n.propertyNames != nil {
+	if obj.propertyNames != nil {
 		o.Visit(func(k []byte, _ *fastjson.Value) {
 			if r.full() {
 				return
@@ -701,57 +639,46 @@ func (n *node) reportObject(v *fastjson.Value, r *reporter, depth int) {
 			key := b2s(k)
 			name := getNameValue(key)
 			defer putNameValue(name)
-			if n.propertyNames.valid(name, depth+1) {
+			if obj.propertyNames.valid(name, depth+1) {
 				return
 			}
 			// Ajv reports the name's errors at the object, then which name failed.
-			n.propertyNames.report(name, r, depth+1)
+			obj.propertyNames.report(name, r, depth+1)
 			if r.full() {
 				return
 			}
-			e := r.errs
-			p := len(e.arena)
-			e.arena = append(e.arena, `{"propertyName":`...)
-			e.arena = AppendJSONString(e.arena, key)
-			e.arena = append(e.arena, '}')
-			params := r.text(p)
-			p = len(e.arena)
-			e.arena = append(e.arena, "property name '"...)
-			e.arena = append(e.arena, key...)
-			e.arena = append(e.arena, "' is invalid"...)
-			r.addDynamic("propertyNames", n.propNamesSP, params, r.text(p))
+			var e AjvError
+			r.errs.arena, e = AppendAjvPropertyName(r.errs.arena, key)
+			r.addAt(obj.propNamesSP, e)
 		})
 	}
-	if n.addFalse || n.additional != nil {
+	if obj.addFalse || obj.additional != nil {
 		o.Visit(func(k []byte, c *fastjson.Value) {
 			key := b2s(k)
-			if r.full() || n.declared(key) {
+			if r.full() || obj.declared(key) {
 				return
 			}
-			if n.addFalse {
-				e := r.errs
-				p := len(e.arena)
-				e.arena = append(e.arena, `{"additionalProperty":`...)
-				e.arena = AppendJSONString(e.arena, key)
-				e.arena = append(e.arena, '}')
-				r.addDynamic("additionalProperties", n.addSP, r.text(p), "should NOT have additional properties")
+			if obj.addFalse {
+				var e AjvError
+				r.errs.arena, e = AppendAjvAdditionalProperty(r.errs.arena, key)
+				r.addAt(obj.addSP, e)
 				return
 			}
 			m := r.pushKey(key)
-			n.additional.report(c, r, depth+1)
+			obj.additional.report(c, r, depth+1)
 			r.pop(m)
 		})
 	}
-	for i := range n.props {
-		pe := &n.props[i]
+	for i := range obj.props {
+		pe := &obj.props[i]
 		if c := o.Get(pe.name); c != nil {
 			m := r.pushKey(pe.name)
 			pe.node.report(c, r, depth+1)
 			r.pop(m)
 		}
 	}
-	for i := range n.patterns {
-		pp := &n.patterns[i]
+	for i := range obj.patterns {
+		pp := &obj.patterns[i]
 		o.Visit(func(k []byte, c *fastjson.Value) {
 			key := b2s(k)
 			if !pp.re.MatchString(key) {
@@ -765,8 +692,8 @@ func (n *node) reportObject(v *fastjson.Value, r *reporter, depth int) {
 }
 
 // anyOfMatches reports whether some branch of n's anyOf accepts v.
-func (n *node) anyOfMatches(v *fastjson.Value, depth int) bool {
-	for _, b := range n.anyOf {
+func (gen *genericKeywords) anyOfMatches(v *fastjson.Value, depth int) bool {
+	for _, b := range gen.anyOf {
 		if b.valid(v, depth+1) {
 			return true
 		}
@@ -774,29 +701,29 @@ func (n *node) anyOfMatches(v *fastjson.Value, depth int) bool {
 	return false
 }
 
-func (n *node) reportGeneric(v *fastjson.Value, r *reporter, depth int) {
-	if n.ref != nil {
-		n.ref.report(v, r, depth+1)
+func (gen *genericKeywords) report(v *fastjson.Value, r *reporter, depth int) {
+	if gen.ref != nil {
+		gen.ref.report(v, r, depth+1)
 	}
-	if n.constV != nil && !jsonEqual(v, n.constV, 0) {
-		r.add(&n.constErr)
+	if gen.constV != nil && !jsonEqual(v, gen.constV, 0) {
+		r.add(&gen.constErr)
 	}
-	if n.enum != nil && !n.inEnum(v) {
-		r.add(&n.enumErr)
+	if gen.enum != nil && !gen.inEnum(v) {
+		r.add(&gen.enumErr)
 	}
-	if n.not != nil && n.not.valid(v, depth+1) {
-		r.add(&n.notErr)
+	if gen.not != nil && gen.not.valid(v, depth+1) {
+		r.add(&gen.notErr)
 	}
-	if len(n.anyOf) > 0 && !n.anyOfMatches(v, depth) {
+	if len(gen.anyOf) > 0 && !gen.anyOfMatches(v, depth) {
 		// Ajv keeps every branch's errors, then says none matched.
-		for _, b := range n.anyOf {
+		for _, b := range gen.anyOf {
 			b.report(v, r, depth+1)
 		}
-		r.add(&n.anyOfErr)
+		r.add(&gen.anyOfErr)
 	}
-	if len(n.oneOf) > 0 {
-		first, second, last := -1, -1, len(n.oneOf)-1
-		for i, b := range n.oneOf {
+	if len(gen.oneOf) > 0 {
+		first, second, last := -1, -1, len(gen.oneOf)-1
+		for i, b := range gen.oneOf {
 			if b.valid(v, depth+1) {
 				if first >= 0 {
 					second, last = i, i
@@ -808,37 +735,32 @@ func (n *node) reportGeneric(v *fastjson.Value, r *reporter, depth int) {
 		if first < 0 || second >= 0 {
 			// Ajv stops at the second passing branch; the failing ones before it keep their
 			// errors.
-			for _, b := range n.oneOf[:last+1] {
+			for _, b := range gen.oneOf[:last+1] {
 				b.report(v, r, depth+1)
 			}
 			if !r.full() {
+				var e AjvError
 				if second < 0 {
-					r.addDynamic("oneOf", n.oneOfSP, `{"passingSchemas":null}`, "should match exactly one schema in oneOf")
+					r.errs.arena, e = AppendAjvOneOf(r.errs.arena)
 				} else {
-					e := r.errs
-					p := len(e.arena)
-					e.arena = append(e.arena, `{"passingSchemas":[`...)
-					e.arena = strconv.AppendInt(e.arena, int64(first), 10)
-					e.arena = append(e.arena, ',')
-					e.arena = strconv.AppendInt(e.arena, int64(second), 10)
-					e.arena = append(e.arena, "]}"...)
-					r.addDynamic("oneOf", n.oneOfSP, r.text(p), "should match exactly one schema in oneOf")
+					r.errs.arena, e = AppendAjvOneOf(r.errs.arena, first, second)
 				}
+				r.addAt(gen.oneOfSP, e)
 			}
 		}
 	}
-	for _, b := range n.allOf {
+	for _, b := range gen.allOf {
 		b.report(v, r, depth+1)
 	}
-	if n.ifN != nil {
-		if n.ifN.valid(v, depth+1) {
-			if n.thenN != nil && !n.thenN.valid(v, depth+1) {
-				n.thenN.report(v, r, depth+1)
-				r.add(&n.thenErr)
+	if gen.ifN != nil {
+		if gen.ifN.valid(v, depth+1) {
+			if gen.thenN != nil && !gen.thenN.valid(v, depth+1) {
+				gen.thenN.report(v, r, depth+1)
+				r.add(&gen.thenErr)
 			}
-		} else if n.elseN != nil && !n.elseN.valid(v, depth+1) {
-			n.elseN.report(v, r, depth+1)
-			r.add(&n.elseErr)
+		} else if gen.elseN != nil && !gen.elseN.valid(v, depth+1) {
+			gen.elseN.report(v, r, depth+1)
+			r.add(&gen.elseErr)
 		}
 	}
 }

@@ -19,7 +19,8 @@ import (
 
 // validator is the fastpath.Validator of one schema: kaptinlin/jsonschema decides, and its result
 // tree is reworded into the errors Ajv 6 (and so EventGate) reports, because EventGate clients
-// read them.
+// read them. The words and their order are fastpath's (AjvOrder, AjvError), as the compiled
+// program's are.
 type validator struct {
 	schema *jsonschema.Schema
 	// doc is the schema as written, for wording errors (the limit, the pattern, the enum). Frozen
@@ -101,6 +102,11 @@ func (r *renderer) add(keyword, instancePath, schemaPath, params, message string
 	r.out = append(r.out, fastpath.ValidationError{
 		Keyword: keyword, InstancePath: instancePath, SchemaPath: schemaPath, Params: params, Message: message,
 	})
+}
+
+// addAjv adds an error worded by fastpath's Ajv 6 words.
+func (r *renderer) addAjv(instancePath, schemaPath string, e fastpath.AjvError) {
+	r.add(e.Keyword, instancePath, schemaPath, e.Params, e.Message)
 }
 
 // walk renders the errors of one result node. sch is the schema node it evaluated (nil when
@@ -220,9 +226,8 @@ func (r *renderer) child(d *jsonschema.EvaluationResult, kw, name string, sch *f
 		// Ajv reports the name's errors at the object, then says which name failed.
 		var a fastjson.Arena
 		r.walk(d, schemaGet(sch, "propertyNames"), sp+"/propertyNames", a.NewString(name), ip, depth+1)
-		r.add("propertyNames", ip, sp+"/propertyNames",
-			`{"propertyName":`+jsonString(name)+`}`,
-			"property name '"+name+"' is invalid")
+		_, ae := fastpath.AppendAjvPropertyName(nil, name)
+		r.addAjv(ip, sp+"/propertyNames", ae)
 	case "items", "prefixItems":
 		idx, err := strconv.Atoi(name)
 		if err != nil {
@@ -274,68 +279,10 @@ func (r *renderer) child(d *jsonschema.EvaluationResult, kw, name string, sch *f
 	}
 }
 
-// ajvRank orders keywords as Ajv 6 evaluates them (lib/compile/rules.js: type first, then the
-// number, string, array and object rules, then the rules for any type).
-func ajvRank(kw string) float64 {
-	switch kw {
-	case "type":
-		return 0
-	case "maximum", "exclusiveMaximum":
-		return 1
-	case "minimum", "exclusiveMinimum":
-		return 2
-	case "multipleOf":
-		return 3
-	case "maxLength":
-		return 4
-	case "minLength":
-		return 5
-	case "pattern":
-		return 6
-	case "format":
-		return 7
-	case "maxItems":
-		return 8
-	case "minItems":
-		return 9
-	case "items", "prefixItems", "additionalItems":
-		return 10
-	case "contains":
-		return 11
-	case "uniqueItems":
-		return 12
-	case "maxProperties":
-		return 13
-	case "minProperties":
-		return 14
-	case "required":
-		return 15
-	case "dependentRequired", "dependentSchemas", "dependencies":
-		return 16
-	case "propertyNames":
-		return 17
-	case "additionalProperties", "properties", "patternProperties":
-		return 18
-	case "$ref":
-		return 19
-	case "const":
-		return 20
-	case "enum":
-		return 21
-	case "not":
-		return 22
-	case "anyOf":
-		return 23
-	case "oneOf":
-		return 24
-	case "allOf":
-		return 25
-	case "if", "then", "else":
-		return 26
-	default:
-		return 27
-	}
-}
+// ajvRank places a keyword's errors in Ajv 6's order (fastpath.AjvOrder). walk adds fractions
+// to it: a child's errors come after its keyword's own, a summary (anyOf, oneOf, then, else)
+// after its children's.
+func ajvRank(kw string) float64 { return float64(fastpath.AjvOrder(kw)) }
 
 // memberOrder maps each member name of an object to its position.
 func memberOrder(v *fastjson.Value) map[string]int {
@@ -385,8 +332,7 @@ func (r *renderer) leaf(kw string, e *jsonschema.EvaluationError, sch *fastjson.
 	case "items":
 		// With "items" given as a list (draft-07 tuples), kaptinlin's "items" is additionalItems.
 		if items := sch.Get("items"); items != nil && items.Type() == fastjson.TypeArray && isFalseSchema(sch.Get("additionalItems")) {
-			n := strconv.Itoa(len(items.GetArray()))
-			r.add("additionalItems", ip, sp+"/additionalItems", `{"limit":`+n+`}`, "should NOT have more than "+n+" items")
+			r.addAjv(ip, sp+"/additionalItems", fastpath.AjvCountLimit("additionalItems", strconv.Itoa(len(items.GetArray()))))
 		}
 		return
 	case "additionalProperties":
@@ -399,16 +345,16 @@ func (r *renderer) leaf(kw string, e *jsonschema.EvaluationError, sch *fastjson.
 			if declared(sch, key) {
 				return
 			}
-			r.add("additionalProperties", ip, sp+"/additionalProperties",
-				`{"additionalProperty":`+jsonString(key)+`}`, "should NOT have additional properties")
+			_, ae := fastpath.AppendAjvAdditionalProperty(nil, key)
+			r.addAjv(ip, sp+"/additionalProperties", ae)
 		})
 	case "type":
-		t := typeText(sch.Get("type"))
-		if t == "" {
+		names := typeNames(sch.Get("type"))
+		if strings.Join(names, ",") == "" {
 			r.fallback(kw, e, sp, ip)
 			return
 		}
-		r.add("type", ip, sp+"/type", `{"type":`+jsonString(t)+`}`, "should be "+t)
+		r.addAjv(ip, sp+"/type", fastpath.AjvType(names))
 	case "required":
 		n := len(r.out)
 		if inst != nil && inst.Type() == fastjson.TypeObject {
@@ -417,25 +363,22 @@ func (r *renderer) leaf(kw string, e *jsonschema.EvaluationError, sch *fastjson.
 				if rv.Type() != fastjson.TypeString || inst.Get(name) != nil {
 					continue
 				}
-				r.add("required", ip, sp+"/required", `{"missingProperty":`+jsonString(name)+`}`,
-					"should have required property '"+name+"'")
+				r.addAjv(ip, sp+"/required", fastpath.AjvRequired(name))
 			}
 		}
 		if len(r.out) == n {
 			r.fallback(kw, e, sp, ip)
 		}
 	case "enum":
-		r.add("enum", ip, sp+"/enum", `{"allowedValues":`+rawJSON(sch.Get("enum"))+`}`, "should be equal to one of the allowed values")
+		r.addAjv(ip, sp+"/enum", fastpath.AjvEnum(rawJSON(sch.Get("enum"))))
 	case "const":
-		r.add("const", ip, sp+"/const", `{"allowedValue":`+rawJSON(sch.Get("const"))+`}`, "should be equal to constant")
+		r.addAjv(ip, sp+"/const", fastpath.AjvConst(rawJSON(sch.Get("const"))))
 	case "pattern":
-		pat := string(sch.GetStringBytes("pattern"))
-		r.add("pattern", ip, sp+"/pattern", `{"pattern":`+jsonString(pat)+`}`, `should match pattern "`+pat+`"`)
+		r.addAjv(ip, sp+"/pattern", fastpath.AjvPattern(string(sch.GetStringBytes("pattern"))))
 	case "format":
-		f := string(sch.GetStringBytes("format"))
-		r.add("format", ip, sp+"/format", `{"format":`+jsonString(f)+`}`, `should match format "`+f+`"`)
+		r.addAjv(ip, sp+"/format", fastpath.AjvFormat(string(sch.GetStringBytes("format"))))
 	case "minimum", "maximum":
-		r.limit(kw, kw, sch, sp, ip, false)
+		r.limit(kw, sch, sp, ip, false)
 	case "exclusiveMinimum", "exclusiveMaximum":
 		plain := "minimum"
 		if kw == "exclusiveMaximum" {
@@ -443,56 +386,36 @@ func (r *renderer) leaf(kw string, e *jsonschema.EvaluationError, sch *fastjson.
 		}
 		if ex := sch.Get(kw); ex != nil && ex.Type() == fastjson.TypeTrue {
 			// Draft-04 boolean form: Ajv reports it as the plain keyword.
-			r.limit(plain, plain, sch, sp, ip, true)
+			r.limit(plain, sch, sp, ip, true)
 			return
 		}
-		r.limit(kw, kw, sch, sp, ip, true)
+		r.limit(kw, sch, sp, ip, true)
 	case "minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties":
-		n := jsNumberText(sch.Get(kw))
-		var msg string
-		switch kw {
-		case "minLength":
-			msg = "should NOT be shorter than " + n + " characters"
-		case "maxLength":
-			msg = "should NOT be longer than " + n + " characters"
-		case "minItems":
-			msg = "should NOT have fewer than " + n + " items"
-		case "maxItems":
-			msg = "should NOT have more than " + n + " items"
-		case "minProperties":
-			msg = "should NOT have fewer than " + n + " properties"
-		default:
-			msg = "should NOT have more than " + n + " properties"
-		}
-		r.add(kw, ip, sp+"/"+kw, `{"limit":`+n+`}`, msg)
+		r.addAjv(ip, sp+"/"+kw, fastpath.AjvCountLimit(kw, jsNumberText(sch.Get(kw))))
 	case "multipleOf":
-		n := jsNumberText(sch.Get("multipleOf"))
-		r.add("multipleOf", ip, sp+"/multipleOf", `{"multipleOf":`+n+`}`, "should be multiple of "+n)
+		r.addAjv(ip, sp+"/multipleOf", fastpath.AjvMultipleOf(jsNumberText(sch.Get("multipleOf"))))
 	case "uniqueItems":
-		i, j, ok := ajvDuplicate(sch, inst)
+		// GetArray is nil for an instance that is not an array: no pair.
+		i, j, ok := fastpath.AjvDuplicate(inst.GetArray(), schemaGet(sch, "items"))
 		if !ok {
 			r.fallback(kw, e, sp, ip)
 			return
 		}
-		is, js := strconv.Itoa(i), strconv.Itoa(j)
-		r.add("uniqueItems", ip, sp+"/uniqueItems", `{"i":`+is+`,"j":`+js+`}`,
-			"should NOT have duplicate items (items ## "+js+" and "+is+" are identical)")
+		_, ae := fastpath.AppendAjvUniqueItems(nil, i, j)
+		r.addAjv(ip, sp+"/uniqueItems", ae)
 	case "schema":
-		r.add("false schema", ip, sp, "{}", "boolean schema is false")
+		r.addAjv(ip, sp, fastpath.AjvFalseSchema())
 	case "anyOf":
-		r.add("anyOf", ip, sp+"/anyOf", "{}", "should match some schema in anyOf")
+		r.addAjv(ip, sp+"/anyOf", fastpath.AjvAnyOf())
 	case "oneOf":
-		params := `{"passingSchemas":null}`
-		if m, ok := e.Params["matches"].(string); ok && e.Code == "one_of_multiple_matches" {
-			params = `{"passingSchemas":[` + strings.ReplaceAll(m, " ", "") + `]}`
-		}
-		r.add("oneOf", ip, sp+"/oneOf", params, "should match exactly one schema in oneOf")
+		_, ae := fastpath.AppendAjvOneOf(nil, passingSchemas(e)...)
+		r.addAjv(ip, sp+"/oneOf", ae)
 	case "not":
-		r.add("not", ip, sp+"/not", "{}", "should NOT be valid")
+		r.addAjv(ip, sp+"/not", fastpath.AjvNot())
 	case "then", "else":
-		r.add("if", ip, sp+"/if", `{"failingKeyword":"`+kw+`"}`, `should match "`+kw+`" schema`)
+		r.addAjv(ip, sp+"/if", fastpath.AjvIf(kw))
 	case "contains":
-		r.add("contains", ip, sp+"/contains", "{}", "should contain a valid item")
+		r.addAjv(ip, sp+"/contains", fastpath.AjvContains())
 	case "dependentRequired":
 		if !r.dependencies(sch, sp, inst, ip) {
 			r.fallback(kw, e, sp, ip)
@@ -502,19 +425,27 @@ func (r *renderer) leaf(kw string, e *jsonschema.EvaluationError, sch *fastjson.
 	}
 }
 
-// limit words minimum/maximum and their exclusive forms as Ajv's _limit rule does.
-func (r *renderer) limit(keyword, limitKey string, sch *fastjson.Value, sp, ip string, exclusive bool) {
-	op := ">="
-	if strings.HasSuffix(strings.ToLower(limitKey), "maximum") {
-		op = "<="
+// limit words minimum/maximum and their exclusive forms.
+func (r *renderer) limit(keyword string, sch *fastjson.Value, sp, ip string, exclusive bool) {
+	r.addAjv(ip, sp+"/"+keyword, fastpath.AjvNumberLimit(keyword, jsNumberText(sch.Get(keyword)), exclusive))
+}
+
+// passingSchemas reads the branches kaptinlin found passing from its oneOf error; none when it
+// found none.
+func passingSchemas(e *jsonschema.EvaluationError) []int {
+	m, ok := e.Params["matches"].(string)
+	if !ok || e.Code != "one_of_multiple_matches" {
+		return nil
 	}
-	if exclusive {
-		op = op[:1]
+	var passing []int
+	for _, s := range strings.Split(m, ",") {
+		i, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return nil
+		}
+		passing = append(passing, i)
 	}
-	n := jsNumberText(sch.Get(limitKey))
-	r.add(keyword, ip, sp+"/"+keyword,
-		`{"comparison":"`+op+`","limit":`+n+`,"exclusive":`+strconv.FormatBool(exclusive)+`}`,
-		"should be "+op+" "+n)
+	return passing
 }
 
 // dependencies words draft-07 property dependencies ("dependencies": {"a": ["b"]}) as Ajv 6:
@@ -542,18 +473,11 @@ func (r *renderer) dependencies(sch *fastjson.Value, sp string, inst *fastjson.V
 		for _, d := range v.GetArray() {
 			names = append(names, string(d.GetStringBytes()))
 		}
-		list := strings.Join(names, ", ")
-		what := "properties " + list
-		if len(names) == 1 {
-			what = "property " + list
-		}
 		for _, m := range names {
 			if inst.Get(m) != nil {
 				continue
 			}
-			r.add("dependencies", ip, sp+"/"+key,
-				`{"property":`+jsonString(prop)+`,"missingProperty":`+jsonString(m)+`,"depsCount":`+strconv.Itoa(len(names))+`,"deps":`+jsonString(list)+`}`,
-				"should have "+what+" when property "+prop+" is present")
+			r.addAjv(ip, sp+"/"+key, fastpath.AjvDependency(prop, m, names))
 		}
 	})
 	return len(r.out) > n
@@ -564,9 +488,7 @@ func (r *renderer) fallback(kw string, e *jsonschema.EvaluationError, sp, ip str
 	// A schema in another document (a $ref across files) is not in the rendering copy, but
 	// kaptinlin names a missing property itself, quoted ('dt'): word it as Ajv does.
 	if name, ok := e.Params["property"].(string); ok && kw == "required" && len(name) > 1 && name[0] == '\'' {
-		name = strings.Trim(name, "'")
-		r.add("required", ip, sp+"/required", `{"missingProperty":`+jsonString(name)+`}`,
-			"should have required property '"+name+"'")
+		r.addAjv(ip, sp+"/required", fastpath.AjvRequired(strings.Trim(name, "'")))
 		return
 	}
 	params := "{}"
@@ -682,21 +604,22 @@ func matchingPattern(sch *fastjson.Value, key string) (string, *fastjson.Value) 
 	return pat, psch
 }
 
-func typeText(v *fastjson.Value) string {
+// typeNames returns the types a schema's "type" names, as written.
+func typeNames(v *fastjson.Value) []string {
 	if v == nil {
-		return ""
+		return nil
 	}
 	switch v.Type() {
 	case fastjson.TypeString:
-		return string(v.GetStringBytes())
+		return []string{string(v.GetStringBytes())}
 	case fastjson.TypeArray:
-		var parts []string
+		var names []string
 		for _, t := range v.GetArray() {
-			parts = append(parts, string(t.GetStringBytes()))
+			names = append(names, string(t.GetStringBytes()))
 		}
-		return strings.Join(parts, ",")
+		return names
 	}
-	return ""
+	return nil
 }
 
 func rawJSON(v *fastjson.Value) string {
@@ -705,8 +628,6 @@ func rawJSON(v *fastjson.Value) string {
 	}
 	return string(fastpath.AppendJSON(nil, v))
 }
-
-func jsonString(s string) string { return string(appendJSONString(nil, s)) }
 
 // jsNumberText writes a schema's number as JavaScript prints it.
 func jsNumberText(v *fastjson.Value) string {
@@ -722,143 +643,4 @@ func jsNumberText(v *fastjson.Value) string {
 
 func pointerToken(name string) string {
 	return string(fastpath.AppendPointerToken(nil, name))
-}
-
-// ajvDuplicate finds the pair of equal items Ajv 6's uniqueItems names. For items of declared
-// scalar type Ajv keys a map by the item (the lower index is found last, so i < j); otherwise it
-// compares every pair from the end (i > j).
-func ajvDuplicate(sch, inst *fastjson.Value) (i, j int, ok bool) {
-	if inst == nil || inst.Type() != fastjson.TypeArray {
-		return 0, 0, false
-	}
-	a, _ := inst.Array()
-	itemType := schemaGet(sch, "items", "type")
-	var types []string
-	typeIsArray := false
-	if itemType != nil {
-		switch itemType.Type() {
-		case fastjson.TypeString:
-			types = []string{string(itemType.GetStringBytes())}
-		case fastjson.TypeArray:
-			typeIsArray = true
-			for _, t := range itemType.GetArray() {
-				types = append(types, string(t.GetStringBytes()))
-			}
-		}
-	}
-	scalar := len(types) > 0 && !slices.Contains(types, "object") && !slices.Contains(types, "array")
-	if !scalar {
-		for i := len(a) - 1; i >= 0; i-- {
-			for j := i - 1; j >= 0; j-- {
-				if jsEqual(a[i], a[j], 0) {
-					return i, j, true
-				}
-			}
-		}
-		return 0, 0, false
-	}
-	seen := make(map[string]int, len(a))
-	for i := len(a) - 1; i >= 0; i-- {
-		item := a[i]
-		if !typeMatches(types, item) {
-			continue
-		}
-		key := jsKey(item, typeIsArray)
-		if j, dup := seen[key]; dup {
-			return i, j, true
-		}
-		seen[key] = i
-	}
-	return 0, 0, false
-}
-
-func typeMatches(types []string, v *fastjson.Value) bool {
-	for _, t := range types {
-		switch t {
-		case "string":
-			if v.Type() == fastjson.TypeString {
-				return true
-			}
-		case "number":
-			if v.Type() == fastjson.TypeNumber {
-				return true
-			}
-		case "integer":
-			if v.Type() == fastjson.TypeNumber {
-				f, _ := v.Float64()
-				if f == math.Trunc(f) {
-					return true
-				}
-			}
-		case "boolean":
-			if v.Type() == fastjson.TypeTrue || v.Type() == fastjson.TypeFalse {
-				return true
-			}
-		case "null":
-			if v.Type() == fastjson.TypeNull {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// jsKey is the property name JavaScript makes of a scalar used as an object key.
-func jsKey(v *fastjson.Value, quoteStrings bool) string {
-	switch v.Type() {
-	case fastjson.TypeString:
-		if quoteStrings {
-			return `"` + string(v.GetStringBytes())
-		}
-		return string(v.GetStringBytes())
-	case fastjson.TypeNumber:
-		f, _ := v.Float64()
-		return string(fastpath.AppendJSNumber(nil, f))
-	default:
-		return v.Type().String()
-	}
-}
-
-// jsEqual is fast-deep-equal, which Ajv 6 uses: numbers compare as doubles.
-func jsEqual(a, b *fastjson.Value, depth int) bool {
-	if depth > maxRenderDepth || a.Type() != b.Type() {
-		return false
-	}
-	switch a.Type() {
-	case fastjson.TypeNumber:
-		x, _ := a.Float64()
-		y, _ := b.Float64()
-		return x == y
-	case fastjson.TypeString:
-		return string(a.GetStringBytes()) == string(b.GetStringBytes())
-	case fastjson.TypeArray:
-		x, _ := a.Array()
-		y, _ := b.Array()
-		if len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !jsEqual(x[i], y[i], depth+1) {
-				return false
-			}
-		}
-		return true
-	case fastjson.TypeObject:
-		x, _ := a.Object()
-		y, _ := b.Object()
-		if x.Len() != y.Len() {
-			return false
-		}
-		eq := true
-		x.Visit(func(k []byte, v *fastjson.Value) {
-			if !eq {
-				return
-			}
-			w := y.Get(string(k))
-			eq = w != nil && jsEqual(v, w, depth+1)
-		})
-		return eq
-	default:
-		return true
-	}
 }
