@@ -594,27 +594,37 @@ func TestNewRejectsBadSettings(t *testing.T) {
 }
 
 // WithConcurrency posts that many batches at once; every event is acknowledged exactly once, and
-// a retried event keeps its meta.id.
+// a retried event keeps its meta.id and waits at least the answer's Retry-After.
 func TestEnqueueConcurrency(t *testing.T) {
 	gate := make(chan struct{})
 	var inflight atomic.Int32
 	var mu sync.Mutex
 	accepted := map[string]int{}
+	answered := map[string]bool{} // batches the edge has answered, by their first event's meta.id
+	refusedRequests, refusedEvents := 0, 0
 	fe := newFakeEdge(t, func(n int, r fakeReq) (int, map[string]string, string) {
 		inflight.Add(1)
 		<-gate
 		inflight.Add(-1)
-		if n%3 == 0 {
+		ids := r.ids()
+		mu.Lock()
+		defer mu.Unlock()
+		// Every third batch is refused once, its first time. Refusing by request number instead
+		// (n%3 == 0) let a batch retried in step with two other senders come back on every
+		// third request and fail after WithRetry's 10 attempts, as the client promises it does.
+		first := !answered[ids[0]]
+		answered[ids[0]] = true
+		if first && len(answered)%3 == 1 {
+			refusedRequests++
+			refusedEvents += len(ids)
 			return 503, map[string]string{"Retry-After": "1"}, `{"status":503,"message":"busy"}`
 		}
-		mu.Lock()
-		for _, id := range r.ids() {
+		for _, id := range ids {
 			accepted[id]++
 		}
-		mu.Unlock()
 		return 201, nil, ""
 	})
-	c, _ := newTestClient(t, fe.URL, WithConcurrency(4), WithBatch(10, 1<<20, time.Millisecond))
+	c, sl := newTestClient(t, fe.URL, WithConcurrency(4), WithBatch(10, 1<<20, time.Millisecond))
 	var ids []string
 	for i := range 500 {
 		ev, id := clickWithID("s", i+1)
@@ -635,7 +645,16 @@ func TestEnqueueConcurrency(t *testing.T) {
 			t.Fatalf("event %s acknowledged %d times, want once", id, accepted[id])
 		}
 	}
-	if s := c.Stats(); s.Accepted != 500 || s.Retried == 0 || s.Failed != 0 {
-		t.Fatalf("stats %+v", s)
+	if s := c.Stats(); s.Accepted != 500 || refusedEvents == 0 || s.Retried != int64(refusedEvents) || s.Failed != 0 {
+		t.Fatalf("stats %+v; %d events refused once each, want each retried once", s, refusedEvents)
+	}
+	waits := sl.all()
+	if len(waits) != refusedRequests {
+		t.Fatalf("%d waits, want one per refused request (%d)", len(waits), refusedRequests)
+	}
+	for _, w := range waits {
+		if w < time.Second {
+			t.Fatalf("waits %v: each must honour Retry-After: 1", waits)
+		}
 	}
 }
