@@ -239,7 +239,8 @@ func (c *Client) Enqueue(event any) error {
 }
 
 // Flush makes the background sender post everything queued now and waits until the queue is
-// empty (events enqueued meanwhile by other goroutines included) or ctx ends.
+// empty (events enqueued meanwhile by other goroutines included) or ctx ends. When it returns nil,
+// every flushed event has its final result: counted in Stats, and WithOnResult/WithOnError called.
 func (c *Client) Flush(ctx context.Context) error {
 	if c.closed.Load() {
 		return ErrClosed
@@ -363,13 +364,15 @@ func (c *Client) sendBatch(b *batch) bool {
 			c.log.Error("intake client: cannot move the spool cursor; acknowledged events may be sent again", "err", err)
 		}
 	}
-	c.q.release(b)
 	for i := range results {
 		if results[i].Status == StatusFailed && c.runCtx.Err() != nil {
 			c.stats.closeFailed.Add(1)
 		}
 		c.finish(&results[i], true)
 	}
+	// Released only now: releasing is what lets a waiting Flush return, and Flush promises the
+	// events' results counted and their callbacks run.
+	c.q.release(b)
 	return true
 }
 

@@ -560,6 +560,42 @@ func TestFlush(t *testing.T) {
 	}
 }
 
+// Flush returned as soon as the sender released the batch from the queue, before it counted the
+// results and ran the callbacks: a caller reading Stats after Flush could see Accepted 0.
+func TestFlushWaitsForResults(t *testing.T) {
+	fe := newFakeEdge(t, nil)
+	flushed := make(chan struct{})
+	var early atomic.Bool
+	var reported sync.WaitGroup
+	reported.Add(3)
+	onResult := func(Result) {
+		defer reported.Done()
+		select {
+		case <-flushed:
+			early.Store(true) // Flush returned while a result was still being reported
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	c, _ := newTestClient(t, fe.URL, WithBatch(100, 1<<20, time.Hour), WithOnResult(onResult))
+	for i := range 3 {
+		c.Enqueue(click("s", i+1))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := c.Flush(ctx)
+	close(flushed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reported.Wait()
+	if early.Load() {
+		t.Fatal("Flush returned before the flushed events' callbacks ran")
+	}
+	if s := c.Stats(); s.Accepted != 3 {
+		t.Fatalf("after Flush: %+v", s)
+	}
+}
+
 func TestNewRejectsBadSettings(t *testing.T) {
 	f := func(url string, opts ...Option) {
 		t.Helper()
