@@ -24,7 +24,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	if string(path) == "/v1/events" {
 		if ctx.IsPost() {
-			s.handleEvents(ctx)
+			eventsResponses.inc(s.handleEvents(ctx))
 			return
 		}
 		if ctx.IsOptions() && s.access != nil {
