@@ -266,8 +266,8 @@ func (c *caller) allowEvent(st *fastpath.Stream, now time.Time) (bool, time.Dura
 
 // admit authenticates the request and applies the per-request limits; it sets CORS headers for an
 // allowed origin on whatever the answer is. It returns the status it answered, or 0 to go on.
-// devMode says the request asks for developer mode, which MayWrite then checks per stream.
-func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, now time.Time, devMode bool) int {
+// A request in developer mode (st.devMode) has it checked per stream by MayWrite.
+func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, now time.Time) int {
 	h := &ctx.Request.Header
 	tables := acc.tables.get(s.cache.Current())
 	origin := h.Peek("Origin")
@@ -291,7 +291,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, 
 				"too many requests from this "+limiterSubject[scope]+"; retry after "+itoa(ratelimit.RetryAfterSeconds(d))+"s")
 		}
 	}
-	st.caller = caller{p: p, origin: origin, cors: tables.cors, limits: acc.limits, debug: devMode}
+	st.caller = caller{p: p, origin: origin, cors: tables.cors, limits: acc.limits, debug: st.devMode}
 	return 0
 }
 

@@ -137,7 +137,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	defer putRequestState(st)
 	st.readMode(ctx)
 	if acc := s.access; acc != nil {
-		if code := s.admit(ctx, acc, st, now, st.devMode); code != 0 {
+		if code := s.admit(ctx, acc, st, now); code != 0 {
 			return code
 		}
 	}
@@ -563,7 +563,7 @@ func (st *requestState) debugEntry(i int, r *fastpath.Result, ev *fastjson.Value
 }
 
 // respondDebug answers developer mode and dry runs: 200 when every event is accepted (or, dry,
-// would be), else the status the request would have had (207, 400, 403, 429, 503), with every
+// would be), else the status the request would have had (207, 400, 403, 429, 500, 503), with every
 // event's verdict:
 // {"dry_run":bool,"events":[{"index":0,"status":"accepted","event":{...},"topic":"...","key":{...}},
 // {"index":1,"status":"invalid","event":{...},"errors":[...],"errorsText":"..."}]}.
