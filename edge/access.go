@@ -150,7 +150,7 @@ func (acc *Access) buildTables(snap *schemacache.Snapshot) *snapTables {
 	per := make([]cors.StreamOrigins, len(streams))
 	for i, st := range streams {
 		per[i] = cors.StreamOrigins{Stream: st.Name, Origins: st.Access.AllowedOrigins}
-		if x, ok := st.Ext.(*streamExt); ok {
+		if x := extOf(st); x != nil {
 			x.index.Store(int32(i))
 		}
 	}
@@ -191,10 +191,16 @@ func retryAfterHeader(ctx *fasthttp.RequestCtx, d time.Duration) {
 	ctx.Response.Header.Set("Retry-After", itoa(ratelimit.RetryAfterSeconds(d)))
 }
 
-// authorize decides whether p may write st's events: "" when it may, else the reason.
-func authorize(p *auth.Principal, st *fastpath.Stream) string {
-	x, ok := st.Ext.(*streamExt)
-	if !ok {
+// extOf is the access layer's part of st; nil when no access layer compiled the stream.
+func extOf(st *fastpath.Stream) *streamExt {
+	x, _ := st.Ext.(*streamExt)
+	return x
+}
+
+// authorize decides whether p may write st's events (x is extOf(st)): "" when it may, else the
+// reason.
+func authorize(p *auth.Principal, st *fastpath.Stream, x *streamExt) string {
+	if x == nil {
 		return "" // no access layer compiled this stream: everyone may write
 	}
 	if x.policy == nil {
@@ -225,19 +231,19 @@ type caller struct {
 
 // MayWrite implements fastpath.Caller: the stream's policy, then the browser origin.
 func (c *caller) MayWrite(st *fastpath.Stream) string {
-	if reason := authorize(c.p, st); reason != "" {
+	x := extOf(st)
+	if reason := authorize(c.p, st, x); reason != "" {
 		return reason
 	}
 	if c.debug {
 		// Slow path: developer mode only for callers flagged for it, on streams that allow it.
-		x, _ := st.Ext.(*streamExt)
 		if x == nil || x.policy == nil || !c.p.MayDebug(x.policy) {
 			return "developer mode is not allowed for " + principalText(c.p) + " on stream " + strconv.Quote(st.Name)
 		}
 	}
 	if len(c.origin) > 0 {
 		idx := -1
-		if x, ok := st.Ext.(*streamExt); ok {
+		if x != nil {
 			idx = int(x.index.Load())
 		}
 		if !c.cors.AllowedFor(c.origin, idx) {
@@ -252,7 +258,7 @@ func (c *caller) MayWrite(st *fastpath.Stream) string {
 // allowEvent takes a token of the event's stream limit (keyed by the configured name).
 func (c *caller) allowEvent(st *fastpath.Stream, now time.Time) (bool, time.Duration) {
 	name := st.Name
-	if x, ok := st.Ext.(*streamExt); ok {
+	if x := extOf(st); x != nil {
 		name = x.name
 	}
 	return c.limits.AllowEvent(name, now)
@@ -260,8 +266,8 @@ func (c *caller) allowEvent(st *fastpath.Stream, now time.Time) (bool, time.Dura
 
 // admit authenticates the request and applies the per-request limits; it sets CORS headers for an
 // allowed origin on whatever the answer is. It returns the status it answered, or 0 to go on.
-// devMode says the request asks for developer mode, which MayWrite then checks per stream.
-func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, now time.Time, devMode bool) int {
+// A request in developer mode (st.devMode) has it checked per stream by MayWrite.
+func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, now time.Time) int {
 	h := &ctx.Request.Header
 	tables := acc.tables.get(s.cache.Current())
 	origin := h.Peek("Origin")
@@ -285,7 +291,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, 
 				"too many requests from this "+limiterSubject[scope]+"; retry after "+itoa(ratelimit.RetryAfterSeconds(d))+"s")
 		}
 	}
-	st.caller = caller{p: p, origin: origin, cors: tables.cors, limits: acc.limits, debug: devMode}
+	st.caller = caller{p: p, origin: origin, cors: tables.cors, limits: acc.limits, debug: st.devMode}
 	return 0
 }
 

@@ -31,20 +31,36 @@ const (
 	statusAccepted                       // acknowledged by Kafka, or queued by a hasty request
 )
 
-// requestState is the reusable per-request memory of POST /v1/events. Pooled.
+// requestState is the reusable per-request memory of POST /v1/events, and what its steps pass
+// on to each other. Pooled.
 type requestState struct {
-	parser   fastjson.Parser
+	// The request's mode (readMode).
+	dryRun  bool   // ?dry_run=true: every event's verdict, nothing produced
+	devMode bool   // ?debug=true or X-Intake-Debug: 1: every event's verdict
+	debug   bool   // dryRun or devMode: answered by respondDebug
+	hasty   bool   // ?hasty=true (and not debug): 202 once queued, no waiting for Kafka
+	caller  caller // the request's fastpath.Caller when an access layer is configured (admit)
+
+	// The body (readBody, parseEvents). events are parser's values: valid until its next Parse,
+	// that is while st is out of its pool.
+	parser fastjson.Parser
+	body   []byte // the decompressed body
+	single [1]*fastjson.Value
+	events []*fastjson.Value
+
+	// Per event, by index (processEvents, collectAcks).
 	res      fastpath.Result
 	status   []eventStatus
-	streams  []*fastpath.Stream // per event: its stream, for the counters once Kafka answers
-	messages []string           // per event: why it was unavailable or failed
-	single   [1]*fastjson.Value
-	body     []byte // decompressed body
+	streams  []*fastpath.Stream // its stream, for the counters once Kafka answers
+	messages []string           // why it was rate limited, unavailable or failed
+	batch    *kafkaout.Batch    // sync requests: a result slot per event; nil for hasty and dry ones
+	pending  int                // events queued in batch, their result not known yet
+
+	// The answer.
 	invalid  []byte // the "invalid" entries of the response, JSON
 	failed   []byte // the "error" entries of the response, JSON
 	scratch  []byte
 	errEvent []byte
-	caller   caller // the request's fastpath.Caller when an access layer is configured
 	// Developer mode and dry runs: per event, the event as it would be produced, or its errors.
 	debugEntries [][]byte
 	debugBuf     []byte
@@ -68,14 +84,18 @@ func putRequestState(st *requestState) {
 const maxKeepBytes = 256 << 10
 
 func (st *requestState) reset() {
+	st.dryRun, st.devMode, st.debug, st.hasty = false, false, false, false
+	st.caller = caller{}
+	st.single[0] = nil
+	st.events = nil
 	st.res.Reset()
 	st.status = st.status[:0]
 	clear(st.streams)
 	st.streams = st.streams[:0]
 	clear(st.messages)
 	st.messages = st.messages[:0]
-	st.single[0] = nil
-	st.caller = caller{}
+	st.batch = nil
+	st.pending = 0
 	clear(st.debugEntries)
 	st.debugEntries = st.debugEntries[:0]
 	if cap(st.debugBuf) > maxKeepBytes {
@@ -91,13 +111,18 @@ func (st *requestState) reset() {
 }
 
 // handleEvents is POST /v1/events.
-func (s *Server) handleEvents(ctx *fasthttp.RequestCtx) {
+func (s *Server) handleEvents(ctx *fasthttp.RequestCtx) int {
 	start := time.Now()
 	code := s.serveEvents(ctx, start)
-	eventsResponses.inc(code)
 	eventsRequestDuration.UpdateDuration(start)
+	return code
 }
 
+// serveEvents answers POST /v1/events and returns the status it answered. The steps, in order:
+// the request's mode; who is calling (admit: 401, 429); the body, decoded (readBody) and parsed
+// into events (parseEvents); each event through the producer contract, the valid ones queued for
+// Kafka (processEvents); Kafka's acknowledgements (collectAcks); the answer (respondEvents, or
+// respondDebug in developer mode).
 func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	if s.draining.Load() {
 		return s.respondUnavailable(ctx, "intake is shutting down; retry against another instance")
@@ -110,23 +135,58 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 
 	st := getRequestState()
 	defer putRequestState(st)
-
-	// Developer mode: handled synchronously whatever hasty says, every event's verdict in the
-	// answer. A dry run reports the same and produces nothing, error events included.
-	args := ctx.QueryArgs()
-	dryRun := queryFlag(args, "dry_run")
-	devMode := queryFlag(args, "debug") || string(h.Peek("X-Intake-Debug")) == "1"
-	debug := dryRun || devMode
-
-	// Who is calling, before any work on the body: 401, 429.
+	st.readMode(ctx)
 	if acc := s.access; acc != nil {
-		if code := s.admit(ctx, acc, st, now, devMode); code != 0 {
+		if code := s.admit(ctx, acc, st, now); code != 0 {
 			return code
 		}
 	}
 
+	body, code := s.readBody(ctx, st)
+	if code != 0 {
+		return code
+	}
+	if code := s.parseEvents(ctx, st, body); code != 0 {
+		return code
+	}
+
+	req := fastpath.AcquireRequest()
+	defer fastpath.ReleaseRequest(req)
+	req.Start(now, h.Peek("X-Request-Id"), h)
+	if s.access != nil {
+		req.Caller = &st.caller
+	}
+	if !st.hasty {
+		st.batch = kafkaout.AcquireBatch()
+		defer kafkaout.ReleaseBatch(st.batch)
+	}
+	snap := s.cache.Current()
+	s.processEvents(st, snap, req, now)
+	s.collectAcks(st, snap)
+
+	if st.debug {
+		return s.respondDebug(ctx, st)
+	}
+	return s.respondEvents(ctx, st)
+}
+
+// readMode reads how the request wants to be answered. Developer mode is handled synchronously
+// whatever hasty says, every event's verdict in the answer; a dry run answers the same and
+// produces nothing, error events included.
+func (st *requestState) readMode(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	st.dryRun = queryFlag(args, "dry_run")
+	st.devMode = queryFlag(args, "debug") || string(ctx.Request.Header.Peek("X-Intake-Debug")) == "1"
+	st.debug = st.dryRun || st.devMode
+	st.hasty = queryFlag(args, "hasty") && !st.debug
+}
+
+// readBody returns the request body, decompressed into st.body when gzip, without a UTF-8 byte
+// order mark; or the status it answered. The body is fasthttp's or st.body: valid until the
+// handler returns.
+func (s *Server) readBody(ctx *fasthttp.RequestCtx, st *requestState) ([]byte, int) {
 	body := ctx.Request.Body()
-	switch enc := contentEncoding(h); {
+	switch enc := contentEncoding(&ctx.Request.Header); {
 	case len(enc) == 0 || bytes.EqualFold(enc, []byte("identity")):
 	case bytes.EqualFold(enc, []byte("gzip")) || bytes.EqualFold(enc, []byte("x-gzip")):
 		limit := s.gunzipLimit(len(body))
@@ -134,27 +194,34 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 		st.body, err = Gunzip(st.body[:0], body, limit)
 		if errors.Is(err, errTooLarge) {
 			if limit < s.cfg.MaxDecompressedBytes {
-				return s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
+				return nil, s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
 					"gzip request body of "+itoa(len(body))+" bytes expands more than "+itoa(s.cfg.MaxGzipRatio)+" times (--max-gzip-ratio)")
 			}
-			return s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
+			return nil, s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
 				"decompressed request body is larger than "+itoa(s.cfg.MaxDecompressedBytes)+" bytes (--max-decompressed-bytes)")
 		}
 		if err != nil {
-			return s.respondError(ctx, fasthttp.StatusBadRequest, "cannot decompress the gzip request body: "+err.Error())
+			return nil, s.respondError(ctx, fasthttp.StatusBadRequest, "cannot decompress the gzip request body: "+err.Error())
 		}
 		body = st.body
 	default:
-		return s.respondError(ctx, fasthttp.StatusUnsupportedMediaType,
+		return nil, s.respondError(ctx, fasthttp.StatusUnsupportedMediaType,
 			"Content-Encoding must be gzip or identity, not "+strconv.Quote(string(enc)))
 	}
 	// A UTF-8 byte order mark is ignored, as RFC 8259 allows and EventGate's body parser does.
 	body = bytes.TrimPrefix(body, utf8BOM)
 	eventsBodyBytes.Update(float64(len(body)))
+	return body, 0
+}
 
+const emptyBodyMessage = "Request body was empty. Must provide JSON encoded events."
+
+// parseEvents checks the body and parses it into st.events, one event object or an array of them,
+// or answers why not and returns the status. st.parser copies the body: the events outlive it.
+func (s *Server) parseEvents(ctx *fasthttp.RequestCtx, st *requestState, body []byte) int {
 	// Guards before parsing: fastjson accepts invalid UTF-8, and deep nesting makes parse errors costly.
 	if len(body) == 0 {
-		return s.respondError(ctx, fasthttp.StatusBadRequest, "Request body was empty. Must provide JSON encoded events.")
+		return s.respondError(ctx, fasthttp.StatusBadRequest, emptyBodyMessage)
 	}
 	if !utf8.Valid(body) {
 		return s.respondError(ctx, fasthttp.StatusBadRequest, "request body is not valid UTF-8")
@@ -166,270 +233,179 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	if err != nil {
 		return s.respondError(ctx, fasthttp.StatusBadRequest, parseErrorMessage(body, err))
 	}
-	var events []*fastjson.Value
 	switch root.Type() {
 	case fastjson.TypeArray:
-		events, _ = root.Array()
+		st.events, _ = root.Array()
 	case fastjson.TypeObject:
 		st.single[0] = root
-		events = st.single[:]
+		st.events = st.single[:]
 	default:
 		return s.respondError(ctx, fasthttp.StatusBadRequest,
 			"request body must be one JSON event object or an array of them, not a JSON "+root.Type().String())
 	}
-	if len(events) == 0 {
-		return s.respondError(ctx, fasthttp.StatusBadRequest, "Request body was empty. Must provide JSON encoded events.")
+	if len(st.events) == 0 {
+		return s.respondError(ctx, fasthttp.StatusBadRequest, emptyBodyMessage)
 	}
-	if len(events) > s.cfg.MaxEvents {
+	if len(st.events) > s.cfg.MaxEvents {
 		return s.respondError(ctx, fasthttp.StatusRequestEntityTooLarge,
-			"request has "+itoa(len(events))+" events, more than "+itoa(s.cfg.MaxEvents)+" (--max-events)")
+			"request has "+itoa(len(st.events))+" events, more than "+itoa(s.cfg.MaxEvents)+" (--max-events)")
 	}
-	eventsPerRequest.Update(float64(len(events)))
+	eventsPerRequest.Update(float64(len(st.events)))
+	return 0
+}
 
-	hasty := queryFlag(args, "hasty") && !debug
-	var batch *kafkaout.Batch
-	if !hasty {
-		batch = kafkaout.AcquireBatch()
-		defer kafkaout.ReleaseBatch(batch)
+// processEvents takes each event through the producer contract (fastpath.Process): a valid one
+// is queued for Kafka (queueEvent), another is listed in the answer and becomes an error event
+// (reportEvent).
+func (s *Server) processEvents(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request, now time.Time) {
+	n := len(st.events)
+	if cap(st.status) < n {
+		st.status = make([]eventStatus, n)
+		st.streams = make([]*fastpath.Stream, n)
+		st.messages = make([]string, n)
 	}
-	req := fastpath.AcquireRequest()
-	defer fastpath.ReleaseRequest(req)
-	req.Start(now, h.Peek("X-Request-Id"), h)
-	if s.access != nil {
-		req.Caller = &st.caller
+	st.status, st.streams, st.messages = st.status[:n], st.streams[:n], st.messages[:n]
+	if st.batch != nil {
+		st.batch.Add(n) // a result slot per event, by event index
 	}
-
-	snap := s.cache.Current()
-	if cap(st.status) < len(events) {
-		st.status = make([]eventStatus, len(events))
-		st.streams = make([]*fastpath.Stream, len(events))
-		st.messages = make([]string, len(events))
-	}
-	st.status = st.status[:len(events)]
-	st.streams = st.streams[:len(events)]
-	st.messages = st.messages[:len(events)]
-
-	if batch != nil {
-		batch.Add(len(events)) // a result slot per event, by event index
-	}
-	pending := 0
-	for i, ev := range events {
-		fastpath.Process(snap, &s.cfg.Fields, ev, req, &st.res)
-		r := &st.res
+	r := &st.res
+	for i, ev := range st.events {
+		fastpath.Process(snap, &s.cfg.Fields, ev, req, r)
 		st.streams[i] = r.Stream
-		switch r.Outcome {
-		case fastpath.Accepted:
-			if debug {
-				st.debugEntry(i, r, ev)
-			}
-			if dryRun {
-				st.status[i] = statusAccepted
-				continue
-			}
-			if st.caller.limits != nil {
-				if ok, d := st.caller.allowEvent(r.Stream, now); !ok {
-					st.status[i] = statusLimited
-					st.messages[i] = "the stream's rate limit is exhausted; retry after " + itoa(ratelimit.RetryAfterSeconds(d)) + "s"
-					st.caller.retryAfter = max(st.caller.retryAfter, d)
-					continue
-				}
-			}
-			// Fast path: queue the event; TryProduce copies key and value.
-			if err := s.prod.TryProduce(r.Topic, r.Key, r.Value, batch, i); err != nil {
-				st.status[i] = statusUnavailable
-				st.messages[i] = unavailableMessage(err)
-				continue
-			}
-			if batch == nil {
-				st.status[i] = statusAccepted
-				count(snap, r.Stream, fastpath.Accepted)
-			} else {
-				st.status[i] = statusPending
-				pending++
-			}
-		default:
-			// Slow path: report the event and send an error event in the background.
-			if r.Outcome == fastpath.Refused {
-				st.status[i] = statusRefused
-			} else {
-				st.status[i] = statusInvalid
-			}
-			if debug {
-				st.debugEntry(i, r, ev)
-			}
-			if dryRun {
-				continue
-			}
-			count(snap, r.Stream, r.Outcome)
-			if !hasty {
-				st.invalid = s.appendInvalid(st.invalid, ev, r, st, i)
-			}
-			s.produceErrorEvent(snap, st, req, ev, r)
+		if st.debug {
+			st.debugEntry(i, r, ev)
+		}
+		if r.Outcome == fastpath.Accepted {
+			st.status[i] = s.queueEvent(st, snap, r, i, now)
+		} else {
+			st.status[i] = s.reportEvent(st, snap, req, r, i, ev)
 		}
 	}
-
-	if batch != nil && pending > 0 {
-		done := batch.Wait(s.cfg.AckTimeout)
-		for i := range events {
-			if st.status[i] != statusPending {
-				continue
-			}
-			err := batch.Err(i)
-			switch {
-			case err == nil:
-				st.status[i] = statusAccepted
-				count(snap, st.streams[i], fastpath.Accepted)
-			case !done || kafkaout.IsUnavailable(err):
-				st.status[i] = statusUnavailable
-				st.messages[i] = "Kafka did not acknowledge the event within " + s.cfg.AckTimeout.String() + ": " + err.Error()
-			default:
-				st.status[i] = statusFailed
-				st.messages[i] = "Kafka refused the event: " + err.Error()
-				countErrored(snap, st.streams[i])
-			}
-		}
-	}
-	if debug {
-		return s.respondDebug(ctx, st, dryRun)
-	}
-	return s.respondEvents(ctx, st, events, hasty)
 }
 
-// debugEntry records event i's verdict for developer mode: the event as it would be produced
-// (after enrichment and defaults), its topic and key, or its errors.
-func (st *requestState) debugEntry(i int, r *fastpath.Result, ev *fastjson.Value) {
-	for len(st.debugEntries) <= i {
-		st.debugEntries = append(st.debugEntries, nil)
+// queueEvent queues valid event i for Kafka, unless its stream's rate limit refuses it or the
+// queue is full, and returns its status.
+func (s *Server) queueEvent(st *requestState, snap *schemacache.Snapshot, r *fastpath.Result, i int, now time.Time) eventStatus {
+	if st.dryRun {
+		return statusAccepted
 	}
-	start := len(st.debugBuf)
-	b := st.debugBuf
-	if r.Outcome == fastpath.Accepted {
-		b = append(b, `"event":`...)
-		b = append(b, r.Value...)
-		b = append(b, `,"topic":`...)
-		b = fastpath.AppendJSONString(b, r.Topic)
-		if r.Key != nil {
-			b = append(b, `,"key":`...)
-			b = append(b, r.Key...)
+	if st.caller.limits != nil {
+		if ok, d := st.caller.allowEvent(r.Stream, now); !ok {
+			st.messages[i] = "the stream's rate limit is exhausted; retry after " + itoa(ratelimit.RetryAfterSeconds(d)) + "s"
+			st.caller.retryAfter = max(st.caller.retryAfter, d)
+			return statusLimited
 		}
-	} else {
-		b = append(b, `"event":`...)
-		b = fastpath.AppendJSON(b, ev)
-		b = append(b, `,"errors":`...)
-		b = r.Errors.AppendJSON(b)
-		b = append(b, `,"errorsText":`...)
-		st.scratch = r.Errors.AppendText(st.scratch[:0])
-		b = fastpath.AppendJSONString(b, string(st.scratch))
 	}
-	st.debugBuf = b
-	st.debugEntries[i] = b[start:len(b):len(b)]
+	// Fast path: queue the event; TryProduce copies key and value.
+	if err := s.prod.TryProduce(r.Topic, r.Key, r.Value, st.batch, i); err != nil {
+		st.messages[i] = unavailableMessage(err)
+		return statusUnavailable
+	}
+	if st.batch == nil {
+		count(snap, r.Stream, fastpath.Accepted)
+		return statusAccepted
+	}
+	st.pending++
+	return statusPending
 }
 
-// respondDebug answers developer mode and dry runs: 200 when every event is accepted (or, dry,
-// would be), else the status the request would have had (207, 400, 403, 429, 503), with every
-// event's verdict:
-// {"dry_run":bool,"events":[{"index":0,"status":"accepted","event":{...},"topic":"...","key":{...}},
-// {"index":1,"status":"invalid","event":{...},"errors":[...],"errorsText":"..."}]}.
-func (s *Server) respondDebug(ctx *fasthttp.RequestCtx, st *requestState, dryRun bool) int {
-	code := s.statusOf(ctx, st, st.verdicts(), fasthttp.StatusOK)
-	b := st.scratch[:0]
-	b = append(b, `{"dry_run":`...)
-	b = strconv.AppendBool(b, dryRun)
-	b = append(b, `,"events":[`...)
-	for i, stt := range st.status {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"index":`...)
-		b = strconv.AppendInt(b, int64(i), 10)
-		b = append(b, `,"status":"`...)
-		b = append(b, debugStatus[stt]...)
-		b = append(b, '"')
-		if stt == statusUnavailable || stt == statusFailed || stt == statusLimited {
-			b = append(b, `,"message":`...)
-			b = fastpath.AppendJSONString(b, st.messages[i])
-		}
-		if i < len(st.debugEntries) && st.debugEntries[i] != nil {
-			b = append(b, ',')
-			b = append(b, st.debugEntries[i]...)
-		}
-		b = append(b, '}')
+// reportEvent is the slow path of an invalid or refused event: counted, listed in the answer of
+// a sync request, and sent as an error event in the background. It returns the event's status.
+func (s *Server) reportEvent(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request, r *fastpath.Result, i int, ev *fastjson.Value) eventStatus {
+	status := statusInvalid
+	if r.Outcome == fastpath.Refused {
+		status = statusRefused
 	}
-	b = append(b, "]}"...)
-	st.scratch = b
-	ctx.SetStatusCode(code)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
-	return code
+	if st.dryRun {
+		return status
+	}
+	count(snap, r.Stream, r.Outcome)
+	if !st.hasty {
+		st.invalid = st.appendInvalidEntry(st.invalid, ev, r, i)
+	}
+	s.produceErrorEvent(st, snap, req, r, ev)
+	return status
 }
 
-var debugStatus = [...]string{
-	statusPending:     "pending",
-	statusInvalid:     "invalid",
-	statusRefused:     "refused",
-	statusLimited:     "rate_limited",
-	statusAccepted:    "accepted",
-	statusUnavailable: "unavailable",
-	statusFailed:      "error",
-}
+// maxRawErrorEvent bounds the raw_event of an error event for a refused event: a caller that may
+// not write a stream must not get its payload into Kafka through the error stream.
+const maxRawErrorEvent = 1024
 
-// count counts an event's outcome on its stream's counters; an event without a configured stream
-// counts as stream="unknown", so client input never creates series.
-func count(snap *schemacache.Snapshot, st *fastpath.Stream, o fastpath.Outcome) {
-	c := snap.UnknownCounters()
-	if st != nil {
-		c = st.Counters
-	}
-	if c == nil {
+// produceErrorEvent queues the error event for an event that was not accepted. Best effort: when the
+// queue is full it is dropped and counted, never blocking the request.
+func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request, r *fastpath.Result, ev *fastjson.Value) {
+	if s.cfg.ErrorStream == "" {
 		return
 	}
-	switch o {
-	case fastpath.Accepted:
-		c.Accepted.Inc()
-	case fastpath.Invalid:
-		c.Invalid.Inc()
-	case fastpath.Refused:
-		c.Refused.Inc()
+	st.scratch = r.Errors.AppendText(st.scratch[:0])
+	msgEnd := len(st.scratch)
+	st.scratch = fastpath.AppendJSON(st.scratch, ev)
+	raw := st.scratch[msgEnd:]
+	if r.Outcome == fastpath.Refused && len(raw) > maxRawErrorEvent {
+		raw = append(raw[:maxRawErrorEvent:maxRawErrorEvent], "...(truncated)"...)
 	}
+	e := fastpath.ErrorEvent{
+		SchemaURI:        s.cfg.ErrorSchemaURI,
+		Stream:           s.cfg.ErrorStream,
+		EmitterID:        s.cfg.EmitterID,
+		ErrorType:        r.ErrorType,
+		Message:          st.scratch[:msgEnd],
+		ErroredStream:    r.StreamName,
+		ErroredSchemaURI: r.SchemaURI,
+		RawEvent:         raw,
+	}
+	st.errEvent = req.AppendErrorEvent(st.errEvent[:0], &e)
+	topic := s.errorTopic
+	if es := snap.Stream(s.errorStreamName); es != nil {
+		topic = es.Topic
+	}
+	if err := s.prod.TryProduce(topic, nil, st.errEvent, nil, 0); err != nil {
+		errorEventsDropped.Inc()
+		return
+	}
+	errorEventsQueued.Inc()
 }
 
-func countErrored(snap *schemacache.Snapshot, st *fastpath.Stream) {
-	c := snap.UnknownCounters()
-	if st != nil {
-		c = st.Counters
+// collectAcks waits for Kafka's answers to the events a sync request queued, up to AckTimeout,
+// and settles each: accepted, failed (Kafka refused it), or unavailable (no answer in time, or
+// Kafka unavailable).
+func (s *Server) collectAcks(st *requestState, snap *schemacache.Snapshot) {
+	if st.pending == 0 {
+		return
 	}
-	if c != nil {
-		c.Errored.Inc()
+	done := st.batch.Wait(s.cfg.AckTimeout)
+	for i, stt := range st.status {
+		if stt != statusPending {
+			continue
+		}
+		switch err := st.batch.Err(i); {
+		case err == nil:
+			st.status[i] = statusAccepted
+			count(snap, st.streams[i], fastpath.Accepted)
+		case !done || kafkaout.IsUnavailable(err):
+			st.status[i] = statusUnavailable
+			st.messages[i] = "Kafka did not acknowledge the event within " + s.cfg.AckTimeout.String() + ": " + err.Error()
+		default:
+			st.status[i] = statusFailed
+			st.messages[i] = "Kafka refused the event: " + err.Error()
+			countErrored(snap, st.streams[i])
+		}
 	}
-}
-
-func unavailableMessage(err error) string {
-	switch {
-	case errors.Is(err, kafkaout.ErrFull):
-		return "intake's queue to Kafka is full; retry later"
-	case errors.Is(err, kafkaout.ErrClosed):
-		return "intake is shutting down; retry against another instance"
-	case errors.Is(err, kafkaout.ErrDown):
-		return "Kafka is failing: fire-and-forget events are not queued until it recovers; retry later"
-	}
-	return "cannot queue the event for Kafka: " + err.Error()
 }
 
 // respondEvents picks the status from the events' fates, as EventGate does, with 503 when any event
 // could not reach Kafka (queue full, Kafka unavailable): the client must retry those.
-func (s *Server) respondEvents(ctx *fasthttp.RequestCtx, st *requestState, events []*fastjson.Value, hasty bool) int {
+func (s *Server) respondEvents(ctx *fasthttp.RequestCtx, st *requestState) int {
 	for i, stt := range st.status {
-		if stt == statusLimited || stt == statusFailed || stt == statusUnavailable && !hasty {
-			st.failed = st.appendErrorEntry(st.failed, events[i], st.messages[i], i)
+		if stt == statusLimited || stt == statusFailed || stt == statusUnavailable && !st.hasty {
+			st.failed = st.appendErrorEntry(st.failed, st.events[i], st.messages[i], i)
 		}
 	}
 	v := st.verdicts()
-	if hasty && v.unavailable > 0 {
-		ctx.Response.Header.Set("Retry-After", s.retryAfter)
-		return s.respondError(ctx, fasthttp.StatusServiceUnavailable,
-			itoa(v.unavailable)+" of "+itoa(v.n)+" events could not be queued for Kafka; retry later")
+	if st.hasty && v.unavailable > 0 {
+		return s.respondUnavailable(ctx, itoa(v.unavailable)+" of "+itoa(v.n)+" events could not be queued for Kafka; retry later")
 	}
-	if hasty && v.limited == 0 {
+	if st.hasty && v.limited == 0 {
 		ctx.SetStatusCode(fasthttp.StatusAccepted)
 		return fasthttp.StatusAccepted
 	}
@@ -438,9 +414,9 @@ func (s *Server) respondEvents(ctx *fasthttp.RequestCtx, st *requestState, event
 		ctx.SetStatusCode(code)
 		return code
 	case fasthttp.StatusForbidden, fasthttp.StatusBadRequest:
-		return s.respondLists(ctx, code, st, true, false)
+		return st.respondLists(ctx, code, false)
 	default:
-		return s.respondLists(ctx, code, st, true, true)
+		return st.respondLists(ctx, code, true)
 	}
 }
 
@@ -489,28 +465,53 @@ func (s *Server) statusOf(ctx *fasthttp.RequestCtx, st *requestState, v verdicts
 	return fasthttp.StatusInternalServerError // every valid event refused by Kafka
 }
 
-func (s *Server) respondLists(ctx *fasthttp.RequestCtx, code int, st *requestState, withInvalid, withError bool) int {
-	ctx.SetStatusCode(code)
-	ctx.SetContentType("application/json")
+// respondLists answers EventGate's {"invalid":[...]}, with the "error" list too when withError.
+func (st *requestState) respondLists(ctx *fasthttp.RequestCtx, code int, withError bool) int {
 	b := st.scratch[:0]
-	b = append(b, '{')
-	if withInvalid {
-		b = append(b, `"invalid":[`...)
-		b = append(b, st.invalid...)
-		b = append(b, ']')
-	}
+	b = append(b, `{"invalid":[`...)
+	b = append(b, st.invalid...)
+	b = append(b, ']')
 	if withError {
-		if withInvalid {
-			b = append(b, ',')
-		}
-		b = append(b, `"error":[`...)
+		b = append(b, `,"error":[`...)
 		b = append(b, st.failed...)
 		b = append(b, ']')
 	}
 	b = append(b, '}')
-	ctx.SetBody(b)
 	st.scratch = b
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
 	return code
+}
+
+// appendInvalidEntry appends the response entry of an invalid or refused event, in EventGate's
+// shape.
+func (st *requestState) appendInvalidEntry(dst []byte, ev *fastjson.Value, r *fastpath.Result, i int) []byte {
+	dst = st.appendEntry(dst, "invalid", ev, i)
+	dst = append(dst, `,"context":{`...)
+	dst = st.appendErrors(dst, r)
+	return append(dst, `}}`...)
+}
+
+// appendErrorEntry appends the response entry of an event that did not reach Kafka, in
+// EventGate's shape.
+func (st *requestState) appendErrorEntry(dst []byte, ev *fastjson.Value, message string, i int) []byte {
+	dst = st.appendEntry(dst, "error", ev, i)
+	dst = append(dst, `,"context":{"message":`...)
+	dst = fastpath.AppendJSONString(dst, message)
+	return append(dst, `}}`...)
+}
+
+// appendEntry opens a response entry: its "status" and "event" members, after a comma unless it
+// is the list's first.
+func (st *requestState) appendEntry(dst []byte, status string, ev *fastjson.Value, i int) []byte {
+	if len(dst) > 0 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `{"status":"`...)
+	dst = append(dst, status...)
+	dst = append(dst, `",`...)
+	return st.appendEvent(dst, ev, i)
 }
 
 // appendEvent appends an entry's "event" member: the event as processed (EventGate's shape), or,
@@ -525,72 +526,132 @@ func (st *requestState) appendEvent(dst []byte, ev *fastjson.Value, i int) []byt
 	return fastpath.AppendJSON(dst, ev)
 }
 
-// appendInvalid appends the response entry of an invalid or refused event, in EventGate's shape.
-func (s *Server) appendInvalid(dst []byte, ev *fastjson.Value, r *fastpath.Result, st *requestState, i int) []byte {
-	if len(dst) > 0 {
-		dst = append(dst, ',')
-	}
-	status := "invalid"
-	dst = append(dst, `{"status":"`...)
-	dst = append(dst, status...)
-	dst = append(dst, `",`...)
-	dst = st.appendEvent(dst, ev, i)
-	dst = append(dst, `,"context":{"errors":`...)
+// appendErrors appends the "errors" and "errorsText" members of an event's validation errors.
+func (st *requestState) appendErrors(dst []byte, r *fastpath.Result) []byte {
+	dst = append(dst, `"errors":`...)
 	dst = r.Errors.AppendJSON(dst)
 	dst = append(dst, `,"errorsText":`...)
 	st.scratch = r.Errors.AppendText(st.scratch[:0])
-	dst = fastpath.AppendJSONString(dst, string(st.scratch))
-	return append(dst, `}}`...)
+	return fastpath.AppendJSONString(dst, string(st.scratch))
 }
 
-func (st *requestState) appendErrorEntry(dst []byte, ev *fastjson.Value, message string, i int) []byte {
-	if len(dst) > 0 {
-		dst = append(dst, ',')
+// debugEntry records event i's verdict for developer mode: the event as it would be produced
+// (after enrichment and defaults), its topic and key, or its errors.
+func (st *requestState) debugEntry(i int, r *fastpath.Result, ev *fastjson.Value) {
+	for len(st.debugEntries) <= i {
+		st.debugEntries = append(st.debugEntries, nil)
 	}
-	dst = append(dst, `{"status":"error",`...)
-	dst = st.appendEvent(dst, ev, i)
-	dst = append(dst, `,"context":{"message":`...)
-	dst = fastpath.AppendJSONString(dst, message)
-	return append(dst, `}}`...)
+	start := len(st.debugBuf)
+	b := st.debugBuf
+	if r.Outcome == fastpath.Accepted {
+		b = append(b, `"event":`...)
+		b = append(b, r.Value...)
+		b = append(b, `,"topic":`...)
+		b = fastpath.AppendJSONString(b, r.Topic)
+		if r.Key != nil {
+			b = append(b, `,"key":`...)
+			b = append(b, r.Key...)
+		}
+	} else {
+		b = append(b, `"event":`...)
+		b = fastpath.AppendJSON(b, ev)
+		b = append(b, ',')
+		b = st.appendErrors(b, r)
+	}
+	st.debugBuf = b
+	st.debugEntries[i] = b[start:len(b):len(b)]
 }
 
-// maxRawErrorEvent bounds the raw_event of an error event for a refused event: a caller that may
-// not write a stream must not get its payload into Kafka through the error stream.
-const maxRawErrorEvent = 1024
+// respondDebug answers developer mode and dry runs: 200 when every event is accepted (or, dry,
+// would be), else the status the request would have had (207, 400, 403, 429, 500, 503), with every
+// event's verdict:
+// {"dry_run":bool,"events":[{"index":0,"status":"accepted","event":{...},"topic":"...","key":{...}},
+// {"index":1,"status":"invalid","event":{...},"errors":[...],"errorsText":"..."}]}.
+func (s *Server) respondDebug(ctx *fasthttp.RequestCtx, st *requestState) int {
+	code := s.statusOf(ctx, st, st.verdicts(), fasthttp.StatusOK)
+	b := st.scratch[:0]
+	b = append(b, `{"dry_run":`...)
+	b = strconv.AppendBool(b, st.dryRun)
+	b = append(b, `,"events":[`...)
+	for i, stt := range st.status {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"index":`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `,"status":"`...)
+		b = append(b, debugStatus[stt]...)
+		b = append(b, '"')
+		if stt == statusUnavailable || stt == statusFailed || stt == statusLimited {
+			b = append(b, `,"message":`...)
+			b = fastpath.AppendJSONString(b, st.messages[i])
+		}
+		if i < len(st.debugEntries) && st.debugEntries[i] != nil {
+			b = append(b, ',')
+			b = append(b, st.debugEntries[i]...)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, "]}"...)
+	st.scratch = b
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+	return code
+}
 
-// produceErrorEvent queues the error event for an event that was not accepted. Best effort: when the
-// queue is full it is dropped and counted, never blocking the request.
-func (s *Server) produceErrorEvent(snap *schemacache.Snapshot, st *requestState, req *fastpath.Request, ev *fastjson.Value, r *fastpath.Result) {
-	if s.cfg.ErrorStream == "" {
+var debugStatus = [...]string{
+	statusPending:     "pending",
+	statusInvalid:     "invalid",
+	statusRefused:     "refused",
+	statusLimited:     "rate_limited",
+	statusAccepted:    "accepted",
+	statusUnavailable: "unavailable",
+	statusFailed:      "error",
+}
+
+// countersOf are the counters of an event's stream; an event without a configured stream counts
+// as stream="unknown", so client input never creates series. nil: nothing is counted.
+func countersOf(snap *schemacache.Snapshot, st *fastpath.Stream) *fastpath.StreamCounters {
+	if st != nil {
+		return st.Counters
+	}
+	return snap.UnknownCounters()
+}
+
+// count counts an event's outcome on its stream's counters.
+func count(snap *schemacache.Snapshot, st *fastpath.Stream, o fastpath.Outcome) {
+	c := countersOf(snap, st)
+	if c == nil {
 		return
 	}
-	st.scratch = r.Errors.AppendText(st.scratch[:0])
-	msgEnd := len(st.scratch)
-	st.scratch = fastpath.AppendJSON(st.scratch, ev)
-	raw := st.scratch[msgEnd:]
-	if r.Outcome == fastpath.Refused && len(raw) > maxRawErrorEvent {
-		raw = append(raw[:maxRawErrorEvent:maxRawErrorEvent], "...(truncated)"...)
+	switch o {
+	case fastpath.Accepted:
+		c.Accepted.Inc()
+	case fastpath.Invalid:
+		c.Invalid.Inc()
+	case fastpath.Refused:
+		c.Refused.Inc()
 	}
-	e := fastpath.ErrorEvent{
-		SchemaURI:        s.cfg.ErrorSchemaURI,
-		Stream:           s.cfg.ErrorStream,
-		EmitterID:        s.cfg.EmitterID,
-		ErrorType:        r.ErrorType,
-		Message:          st.scratch[:msgEnd],
-		ErroredStream:    r.StreamName,
-		ErroredSchemaURI: r.SchemaURI,
-		RawEvent:         raw,
+}
+
+// countErrored counts an event Kafka refused on its stream's counters.
+func countErrored(snap *schemacache.Snapshot, st *fastpath.Stream) {
+	if c := countersOf(snap, st); c != nil {
+		c.Errored.Inc()
 	}
-	st.errEvent = req.AppendErrorEvent(st.errEvent[:0], &e)
-	topic := s.errorTopic
-	if es := snap.Stream(s.errorStreamName); es != nil {
-		topic = es.Topic
+}
+
+func unavailableMessage(err error) string {
+	switch {
+	case errors.Is(err, kafkaout.ErrFull):
+		return "intake's queue to Kafka is full; retry later"
+	case errors.Is(err, kafkaout.ErrClosed):
+		return "intake is shutting down; retry against another instance"
+	case errors.Is(err, kafkaout.ErrDown):
+		return "Kafka is failing: fire-and-forget events are not queued until it recovers; retry later"
 	}
-	if err := s.prod.TryProduce(topic, nil, st.errEvent, nil, 0); err != nil {
-		errorEventsDropped.Inc()
-		return
-	}
-	errorEventsQueued.Inc()
+	return "cannot queue the event for Kafka: " + err.Error()
 }
 
 // parseErrorMessage says why a body is not JSON and where (slow path: encoding/json finds the offset).

@@ -11,31 +11,31 @@ import (
 	"intake.dev/intake/fastpath"
 )
 
-// handle routes a request. POST /v1/events is the hot path; everything else is rare.
+// handle routes a request. POST /v1/events is the hot path; everything else is rare. Every
+// answer is counted under its route and status.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
-	if code := s.checkHeaderLimits(ctx); code != 0 {
-		if string(path) == "/v1/events" {
-			eventsResponses.inc(code)
-		} else {
-			otherResponses.inc(code)
-		}
-		return
-	}
 	if string(path) == "/v1/events" {
-		if ctx.IsPost() {
-			s.handleEvents(ctx)
-			return
-		}
-		if ctx.IsOptions() && s.access != nil {
-			otherResponses.inc(s.handlePreflight(ctx))
-			return
-		}
-		ctx.Response.Header.Set("Allow", "POST")
-		otherResponses.inc(s.respondError(ctx, fasthttp.StatusMethodNotAllowed, "use POST to send events to /v1/events"))
+		eventsResponses.inc(s.handleEventsPath(ctx))
 		return
 	}
 	otherResponses.inc(s.handleOther(ctx, path))
+}
+
+// handleEventsPath is /v1/events: POST sends events; OPTIONS is a CORS preflight when an access
+// layer is configured.
+func (s *Server) handleEventsPath(ctx *fasthttp.RequestCtx) int {
+	if code := s.checkHeaderLimits(ctx); code != 0 {
+		return code
+	}
+	switch {
+	case ctx.IsPost():
+		return s.handleEvents(ctx)
+	case ctx.IsOptions() && s.access != nil:
+		return s.handlePreflight(ctx)
+	}
+	ctx.Response.Header.Set("Allow", "POST")
+	return s.respondError(ctx, fasthttp.StatusMethodNotAllowed, "use POST to send events to /v1/events")
 }
 
 // checkHeaderLimits answers a request whose URI or header count is over its limit, and returns
@@ -58,6 +58,9 @@ func (s *Server) checkHeaderLimits(ctx *fasthttp.RequestCtx) int {
 }
 
 func (s *Server) handleOther(ctx *fasthttp.RequestCtx, path []byte) int {
+	if code := s.checkHeaderLimits(ctx); code != 0 {
+		return code
+	}
 	if publicRead(path) {
 		// The stream configuration and the schemas are public documents that browser clients on
 		// any page read (sampling, tools): any origin may, without credentials, and may see the

@@ -255,6 +255,8 @@ func (s *Server) probeBroker() {
 }
 
 // handleServerError answers a request fasthttp could not read; fasthttp then closes the connection.
+// The answer counts under route "other" whatever the path: fasthttp may have dropped the request
+// read so far.
 func (s *Server) handleServerError(ctx *fasthttp.RequestCtx, err error) {
 	var netErr net.Error
 	var small *fasthttp.ErrSmallBuffer

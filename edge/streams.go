@@ -122,7 +122,6 @@ func (s *Server) handleStreams(ctx *fasthttp.RequestCtx) int {
 	return fasthttp.StatusOK
 }
 
-// etagMatches reports whether an If-None-Match list names tag (or is *).
 // notModified sets the ETag of the document hashed to etag and its Cache-Control, and answers 304
 // when the request's If-None-Match names that ETag (or "*").
 func notModified(ctx *fasthttp.RequestCtx, etag uint64, cacheControl string) bool {
@@ -137,6 +136,7 @@ func notModified(ctx *fasthttp.RequestCtx, etag uint64, cacheControl string) boo
 	return true
 }
 
+// etagMatches reports whether an If-None-Match list names tag (or is *).
 func etagMatches(inm []byte, tag string) bool {
 	for list := inm; list != nil; {
 		var t []byte
