@@ -1,4 +1,4 @@
-package edge
+package edge_test
 
 import (
 	"bufio"
@@ -16,7 +16,9 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
+	"intake.dev/intake/edge"
 	"intake.dev/intake/edge/ratelimit"
+	"intake.dev/intake/internal/edgetest"
 	"intake.dev/intake/kafkaout"
 )
 
@@ -28,10 +30,10 @@ import (
 func TestEveryAnswerIsCounted(t *testing.T) {
 	fx := newAccessFixture(t)
 	fx.cfg.RateLimits = ratelimit.Config{Streams: map[string]ratelimit.Limit{"listed.click": {Rate: 0.001, Burst: 1}}}
-	h := startEdge(t, setup{streamConfig: fx.streamConfig, serviceName: "intake", access: &fx.cfg,
+	h := edgetest.Start(t, edgetest.Options{StreamConfig: fx.streamConfig, ServiceName: "intake", Access: &fx.cfg,
 		// Kafka refuses a record over a batch's bytes for good: the 500 of a big event.
-		kafka: func(c *kafkaout.Config) { c.BatchMaxBytes = 512 },
-		edge: func(c *Config) {
+		Kafka: func(c *kafkaout.Config) { c.BatchMaxBytes = 512 },
+		Edge: func(c *edge.Config) {
 			c.MaxEvents = 3
 			c.MaxBodyBytes = 64 << 10
 			c.MaxHeaderBytes = 4096
@@ -39,9 +41,9 @@ func TestEveryAnswerIsCounted(t *testing.T) {
 			c.MaxURLBytes = 1024
 			c.ReadTimeout = time.Second
 		}})
-	addr := strings.TrimPrefix(h.url, "http://")
+	addr := h.Addr
 	// /readyz answers 503 until the first broker probe; the walk starts once it is ready.
-	for deadline := time.Now().Add(10 * time.Second); h.get("/readyz").code != 200; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); h.Get("/readyz").Code != 200; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the edge did not become ready")
 		}
@@ -76,16 +78,16 @@ func TestEveryAnswerIsCounted(t *testing.T) {
 			reached[route] = append(reached[route], strconv.Itoa(want))
 		}
 	}
-	post := func(path, body string, hdr ...string) int { return h.post(path, []byte(body), hdr...).code }
+	post := func(path, body string, hdr ...string) int { return h.Post(path, []byte(body), hdr...).Code }
 	method := func(m, path string, hdr ...string) int {
-		req, err := http.NewRequest(m, h.url+path, nil)
+		req, err := http.NewRequest(m, h.URL+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
-		return h.do(req).code
+		return h.Do(req).Code
 	}
 	get := func(path string, hdr ...string) int { return method("GET", path, hdr...) }
 	raw := func(req string) int { return rawStatus(t, addr, req) }
@@ -131,12 +133,12 @@ func TestEveryAnswerIsCounted(t *testing.T) {
 	f("other", 200, get("/?spec"))
 	f("other", 200, get("/?doc"))
 	f("other", 200, method("HEAD", "/healthz"))
-	streams := h.get("/v1/streams")
-	f("other", 200, streams.code)
-	f("other", 304, get("/v1/streams", "If-None-Match", streams.header.Get("ETag")))
-	schema := h.get("/v1/schemas/example/click/1.0.0")
-	f("other", 200, schema.code)
-	f("other", 304, get("/v1/schemas/example/click/1.0.0", "If-None-Match", schema.header.Get("ETag")))
+	streams := h.Get("/v1/streams")
+	f("other", 200, streams.Code)
+	f("other", 304, get("/v1/streams", "If-None-Match", streams.Header.Get("ETag")))
+	schema := h.Get("/v1/schemas/example/click/1.0.0")
+	f("other", 200, schema.Code)
+	f("other", 304, get("/v1/schemas/example/click/1.0.0", "If-None-Match", schema.Header.Get("ETag")))
 	f("other", 204, method("OPTIONS", "/v1/streams", preflight...))
 	f("other", 404, get("/nope"))
 	f("other", 404, get("/v1/schemas/example/nope/1.0.0"))
@@ -152,12 +154,12 @@ func TestEveryAnswerIsCounted(t *testing.T) {
 	f("other", 431, raw("GET /healthz?"+strings.Repeat("a", 5000)+" HTTP/1.1\r\nHost: intake.test\r\n\r\n"))
 
 	// Shutting down: requests still arriving are turned away.
-	h.stop()
+	h.Stop()
 	serve := func(m, uri string) int {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetMethod(m)
 		ctx.Request.SetRequestURI(uri)
-		h.srv.Handler()(&ctx)
+		h.Server.Handler()(&ctx)
 		return ctx.Response.StatusCode()
 	}
 	f("events", 503, serve("POST", "/v1/events"))
