@@ -266,10 +266,11 @@ func (c *caller) allowEvent(st *fastpath.Stream, now time.Time) (bool, time.Dura
 
 // admit authenticates the request and applies the per-request limits; it sets CORS headers for an
 // allowed origin on whatever the answer is. It returns the status it answered, or 0 to go on.
-// A request in developer mode (st.devMode) has it checked per stream by MayWrite.
-func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, now time.Time) int {
+// A request in developer mode (st.devMode) has it checked per stream by MayWrite. snap must be
+// the snapshot the request's events are processed with.
+func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, snap *schemacache.Snapshot, now time.Time) int {
 	h := &ctx.Request.Header
-	tables := acc.tables.get(s.cache.Current())
+	tables := acc.tables.get(snap)
 	origin := h.Peek("Origin")
 	if len(origin) > 0 {
 		tables.cors.Apply(origin, &ctx.Response.Header, tables.cors.Credentials())

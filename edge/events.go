@@ -136,8 +136,11 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	st := getRequestState()
 	defer putRequestState(st)
 	st.readMode(ctx)
+	// One snapshot for the whole request: the access check's CORS table and the events' streams
+	// must come from the same configuration (a stream's index into the table is per snapshot).
+	snap := s.cache.Current()
 	if acc := s.access; acc != nil {
-		if code := s.admit(ctx, acc, st, now); code != 0 {
+		if code := s.admit(ctx, acc, st, snap, now); code != 0 {
 			return code
 		}
 	}
@@ -160,7 +163,6 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 		st.batch = kafkaout.AcquireBatch()
 		defer kafkaout.ReleaseBatch(st.batch)
 	}
-	snap := s.cache.Current()
 	s.processEvents(st, snap, req, now)
 	s.collectAcks(st, snap)
 
