@@ -7,12 +7,13 @@ import (
 	"log/slog"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"intake.dev/intake/internal/configerr"
 )
 
 // Config configures a Producer. Each field's zero value means the default written beside it,
@@ -97,52 +98,14 @@ func DefaultConfig() Config {
 	}
 }
 
-// ConfigError is a Config or EmbeddedConfig field whose value cannot be used. It names the field
-// as Go spells it; a program that fills the Config from settings of its own (flags, a file) words
-// the message with its setting's name through Message.
-type ConfigError struct {
-	Field   string // the field, e.g. "RingSize"
-	Value   any    // the value as shown; nil shows none (a password is never shown)
-	Without string // another field that must be set with this one, if that is what is wrong
-	Reason  string // what is wrong, or what would do
-	Err     error  // the underlying error, if any
-}
-
-func (e *ConfigError) Error() string {
-	return "kafkaout: " + e.Message(func(field string) string { return "Config." + field })
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
-
-// Message is the error's text with each field named by name: "cannot use <name> <value>[ without
-// <name>]: <reason>[: <underlying error>]".
-func (e *ConfigError) Message(name func(field string) string) string {
-	var b strings.Builder
-	b.WriteString("cannot use ")
-	b.WriteString(name(e.Field))
-	switch v := e.Value.(type) {
-	case nil:
-	case string:
-		b.WriteString(" " + strconv.Quote(v))
-	default:
-		fmt.Fprintf(&b, " %v", v)
-	}
-	if e.Without != "" {
-		b.WriteString(" without " + name(e.Without))
-	}
-	if e.Reason != "" {
-		b.WriteString(": " + e.Reason)
-	}
-	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
-	}
-	return b.String()
-}
+// ConfigError is a Config or EmbeddedConfig field whose value kafkaout cannot use, naming the
+// field as Go spells it (internal/configerr).
+type ConfigError = configerr.Error
 
 // withDefaults fills the zero fields and checks the rest.
 func (cfg Config) withDefaults() (Config, error) {
 	if len(cfg.Brokers) == 0 && !cfg.Discard {
-		return cfg, &ConfigError{Field: "Brokers", Reason: "no Kafka seed brokers (or start the embedded broker)"}
+		return cfg, &ConfigError{Pkg: "kafkaout", Field: "Brokers", Reason: "no Kafka seed brokers (or start the embedded broker)"}
 	}
 	for _, f := range []struct {
 		name string
@@ -155,18 +118,18 @@ func (cfg Config) withDefaults() (Config, error) {
 		{"MaxBufferedRecords", cfg.MaxBufferedRecords, "the ring size times the shards per client"},
 	} {
 		if f.v < 0 {
-			return cfg, &ConfigError{Field: f.name, Value: f.v, Reason: "negative; want 0 (" + f.zero + ") or more"}
+			return cfg, &ConfigError{Pkg: "kafkaout", Field: f.name, Value: f.v, Reason: "negative; want 0 (" + f.zero + ") or more"}
 		}
 	}
 	if b := cfg.BatchMaxBytes; b < 0 || b > 0 && b < minBatchMaxBytes || b > maxBatchMaxBytes {
-		return cfg, &ConfigError{Field: "BatchMaxBytes", Value: b,
+		return cfg, &ConfigError{Pkg: "kafkaout", Field: "BatchMaxBytes", Value: b,
 			Reason: fmt.Sprintf("want 0 (%d) or %d up to %d", defaultBatchMaxBytes, minBatchMaxBytes, maxBatchMaxBytes)}
 	}
 	if cfg.Linger > maxLinger {
-		return cfg, &ConfigError{Field: "Linger", Value: cfg.Linger, Reason: "want at most " + maxLinger.String()}
+		return cfg, &ConfigError{Pkg: "kafkaout", Field: "Linger", Value: cfg.Linger, Reason: "want at most " + maxLinger.String()}
 	}
 	if d := cfg.DeliveryTimeout; d < 0 || d > 0 && d < minDeliveryTimeout {
-		return cfg, &ConfigError{Field: "DeliveryTimeout", Value: d,
+		return cfg, &ConfigError{Pkg: "kafkaout", Field: "DeliveryTimeout", Value: d,
 			Reason: "want 0 (" + defaultDeliveryTimeout.String() + ") or at least " + minDeliveryTimeout.String()}
 	}
 	if cfg.Shards == 0 {
@@ -251,7 +214,7 @@ func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
 	case "none":
 		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
 	default:
-		return nil, &ConfigError{Field: "Acks", Value: cfg.Acks, Reason: "want all, leader or none"}
+		return nil, &ConfigError{Pkg: "kafkaout", Field: "Acks", Value: cfg.Acks, Reason: "want all, leader or none"}
 	}
 	return opts, nil
 }
@@ -323,7 +286,7 @@ func compressionCodec(name string) (kgo.CompressionCodec, error) {
 	case "none":
 		return kgo.NoCompression(), nil
 	}
-	return kgo.NoCompression(), &ConfigError{Field: "Compression", Value: name, Reason: "want auto, zstd, zstd-fastest, lz4, snappy, gzip or none"}
+	return kgo.NoCompression(), &ConfigError{Pkg: "kafkaout", Field: "Compression", Value: name, Reason: "want auto, zstd, zstd-fastest, lz4, snappy, gzip or none"}
 }
 
 // kgoLogger passes franz-go's warnings and errors to slog. Its info level logs every connection

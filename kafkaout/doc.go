@@ -11,5 +11,5 @@
 // returns. A franz-go record is the producer's until its promise runs: only then does it report to
 // its Batch and go back to the free list.
 //
-// It imports no other package of the project.
+// It imports internal/configerr (its ConfigError) and no other package of the project.
 package kafkaout

@@ -70,11 +70,11 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	host, portStr, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
-		return nil, &ConfigError{Field: "Addr", Value: cfg.Addr, Reason: "want host:port", Err: err}
+		return nil, &ConfigError{Pkg: "kafkaout", Field: "Addr", Value: cfg.Addr, Reason: "want host:port", Err: err}
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 0 || port > 65535 {
-		return nil, &ConfigError{Field: "Addr", Value: cfg.Addr, Reason: "want a port from 0 to 65535"}
+		return nil, &ConfigError{Pkg: "kafkaout", Field: "Addr", Value: cfg.Addr, Reason: "want a port from 0 to 65535"}
 	}
 
 	c, err := kfake.NewCluster(

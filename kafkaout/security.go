@@ -21,9 +21,9 @@ func (cfg Config) securityDefaults() (Config, error) {
 		cfg.TLS = true
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
-		e := &ConfigError{Field: "TLSCertFile", Value: cfg.TLSCertFile, Without: "TLSKeyFile", Reason: "a client certificate needs its private key"}
+		e := &ConfigError{Pkg: "kafkaout", Field: "TLSCertFile", Value: cfg.TLSCertFile, Without: "TLSKeyFile", Reason: "a client certificate needs its private key"}
 		if cfg.TLSCertFile == "" {
-			e = &ConfigError{Field: "TLSKeyFile", Value: cfg.TLSKeyFile, Without: "TLSCertFile", Reason: "a private key needs its client certificate"}
+			e = &ConfigError{Pkg: "kafkaout", Field: "TLSKeyFile", Value: cfg.TLSKeyFile, Without: "TLSCertFile", Reason: "a private key needs its client certificate"}
 		}
 		return cfg, e
 	}
@@ -35,20 +35,20 @@ func (cfg Config) securityDefaults() (Config, error) {
 		// Credentials without a mechanism would be ignored and the brokers would refuse the
 		// connection for a reason far from the cause.
 		if cfg.SASLUser != "" || cfg.SASLPassword != "" {
-			return cfg, &ConfigError{Field: "SASLMechanism", Value: "",
+			return cfg, &ConfigError{Pkg: "kafkaout", Field: "SASLMechanism", Value: "",
 				Reason: "a SASL user or password is set; want plain, scram-sha-256 or scram-sha-512"}
 		}
 		return cfg, nil
 	case "plain", "scram-sha-256", "scram-sha-512":
 	default:
-		return cfg, &ConfigError{Field: "SASLMechanism", Value: cfg.SASLMechanism, Reason: "want plain, scram-sha-256 or scram-sha-512"}
+		return cfg, &ConfigError{Pkg: "kafkaout", Field: "SASLMechanism", Value: cfg.SASLMechanism, Reason: "want plain, scram-sha-256 or scram-sha-512"}
 	}
 	if cfg.SASLUser == "" {
-		return cfg, &ConfigError{Field: "SASLUser", Value: "", Reason: "SASL " + cfg.SASLMechanism + " needs a user"}
+		return cfg, &ConfigError{Pkg: "kafkaout", Field: "SASLUser", Value: "", Reason: "SASL " + cfg.SASLMechanism + " needs a user"}
 	}
 	if cfg.SASLPassword == "" {
 		// Value stays nil: a password is never shown.
-		return cfg, &ConfigError{Field: "SASLPassword", Reason: "SASL " + cfg.SASLMechanism + " needs a password"}
+		return cfg, &ConfigError{Pkg: "kafkaout", Field: "SASLPassword", Reason: "SASL " + cfg.SASLMechanism + " needs a password"}
 	}
 	return cfg, nil
 }
@@ -83,19 +83,19 @@ func (cfg Config) tlsConfig() (*tls.Config, error) {
 	if cfg.TLSCAFile != "" {
 		pem, err := os.ReadFile(cfg.TLSCAFile)
 		if err != nil {
-			return nil, &ConfigError{Field: "TLSCAFile", Value: cfg.TLSCAFile, Err: err}
+			return nil, &ConfigError{Pkg: "kafkaout", Field: "TLSCAFile", Value: cfg.TLSCAFile, Err: err}
 		}
 		// Only the given CAs: a private cluster's CA should not share trust with every public one.
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &ConfigError{Field: "TLSCAFile", Value: cfg.TLSCAFile, Reason: "holds no PEM certificate"}
+			return nil, &ConfigError{Pkg: "kafkaout", Field: "TLSCAFile", Value: cfg.TLSCAFile, Reason: "holds no PEM certificate"}
 		}
 		tc.RootCAs = pool
 	}
 	if cfg.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 		if err != nil {
-			return nil, &ConfigError{Field: "TLSCertFile", Value: cfg.TLSCertFile,
+			return nil, &ConfigError{Pkg: "kafkaout", Field: "TLSCertFile", Value: cfg.TLSCertFile,
 				Reason: fmt.Sprintf("cannot load it with its key %q", cfg.TLSKeyFile), Err: err}
 		}
 		tc.Certificates = []tls.Certificate{cert}

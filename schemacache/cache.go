@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"intake.dev/intake/fastpath"
+	"intake.dev/intake/internal/configerr"
 )
 
 // Config says where schemas and the stream config come from and how they are refreshed.
@@ -65,43 +64,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// ConfigError is a Config field whose value New cannot use. It names the field as Go spells it;
-// a program that fills the Config from settings of its own (flags, a file) words the message with
-// its setting's name through Message.
-type ConfigError struct {
-	Field  string // the field, e.g. "StreamConfig"
-	Value  any    // the value as shown; nil shows none
-	Reason string // what is wrong, or what would do
-	Err    error  // the underlying error, if any
-}
-
-func (e *ConfigError) Error() string {
-	return "schemacache: " + e.Message(func(field string) string { return "Config." + field })
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
-
-// Message is the error's text with the field named by name: "cannot use <name> <value>: <reason>[:
-// <underlying error>]".
-func (e *ConfigError) Message(name func(field string) string) string {
-	var b strings.Builder
-	b.WriteString("cannot use ")
-	b.WriteString(name(e.Field))
-	switch v := e.Value.(type) {
-	case nil:
-	case string:
-		b.WriteString(" " + strconv.Quote(v))
-	default:
-		fmt.Fprintf(&b, " %v", v)
-	}
-	if e.Reason != "" {
-		b.WriteString(": " + e.Reason)
-	}
-	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
-	}
-	return b.String()
-}
+// ConfigError is a Config field whose value schemacache cannot use, naming the field as Go
+// spells it (internal/configerr).
+type ConfigError = configerr.Error
 
 const (
 	defaultRefreshInterval = 60 * time.Second
@@ -193,7 +158,7 @@ func New(cfg Config) (*Cache, error) {
 		cfg.FormatMode = FormatModeFast
 	case FormatModeFull:
 	default:
-		return nil, &ConfigError{Field: "FormatMode", Value: cfg.FormatMode, Reason: "unknown format mode; want " + FormatModeFast + " or " + FormatModeFull}
+		return nil, &ConfigError{Pkg: "schemacache", Field: "FormatMode", Value: cfg.FormatMode, Reason: "unknown format mode; want " + FormatModeFast + " or " + FormatModeFull}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -217,7 +182,7 @@ func New(cfg Config) (*Cache, error) {
 	c.store = newSchemaStore(c)
 	if err := c.reloadStreamConfig(c.ctx); err != nil {
 		c.cancel()
-		return nil, &ConfigError{Field: "StreamConfig", Err: err} // err names the source
+		return nil, &ConfigError{Pkg: "schemacache", Field: "StreamConfig", Err: err} // err names the source
 	}
 	c.ready.Store(true)
 	return c, nil

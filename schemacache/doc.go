@@ -4,5 +4,5 @@
 // background refresher reloads both, keeping the last good version when a load fails; an unknown
 // schema URI is loaded on demand, once, and never from outside the configured schema bases.
 //
-// It imports only fastpath from the project.
+// It imports fastpath and internal/configerr (its ConfigError) from the project.
 package schemacache

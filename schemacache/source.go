@@ -45,7 +45,7 @@ type resolver struct {
 
 func newResolver(uris []string, timeout time.Duration) (*resolver, error) {
 	if len(uris) == 0 {
-		return nil, &ConfigError{Field: "SchemaBaseURIs", Reason: "no schema base URI; want a directory or http(s) URL of a schema repository"}
+		return nil, &ConfigError{Pkg: "schemacache", Field: "SchemaBaseURIs", Reason: "no schema base URI; want a directory or http(s) URL of a schema repository"}
 	}
 	r := &resolver{}
 	for _, u := range uris {
@@ -73,26 +73,26 @@ func newResolver(uris []string, timeout time.Duration) (*resolver, error) {
 func parseBase(raw string) (base, error) {
 	u := strings.TrimSpace(raw)
 	if u == "" {
-		return base{}, &ConfigError{Field: "SchemaBaseURIs", Value: raw, Reason: "empty; want a directory or http(s) URL"}
+		return base{}, &ConfigError{Pkg: "schemacache", Field: "SchemaBaseURIs", Value: raw, Reason: "empty; want a directory or http(s) URL"}
 	}
 	switch {
 	case strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://"):
 		pu, err := url.Parse(u)
 		if err != nil || pu.Host == "" {
-			return base{}, &ConfigError{Field: "SchemaBaseURIs", Value: raw, Reason: "want http(s)://host/path", Err: err}
+			return base{}, &ConfigError{Pkg: "schemacache", Field: "SchemaBaseURIs", Value: raw, Reason: "want http(s)://host/path", Err: err}
 		}
 		if pu.RawQuery != "" || pu.Fragment != "" {
-			return base{}, &ConfigError{Field: "SchemaBaseURIs", Value: raw, Reason: "a schema base URI may not have a query or fragment"}
+			return base{}, &ConfigError{Pkg: "schemacache", Field: "SchemaBaseURIs", Value: raw, Reason: "a schema base URI may not have a query or fragment"}
 		}
 		return base{raw: raw, prefix: strings.TrimSuffix(u, "/") + "/"}, nil
 	case strings.HasPrefix(u, "file://"):
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Host != "" && pu.Host != "localhost") {
-			return base{}, &ConfigError{Field: "SchemaBaseURIs", Value: raw, Reason: "want file:///absolute/dir"}
+			return base{}, &ConfigError{Pkg: "schemacache", Field: "SchemaBaseURIs", Value: raw, Reason: "want file:///absolute/dir"}
 		}
 		return dirBase(raw, pu.Path)
 	case hasScheme(u) && !filepath.IsAbs(u):
-		return base{}, &ConfigError{Field: "SchemaBaseURIs", Value: raw, Reason: "only directories, file:// and http(s):// are supported"}
+		return base{}, &ConfigError{Pkg: "schemacache", Field: "SchemaBaseURIs", Value: raw, Reason: "only directories, file:// and http(s):// are supported"}
 	default:
 		return dirBase(raw, u)
 	}
@@ -101,14 +101,14 @@ func parseBase(raw string) (base, error) {
 func dirBase(raw, dir string) (base, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return base{}, &ConfigError{Field: "SchemaBaseURIs", Value: raw, Err: err}
+		return base{}, &ConfigError{Pkg: "schemacache", Field: "SchemaBaseURIs", Value: raw, Err: err}
 	}
 	st, err := os.Stat(abs)
 	if err != nil {
-		return base{}, &ConfigError{Field: "SchemaBaseURIs", Value: raw, Err: err}
+		return base{}, &ConfigError{Pkg: "schemacache", Field: "SchemaBaseURIs", Value: raw, Err: err}
 	}
 	if !st.IsDir() {
-		return base{}, &ConfigError{Field: "SchemaBaseURIs", Value: raw, Reason: "not a directory"}
+		return base{}, &ConfigError{Pkg: "schemacache", Field: "SchemaBaseURIs", Value: raw, Reason: "not a directory"}
 	}
 	return base{raw: raw, prefix: "file://" + filepath.ToSlash(abs) + "/", dir: abs}, nil
 }
