@@ -26,4 +26,10 @@ func TestFromDoesNotAllocate(t *testing.T) {
 	})
 	f("From malformed", func() { From(netip.AddrFrom4([4]byte{10, 0, 0, 1}), []byte("bogus"), []byte("bogus"), trusted) })
 	f("FromLines", func() { FromLines(netip.AddrFrom4([4]byte{10, 0, 0, 1}), lines, nil, trusted) })
+	f("ForEvents X-Client-IP", func() { ForEvents(netip.AddrFrom4([4]byte{10, 0, 0, 1}), lines, []byte("198.51.100.8"), trusted) })
+	f("ForEvents X-Forwarded-For", func() {
+		if ForEvents(netip.AddrFrom4([4]byte{10, 0, 0, 1}), lines, []byte("bogus"), trusted) != netip.MustParseAddr("1.1.1.1") {
+			t.Fatal("wrong client")
+		}
+	})
 }

@@ -89,6 +89,55 @@ func TestClientIPLines(t *testing.T) {
 	f("10.0.0.1")
 }
 
+// ForEvents reads the sources in eventgate-wikimedia's order, X-Client-IP first, and takes the
+// leftmost untrusted X-Forwarded-For hop; only from a trusted peer.
+func TestForEvents(t *testing.T) {
+	trusted, err := ParseProxies([]string{"10.0.0.0/8", "2001:db8:ffff::/48"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(remote, xci, want string, xff ...string) {
+		t.Helper()
+		lines := make([][]byte, len(xff))
+		for i, l := range xff {
+			lines[i] = []byte(l)
+		}
+		if got := ForEvents(addr(remote), lines, []byte(xci), trusted); got != addr(want) {
+			t.Fatalf("remote %s, X-Client-IP %q, X-Forwarded-For %q: got %s, want %s", remote, xci, xff, got, want)
+		}
+	}
+	// An untrusted peer's headers are ignored; its address is the client's.
+	f("203.0.113.5", "198.51.100.8", "203.0.113.5", "198.51.100.7")
+	f("::ffff:203.0.113.5", "", "203.0.113.5")
+	// X-Client-IP first, even beside X-Forwarded-For.
+	f("10.0.0.1", "198.51.100.8", "198.51.100.8", "198.51.100.7")
+	f("10.0.0.1", " 2001:db8:1::8 ", "2001:db8:1::8")
+	f("10.0.0.1", "::ffff:198.51.100.8", "198.51.100.8")
+	// A malformed X-Client-IP names no one: X-Forwarded-For, then the remote address.
+	f("10.0.0.1", "unknown", "198.51.100.7", "198.51.100.7")
+	f("10.0.0.1", "unknown", "10.0.0.1")
+	// X-Forwarded-For: the leftmost hop that is not a trusted proxy.
+	f("10.0.0.1", "", "6.6.6.6", "6.6.6.6, 198.51.100.7")
+	f("10.0.0.1", "", "198.51.100.7", "10.9.9.9, 198.51.100.7, 10.1.2.3")
+	f("10.0.0.1", "", "198.51.100.7", "10.9.9.9,198.51.100.7")   // no space after the comma
+	f("10.0.0.1", "", "198.51.100.7", "unknown, , 198.51.100.7") // names and empty elements skipped
+	f("10.0.0.1", "", "198.51.100.7", "[2001:db8:ffff::1]:443, 198.51.100.7:51234")
+	f("10.0.0.1", "", "2001:db8:1::7", "2001:db8:1::7")
+	f("10.0.0.1", "", "10.5.5.5", "10.5.5.5, 10.1.2.3") // every hop trusted: the leftmost
+	f("10.0.0.1", "", "10.0.0.1", "garbage, unknown")   // no address at all: the remote one
+	// Several lines read as one list, in the order received.
+	f("10.0.0.1", "", "6.6.6.6", "6.6.6.6", "198.51.100.7, 10.3.3.3")
+	f("10.0.0.1", "", "198.51.100.7", "10.2.2.2", "198.51.100.7")
+	// No forwarding headers at all.
+	f("10.0.0.1", "", "10.0.0.1")
+	if got := ForEvents(addr("10.0.0.1"), nil, []byte("1.2.3.4"), nil); got != addr("10.0.0.1") {
+		t.Fatalf("nil Proxies trusted someone: %s", got)
+	}
+	if got := ForEvents(netip.Addr{}, nil, []byte("1.2.3.4"), trusted); got.IsValid() {
+		t.Fatalf("no remote address (not a TCP connection): got %s, want none", got)
+	}
+}
+
 func TestParseTrustedProxies(t *testing.T) {
 	f := func(in string, ok bool) {
 		t.Helper()

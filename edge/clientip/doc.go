@@ -1,8 +1,8 @@
 // Package clientip finds the client's address behind trusted proxies: the connection's remote
-// address, or, when that is a trusted proxy, the hop its forwarding headers (X-Forwarded-For,
-// X-Client-IP) name. The edge uses it for rate limits and access checks, once per request and
-// without allocating. Proxies is parsed once from --trusted-proxies / the access config's
-// trusted_proxies.
+// address, or, when that is a trusted proxy, the address its forwarding headers (X-Forwarded-For,
+// X-Client-IP) name. The edge uses it once per request and without allocating: From for rate
+// limits, ForEvents for the events' http.client_ip (the two read the headers differently, each
+// says why). Proxies is parsed once from --trusted-proxies.
 //
 // It imports edge/internal/httpval and no other package of the project.
 package clientip
