@@ -102,6 +102,16 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 		return
 	}
 
+	// 0b. The request's query may name the stream and schema of events that lack them, for
+	// producers that cannot write them (browsers' Reporting API): set before any check, so that
+	// a value naming nothing fails as the same field in the body would.
+	if len(req.QuerySchemaURI) > 0 {
+		setIfMissing(ev, o.SchemaField, req.queryValue(&req.qSchema, req.QuerySchemaURI), &req.arena)
+	}
+	if len(req.QueryStream) > 0 {
+		setIfMissing(ev, o.StreamField, req.queryValue(&req.qStream, req.QueryStream), &req.arena)
+	}
+
 	// 1. The stream named by the event.
 	name := stringAt(ev, o.StreamField)
 	if name == nil {
@@ -209,6 +219,9 @@ func enrich(ev *fastjson.Value, sc *Schema, st *Stream, req *Request) {
 	if sc.legacyDT && eo.Get("dt") == nil {
 		eo.Set("dt", req.dt())
 	}
+	if sc.declaresClientIP && len(req.ClientIP) > 0 {
+		setIfMissing(ev, clientIPPath, req.clientIP(), &req.arena)
+	}
 	if req.Headers == nil || len(st.HeaderFields) == 0 {
 		return
 	}
@@ -222,6 +235,8 @@ func enrich(ev *fastjson.Value, sc *Schema, st *Stream, req *Request) {
 		}
 	}
 }
+
+var clientIPPath = []string{"http", "client_ip"}
 
 // setIfMissing sets the value at path, creating the objects on the way, unless a value is there or
 // something on the way is not an object.

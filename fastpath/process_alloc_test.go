@@ -3,6 +3,7 @@
 package fastpath
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -38,6 +39,38 @@ func TestProcessValidEventDoesNotAllocate(t *testing.T) {
 	})
 	if n != 0 {
 		t.Fatalf("valid path allocates %.2f times per request, want 0", n)
+	}
+}
+
+// The same with the request's own values on: the stream and schema from the query (events lacking
+// them, meta created), the client address into http.client_ip, and a User-Agent cut to 400 bytes.
+func TestProcessRequestValuesDoNotAllocate(t *testing.T) {
+	l := newFakeLookup(t, AcceptAll)
+	o := DefaultOptions()
+	body := []byte(`[{"test":"x"},{"meta":{},"test":"y"},{"$schema":"/test/event/1.0.0","meta":{"stream":"keyed"},"page":{"page_id":12},"wiki_id":"enwiki"}]`)
+	hdr := byteHeaders{"User-Agent": bytes.Repeat([]byte("ua"), 8<<10)}
+	stream, schema, ip := []byte("test.event"), []byte("/test/event/1.0.0"), []byte("2001:db8::1")
+	var p fastjson.Parser
+	var r Result
+	now := time.Now()
+	n := testing.AllocsPerRun(1000, func() {
+		req := AcquireRequest()
+		req.Start(now, nil, hdr)
+		req.QueryStream, req.QuerySchemaURI, req.ClientIP = stream, schema, ip
+		v, err := p.ParseBytes(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range v.GetArray() {
+			Process(l, &o, ev, req, &r)
+			if r.Outcome != Accepted {
+				t.Fatalf("not accepted: %s", r.Errors.Text())
+			}
+		}
+		ReleaseRequest(req)
+	})
+	if n != 0 {
+		t.Fatalf("valid path with query values and a client address allocates %.2f times per request, want 0", n)
 	}
 }
 

@@ -20,7 +20,8 @@ const testSchemaDoc = `{
     "stream": {"type": "string"}}},
   "test": {"type": "string", "default": "default value"},
   "nested": {"type": "object", "properties": {"inner": {"type": "integer", "default": 7}}},
-  "http": {"type": "object", "properties": {"request_headers": {"type": "object", "additionalProperties": {"type": "string"}}}},
+  "http": {"type": "object", "properties": {"client_ip": {"type": "string"},
+    "request_headers": {"type": "object", "additionalProperties": {"type": "string"}}}},
   "page": {"type": "object", "properties": {"page_id": {"type": "integer"}}},
   "wiki_id": {"type": "string"}
  }
@@ -157,6 +158,108 @@ func TestProcess(t *testing.T) {
 	f(`{"meta":{"stream":"test.event"}}`, nil, Invalid, "", "", nil, []string{"'.$schema' should have a string $schema"})
 	f(`{"$schema":"/nope/1.0.0","meta":{"stream":"test.event"}}`, nil, Invalid, "", "", nil, []string{"no schema at /nope/1.0.0"})
 	f(`{"$schema":"/legacy/1.0.0","meta":{"stream":"test.event"}}`, nil, Invalid, "", "", nil, []string{"titled 'test/event'", "is titled 'legacy'"})
+}
+
+// The request's own values: the stream and schema its query names, for events lacking them, and
+// the client address, where the schema declares http.client_ip.
+func TestProcessRequestValues(t *testing.T) {
+	l := newFakeLookup(t, AcceptAll)
+	o := DefaultOptions()
+	f := func(event, queryStream, querySchema, clientIP string, want Outcome, wantIn ...string) {
+		t.Helper()
+		ev := fastjson.MustParse(event)
+		req := AcquireRequest()
+		defer ReleaseRequest(req)
+		req.Start(time.Now(), nil, headers{"User-Agent": "ua/1"})
+		req.QueryStream, req.QuerySchemaURI, req.ClientIP = []byte(queryStream), []byte(querySchema), []byte(clientIP)
+		var r Result
+		Process(l, &o, ev, req, &r)
+		if r.Outcome != want {
+			t.Fatalf("%s: outcome %d, want %d: %s", event, r.Outcome, want, r.Errors.Text())
+		}
+		got := string(r.Value) + r.Errors.Text()
+		for _, s := range wantIn {
+			if !strings.Contains(got, s) {
+				t.Fatalf("%s: %s lacks %s", event, got, s)
+			}
+		}
+	}
+	// The query fills what the event lacks, meta created; the event's own values win.
+	f(`{"test":"x"}`, "test.event", "/test/event/1.0.0", "", Accepted,
+		`"$schema":"/test/event/1.0.0"`, `"meta":{"stream":"test.event","dt":"`)
+	f(`{"meta":{"stream":"keyed"},"$schema":"/test/event/1.0.0","page":{"page_id":1},"wiki_id":"w"}`,
+		"test.event", "/nope/1.0.0", "", Accepted, `"stream":"keyed"`)
+	f(`{"meta":{"stream":null}}`, "test.event", "/test/event/1.0.0", "", Invalid, "should have a string meta.stream")
+	f(`{"meta":"x"}`, "test.event", "/test/event/1.0.0", "", Invalid, "should have a string meta.stream")
+	// A query value naming nothing is worded as the same field of the body would be.
+	f(`{}`, "nope", "/test/event/1.0.0", "", Invalid, "'nope' is not in the stream configuration")
+	f(`{}`, "test.event", "/nope/1.0.0", "", Invalid, "no schema at /nope/1.0.0")
+	f(`{}`, "test.\xff", "/test/event/1.0.0", "", Invalid, "is not in the stream configuration")
+	f(`{}`, "", "/test/event/1.0.0", "", Invalid, "should have a string meta.stream")
+	// http.client_ip beside the header fields, unless the event has one or the schema lacks it.
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event"}}`, "", "", "2001:db8::1", Accepted,
+		`"http":{"client_ip":"2001:db8::1","request_headers":{"user-agent":"ua/1"}}`)
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event"},"http":{"client_ip":"mine"}}`, "", "", "192.0.2.1", Accepted,
+		`"client_ip":"mine"`)
+	f(`{"$schema":"/legacy/1.0.0","meta":{"stream":"legacy"}}`, "", "", "192.0.2.1", Accepted, `{"$schema":"/legacy/1.0.0","meta":{"stream":"legacy","dt":"`)
+
+	// A query value that is not UTF-8 reaches the event, and so its error event, as UTF-8.
+	ev := fastjson.MustParse(`{}`)
+	req := AcquireRequest()
+	defer ReleaseRequest(req)
+	req.Start(time.Now(), nil, nil)
+	req.QueryStream = []byte("bad\xff\xfename")
+	var r Result
+	Process(l, &o, ev, req, &r)
+	if got := string(r.StreamName); got != "bad�name" {
+		t.Fatalf("stream name %q, want %q", got, "bad�name")
+	}
+}
+
+// Header values are cut to 400 bytes, never inside a UTF-8 sequence, and mended to UTF-8.
+func TestHeaderText(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		var buf []byte
+		if got := string(headerText(&buf, []byte(in))); got != want {
+			t.Fatalf("%.40q (%d bytes): got %.40q (%d bytes), want %.40q (%d bytes)", in, len(in), got, len(got), want, len(want))
+		}
+	}
+	f("", "")
+	f("curl/8", "curl/8")
+	f(strings.Repeat("a", 400), strings.Repeat("a", 400))
+	f(strings.Repeat("a", 16<<10), strings.Repeat("a", 400))
+	f(strings.Repeat("é", 300), strings.Repeat("é", 200))          // 2 bytes each: 400 exactly
+	f("a"+strings.Repeat("é", 200), "a"+strings.Repeat("é", 199))  // the 200th would end at byte 401
+	f("ab"+strings.Repeat("😀", 100), "ab"+strings.Repeat("😀", 99)) // 4 bytes each: 398 bytes
+	f("Mozilla\xff", "Mozilla\uFFFD")
+	f("Mozilla\xff\xfe/5.0", "Mozilla\uFFFD/5.0") // one U+FFFD for a run
+	f("\xe2\x82", "\uFFFD")                       // a sequence cut short
+	f("ok�", "ok�")
+	f(strings.Repeat("a", 399)+"\xff", strings.Repeat("a", 399)) // U+FFFD would not fit
+}
+
+// A 16 KiB User-Agent and X-Request-Id reach the event cut to 400 bytes.
+func TestProcessLongHeaders(t *testing.T) {
+	l := newFakeLookup(t, AcceptAll)
+	o := DefaultOptions()
+	ev := fastjson.MustParse(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event"}}`)
+	req := AcquireRequest()
+	defer ReleaseRequest(req)
+	long := strings.Repeat("x", 16<<10)
+	req.Start(time.Now(), []byte(long), headers{"User-Agent": long})
+	var r Result
+	Process(l, &o, ev, req, &r)
+	if r.Outcome != Accepted {
+		t.Fatal(r.Errors.Text())
+	}
+	v := fastjson.MustParseBytes(r.Value)
+	if n := len(v.GetStringBytes("http", "request_headers", "user-agent")); n != MaxHeaderValueBytes {
+		t.Fatalf("user-agent of %d bytes, want %d", n, MaxHeaderValueBytes)
+	}
+	if n := len(v.GetStringBytes("meta", "request_id")); n != MaxHeaderValueBytes {
+		t.Fatalf("meta.request_id of %d bytes, want %d", n, MaxHeaderValueBytes)
+	}
 }
 
 func TestProcessValidationErrors(t *testing.T) {

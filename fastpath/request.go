@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 )
@@ -27,14 +28,29 @@ type Request struct {
 	// Caller, when set, decides whether the request's caller may write a stream (Process's step
 	// 3). The edge sets it for the request's lifetime; ReleaseRequest clears it.
 	Caller Caller
+	// ClientIP is the client's address as text ("192.0.2.1", "2001:db8::1"), written into
+	// http.client_ip where the schema declares it and the event lacks it; empty: none. Set after
+	// Start, borrowed like RequestID.
+	ClientIP []byte
+	// QueryStream and QuerySchemaURI are the stream name and schema URI the request's query
+	// gives (--stream-query-param, --schema-uri-query-param), written into the stream and schema
+	// fields of the events lacking them before anything else is checked; empty: none. Set after
+	// Start, borrowed like RequestID. Values that are not UTF-8 are written with U+FFFD in place
+	// of the bad bytes, so they name nothing and the event is invalid, worded like a body field.
+	QueryStream, QuerySchemaURI []byte
 
 	arena    fastjson.Arena
 	dtValue  *fastjson.Value // DT as a value, built once per request and shared by its events
 	ridValue *fastjson.Value
+	ipValue  *fastjson.Value
+	qStream  *fastjson.Value
+	qSchema  *fastjson.Value
 	rng      *rand.ChaCha8
 	uuid     [36]byte
 	keys     []string // scratch for the duplicate-key check
 	path     []byte
+	ridBuf   []byte // RequestID when it had to be cut or mended (headerText)
+	textBuf  []byte // scratch for headerText
 
 	// Memos: the events of one request mostly share a stream and a schema, and always its headers.
 	declStream   *Stream
@@ -74,6 +90,13 @@ func (r *Request) reset() {
 	r.RequestID = nil
 	r.Headers = nil
 	r.Caller = nil
+	r.ClientIP, r.QueryStream, r.QuerySchemaURI = nil, nil, nil
+	for _, b := range []*[]byte{&r.ridBuf, &r.textBuf} {
+		if cap(*b) > maxKeepBytes {
+			*b = nil
+		}
+		*b = (*b)[:0]
+	}
 	r.arena.Reset()
 	r.clearMemos()
 	clear(r.keys)
@@ -87,10 +110,12 @@ func (r *Request) reset() {
 const maxKeepBytes = 64 << 10
 
 // Start sets the ingestion time and request id for the request's events. requestID and headers are
-// borrowed: they must stay valid until the request's events are processed.
+// borrowed: they must stay valid until the request's events are processed. The request id is
+// kept as headerText makes it, as every header value enrichment copies.
 func (r *Request) Start(now time.Time, requestID []byte, headers HeaderSource) {
 	r.DT = AppendDT(r.DT[:0], now)
-	r.RequestID = requestID
+	r.ridBuf = r.ridBuf[:0]
+	r.RequestID = headerText(&r.ridBuf, requestID)
 	r.Headers = headers
 	r.clearMemos()
 }
@@ -99,6 +124,7 @@ func (r *Request) Start(now time.Time, requestID []byte, headers HeaderSource) {
 func (r *Request) clearMemos() {
 	r.dtValue = nil
 	r.ridValue = nil
+	r.ipValue, r.qStream, r.qSchema = nil, nil, nil
 	r.declStream, r.declSchema = nil, nil
 	clear(r.headerNames)
 	r.headerNames = r.headerNames[:0]
@@ -148,12 +174,82 @@ func (r *Request) headerValue(name string) *fastjson.Value {
 	}
 	var v *fastjson.Value
 	if h := r.Headers.Peek(name); len(h) > 0 {
-		v = r.arena.NewStringBytes(h)
+		r.textBuf = r.textBuf[:0]
+		v = r.arena.NewStringBytes(headerText(&r.textBuf, h))
 	}
 	r.headerNames = append(r.headerNames, name)
 	r.headerValues = append(r.headerValues, v)
 	return v
 }
+
+// clientIP returns ClientIP as a string value shared by the request's events.
+func (r *Request) clientIP() *fastjson.Value {
+	if r.ipValue == nil {
+		r.ipValue = r.arena.NewStringBytes(r.ClientIP)
+	}
+	return r.ipValue
+}
+
+// queryValue returns a query default (QueryStream, QuerySchemaURI) as a string value shared by the
+// request's events, memoized in *memo; invalid UTF-8 is mended as headerText mends it, without
+// the cut.
+func (r *Request) queryValue(memo **fastjson.Value, b []byte) *fastjson.Value {
+	if *memo == nil {
+		if !utf8.Valid(b) {
+			r.textBuf = appendMended(r.textBuf[:0], b, len(b)*3)
+			b = r.textBuf
+		}
+		*memo = r.arena.NewStringBytes(b)
+	}
+	return *memo
+}
+
+// MaxHeaderValueBytes is the most of a request header's value enrichment copies into an event
+// (enrich_fields_from_http_headers, meta.request_id). eventgate-wikimedia keeps the first 400
+// characters of a header as Node reads it, one character per byte; so does intake, except that
+// it never cuts a UTF-8 sequence in two.
+const MaxHeaderValueBytes = 400
+
+// headerText is a header value as events may carry it: at most MaxHeaderValueBytes, cut before a
+// UTF-8 sequence that would not fit whole, and valid UTF-8, each run of bytes that is not UTF-8
+// written as U+FFFD (a header is bytes; an event's strings are UTF-8, and Kafka must get JSON).
+// Fast path: a short, valid value is h itself. Otherwise the text is built in *buf.
+func headerText(buf *[]byte, h []byte) []byte {
+	if len(h) <= MaxHeaderValueBytes && utf8.Valid(h) {
+		return h
+	}
+	// Slow path: a long header (a 16 KiB User-Agent must not be copied into every event), or one
+	// that is not UTF-8.
+	*buf = appendMended((*buf)[:0], h, MaxHeaderValueBytes)
+	return *buf
+}
+
+// appendMended appends the runes of b to dst, U+FFFD for each run of bytes that is not UTF-8,
+// until the next one would take dst's growth beyond max bytes.
+func appendMended(dst, b []byte, max int) []byte {
+	start := len(dst)
+	bad := false
+	for len(b) > 0 {
+		c, size := utf8.DecodeRune(b)
+		next := b[:size]
+		if c == utf8.RuneError && size == 1 {
+			if bad {
+				b = b[1:]
+				continue // one U+FFFD for the whole run
+			}
+			next = replacementChar
+		}
+		bad = c == utf8.RuneError && size == 1
+		if len(dst)-start+len(next) > max {
+			break
+		}
+		dst = append(dst, next...)
+		b = b[size:]
+	}
+	return dst
+}
+
+var replacementChar = []byte(string(utf8.RuneError))
 
 // newUUID returns a random (version 4) UUID in r's buffer, valid until the next call.
 func (r *Request) newUUID() []byte {

@@ -43,6 +43,7 @@ type Schema struct {
 	declaresMetaDT        bool
 	declaresMetaID        bool
 	declaresMetaRequestID bool
+	declaresClientIP      bool // http.client_ip, as a property (eventgate-wikimedia's test)
 	legacyDT              bool // declares dt and client_dt: legacy clients send client_dt, intake sets dt
 
 	// parser keeps the default values alive: they are inserted into events by pointer.
@@ -71,6 +72,7 @@ func NewSchema(uri string, doc []byte, v Validator) (*Schema, error) {
 	s.declaresMetaDT = s.Declares("meta.dt")
 	s.declaresMetaID = s.Declares("meta.id")
 	s.declaresMetaRequestID = s.Declares("meta.request_id")
+	s.declaresClientIP = s.declaresProperty("http", "client_ip")
 	s.legacyDT = s.Declares("dt") && s.Declares("client_dt")
 	return s, nil
 }
@@ -100,6 +102,26 @@ func (s *Schema) Declares(path string) bool {
 		}
 		n = next
 		path = path[i+1:]
+	}
+	return false
+}
+
+// declaresProperty reports whether the schema declares the path through "properties" at each step:
+// no map ("additionalProperties") stands for a name.
+func (s *Schema) declaresProperty(path ...string) bool {
+	n := s.declared
+	for i, seg := range path {
+		if n == nil {
+			return false
+		}
+		next, ok := n.props[seg]
+		if !ok {
+			return false
+		}
+		if i == len(path)-1 {
+			return true
+		}
+		n = next
 	}
 	return false
 }
