@@ -216,7 +216,9 @@ func TestProcessRequestValues(t *testing.T) {
 	}
 }
 
-// Header values are cut to 400 bytes, never inside a UTF-8 sequence, and mended to UTF-8.
+// A header value used to be copied into events as it came: a 16 KiB User-Agent into every event,
+// and bytes that are not UTF-8 into Kafka, where they are not JSON text. Values are now cut to 400
+// bytes, never inside a UTF-8 sequence, and mended to UTF-8.
 func TestHeaderText(t *testing.T) {
 	f := func(in, want string) {
 		t.Helper()
