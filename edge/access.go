@@ -3,8 +3,6 @@ package edge
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -14,7 +12,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"intake.dev/intake/edge/auth"
-	"intake.dev/intake/edge/clientip"
 	"intake.dev/intake/edge/cors"
 	"intake.dev/intake/edge/ratelimit"
 	"intake.dev/intake/fastpath"
@@ -27,7 +24,6 @@ import (
 type Access struct {
 	auth    *auth.Authenticator
 	limits  *ratelimit.Set // nil: no rate limit
-	trusted *clientip.Proxies
 	origins []string
 	corsOpt cors.Options
 
@@ -43,22 +39,28 @@ type AccessConfig struct {
 	AllowedOrigins []string         `yaml:"allowed_origins" json:"allowed_origins"`
 	CORS           cors.Options     `yaml:"cors" json:"cors"`
 	RateLimits     ratelimit.Config `yaml:"rate_limits" json:"rate_limits"`
-	// TrustedProxies are the CIDRs whose X-Forwarded-For / X-Client-IP name the client.
+	// TrustedProxies is refused: the trusted proxies are the edge's Config.TrustedProxies
+	// (--trusted-proxies), one list for the rate limits and the events' http.client_ip. The key
+	// stays so that a file still carrying it gets that answer, not "unknown field".
 	TrustedProxies []string `yaml:"trusted_proxies" json:"trusted_proxies"`
 }
 
+// errTrustedProxiesMoved answers an access config that still lists trusted_proxies.
+var errTrustedProxiesMoved = errors.New("access config trusted_proxies is no longer read: the trusted proxies are set " +
+	"once, by --trusted-proxies (INTAKE_TRUSTED_PROXIES, or trusted_proxies in the --config file), for rate limits " +
+	"and the events' http.client_ip alike; move the list there")
+
 // NewAccess builds the access layer; Close it to stop the JWKS refresher.
 func NewAccess(cfg AccessConfig) (*Access, error) {
+	if len(cfg.TrustedProxies) > 0 {
+		return nil, errTrustedProxiesMoved
+	}
 	a, err := auth.New(cfg.Auth)
 	if err != nil {
 		return nil, fmt.Errorf("cannot set up authentication (access config auth): %w", err)
 	}
 	acc := &Access{auth: a, origins: cfg.AllowedOrigins, corsOpt: cfg.CORS}
 	acc.tables.build = acc.buildTables
-	if acc.trusted, err = clientip.ParseProxies(cfg.TrustedProxies); err != nil {
-		a.Close()
-		return nil, fmt.Errorf("access config trusted_proxies: %w", err)
-	}
 	if limited(cfg.RateLimits) {
 		if acc.limits, err = ratelimit.NewSet(cfg.RateLimits); err != nil {
 			a.Close()
@@ -161,17 +163,6 @@ func (acc *Access) buildTables(snap *schemacache.Snapshot) *snapTables {
 		table, _ = cors.NewTable(acc.origins, nil, acc.corsOpt)
 	}
 	return &snapTables{cors: table}
-}
-
-// clientIP is the request's client address: the peer, or what a trusted proxy says.
-func (acc *Access) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
-	var remote netip.Addr
-	if ta, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
-		remote, _ = netip.AddrFromSlice(ta.IP)
-		remote = remote.Unmap()
-	}
-	h := &ctx.Request.Header
-	return clientip.FromLines(remote, h.PeekAll("X-Forwarded-For"), h.Peek("X-Client-IP"), acc.trusted)
 }
 
 // Per-request outcomes of the access layer.
@@ -286,7 +277,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, acc *Access, st *requestState, 
 		if p.Kind != auth.KindAnonymous {
 			key = p.Name
 		}
-		if ok, d, scope := acc.limits.AllowRequest(acc.clientIP(ctx), key, now); !ok {
+		if ok, d, scope := acc.limits.AllowRequest(s.rateLimitAddr(ctx), key, now); !ok {
 			retryAfterHeader(ctx, d)
 			return s.respondError(ctx, fasthttp.StatusTooManyRequests,
 				"too many requests from this "+limiterSubject[scope]+"; retry after "+itoa(ratelimit.RetryAfterSeconds(d))+"s")

@@ -291,12 +291,12 @@ func TestAccessCORS(t *testing.T) {
 // untouched), and per stream per event; 429 with Retry-After.
 func TestAccessRateLimits(t *testing.T) {
 	fx := newAccessFixture(t)
-	fx.cfg.TrustedProxies = []string{"127.0.0.1/32"}
 	fx.cfg.RateLimits = ratelimit.Config{
 		IP:      ratelimit.Scope{Rate: 1, Burst: 5},
 		Streams: map[string]ratelimit.Limit{"required.click": {Rate: 0.001, Burst: 3}},
 	}
-	h := edgetest.Start(t, edgetest.Options{StreamConfig: fx.streamConfig, ServiceName: "intake", Access: &fx.cfg})
+	h := edgetest.Start(t, edgetest.Options{StreamConfig: fx.streamConfig, ServiceName: "intake", Access: &fx.cfg,
+		Edge: func(c *edge.Config) { c.TrustedProxies = []string{"127.0.0.1/32"} }})
 	flooder := []string{"X-Forwarded-For", "203.0.113.7"}
 	other := []string{"X-Forwarded-For", "198.51.100.9"}
 	limited := 0

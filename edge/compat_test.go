@@ -306,7 +306,7 @@ func TestRealExampleEventsArriveUnchanged(t *testing.T) {
 // enrichmentPaths are the fields intake may add to an event.
 var enrichmentPaths = map[string]bool{
 	"meta.dt": true, "meta.id": true, "meta.request_id": true, "dt": true,
-	"http.request_headers.user-agent": true,
+	"http.request_headers.user-agent": true, "http.client_ip": true,
 }
 
 func anyRecordMatches(t *testing.T, recs []*kgo.Record, sent map[string]any) bool {

@@ -56,6 +56,8 @@ type requestState struct {
 	batch    *kafkaout.Batch    // sync requests: a result slot per event; nil for hasty and dry ones
 	pending  int                // events queued in batch, their result not known yet
 
+	clientIP []byte // the client address events record (appendEventsAddr)
+
 	// The answer.
 	invalid  []byte // the "invalid" entries of the response, JSON
 	failed   []byte // the "error" entries of the response, JSON
@@ -102,6 +104,7 @@ func (st *requestState) reset() {
 		st.debugBuf = nil
 	}
 	st.debugBuf = st.debugBuf[:0]
+	st.clientIP = st.clientIP[:0]
 	for _, b := range []*[]byte{&st.body, &st.invalid, &st.failed, &st.scratch, &st.errEvent} {
 		if cap(*b) > maxKeepBytes {
 			*b = nil
@@ -156,6 +159,9 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	req := fastpath.AcquireRequest()
 	defer fastpath.ReleaseRequest(req)
 	req.Start(now, h.Peek("X-Request-Id"), h)
+	st.clientIP = s.appendEventsAddr(st.clientIP[:0], ctx)
+	req.ClientIP = st.clientIP
+	s.queryDefaults(ctx, req)
 	if s.access != nil {
 		req.Caller = &st.caller
 	}
@@ -181,6 +187,19 @@ func (st *requestState) readMode(ctx *fasthttp.RequestCtx) {
 	st.devMode = queryFlag(args, "debug") || string(ctx.Request.Header.Peek("X-Intake-Debug")) == "1"
 	st.debug = st.dryRun || st.devMode
 	st.hasty = queryFlag(args, "hasty") && !st.debug
+}
+
+// queryDefaults hands fastpath the stream name and schema URI the query gives for events lacking
+// them (--stream-query-param, --schema-uri-query-param). They borrow fasthttp's query arguments,
+// valid until the handler returns.
+func (s *Server) queryDefaults(ctx *fasthttp.RequestCtx, req *fastpath.Request) {
+	args := ctx.QueryArgs()
+	if p := s.cfg.StreamQueryParam; p != "" {
+		req.QueryStream = args.Peek(p)
+	}
+	if p := s.cfg.SchemaURIQueryParam; p != "" {
+		req.QuerySchemaURI = args.Peek(p)
+	}
 }
 
 // readBody returns the request body, decompressed into st.body when gzip, without a UTF-8 byte

@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"intake.dev/intake/edge/clientip"
 	"intake.dev/intake/fastpath"
+	"intake.dev/intake/internal/configerr"
 	"intake.dev/intake/kafkaout"
 	"intake.dev/intake/schemacache"
 )
@@ -74,6 +78,14 @@ type Config struct {
 	// Fields are the event field paths of stream name and schema URI; either one empty:
 	// fastpath.DefaultOptions.
 	Fields fastpath.Options
+	// StreamQueryParam and SchemaURIQueryParam name the query parameters whose values become the
+	// stream name and schema URI of the events lacking them (eventgate-wikimedia's
+	// stream_query_param and schema_uri_query_param); "" turns either off.
+	StreamQueryParam, SchemaURIQueryParam string
+	// TrustedProxies are the addresses and CIDRs of the proxies in front of the edge: only their
+	// X-Client-IP and X-Forwarded-For headers name the client (for rate limits and the events'
+	// http.client_ip); from any other peer the connection's address is the client.
+	TrustedProxies []string
 	// Info is what GET /v1/info reports besides the version.
 	Info map[string]any
 	// Version is the build's version string.
@@ -123,6 +135,7 @@ type Server struct {
 	srv   *fasthttp.Server
 
 	jsonLimits      fastpath.JSONLimits
+	trusted         *clientip.Proxies
 	errorTopic      string
 	errorStreamName []byte
 	retryAfter      string
@@ -134,8 +147,28 @@ type Server struct {
 	pingOnce        sync.Once
 }
 
-// New builds the edge over a schema cache and a producer.
-func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) *Server {
+// ownQueryParams are the query parameters the edge reads itself: no event field may take them.
+var ownQueryParams = []string{"hasty", "debug", "dry_run", "api_key"}
+
+// New builds the edge over a schema cache and a producer. It refuses a Config it cannot use with
+// a *configerr.Error naming the field.
+func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) (*Server, error) {
+	trusted, err := clientip.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, &configerr.Error{Pkg: "edge", Field: "TrustedProxies", Value: strings.Join(cfg.TrustedProxies, ","), Err: err}
+	}
+	for _, q := range []struct{ field, name string }{
+		{"StreamQueryParam", cfg.StreamQueryParam}, {"SchemaURIQueryParam", cfg.SchemaURIQueryParam},
+	} {
+		if slices.Contains(ownQueryParams, q.name) {
+			return nil, &configerr.Error{Pkg: "edge", Field: q.field, Value: q.name,
+				Reason: "intake reads that query parameter itself (" + strings.Join(ownQueryParams, ", ") + ")"}
+		}
+	}
+	if cfg.StreamQueryParam != "" && cfg.StreamQueryParam == cfg.SchemaURIQueryParam {
+		return nil, &configerr.Error{Pkg: "edge", Field: "SchemaURIQueryParam", Value: cfg.SchemaURIQueryParam,
+			Reason: "the stream's query parameter has that name"}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -161,6 +194,7 @@ func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) *Server 
 			MaxKeyBytes:    cfg.MaxKeyBytes,
 			MaxMembers:     cfg.MaxMembers,
 		},
+		trusted:         trusted,
 		errorTopic:      cfg.TopicPrefix + cfg.ErrorStream,
 		errorStreamName: []byte(cfg.ErrorStream),
 		retryAfter:      retryAfterValue(cfg.RetryAfter),
@@ -186,7 +220,7 @@ func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) *Server 
 		SecureErrorLogMessage: true,
 		Logger:                fasthttpLogger{s.log},
 	}
-	return s
+	return s, nil
 }
 
 func retryAfterValue(d time.Duration) string {

@@ -223,6 +223,17 @@ func TestErrorsNameTheFlag(t *testing.T) {
 	f(`cannot use --stream-config: cannot read stream config "/nonexistent/streams.json"`, "--stream-config", "/nonexistent/streams.json")
 	f(`cannot use --format-mode "slow"`, "--format-mode", "slow")
 	f("--access-config", "--access-config", "/nonexistent/access.yaml")
+	f(`cannot use --trusted-proxies "10.0.0.0/8,proxy.example.org": cannot parse trusted proxy "proxy.example.org"`,
+		"--trusted-proxies", "10.0.0.0/8", "--trusted-proxies", "proxy.example.org")
+	f(`cannot use --stream-query-param "hasty": intake reads that query parameter itself`, "--stream-query-param", "hasty")
+	f(`cannot use --schema-uri-query-param "s": the stream's query parameter has that name`,
+		"--stream-query-param", "s", "--schema-uri-query-param", "s")
+	// The trusted proxies have one source: an access config that still lists them is refused.
+	oldAccess := filepath.Join(dir, "access.yaml")
+	if err := os.WriteFile(oldAccess, []byte("trusted_proxies: [10.0.0.0/8]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f("access config trusted_proxies is no longer read: the trusted proxies are set once, by --trusted-proxies", "--access-config", oldAccess)
 	f("cannot use --kafka-shards -1", "--kafka-shards", "-1")
 	f("cannot use --kafka-ring-size -1", "--kafka-ring-size", "-1")
 	f("cannot use --kafka-clients -1", "--kafka-clients", "-1")

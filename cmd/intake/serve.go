@@ -59,7 +59,7 @@ func (c *serveConfig) settings() []setting {
 		str("listen", &c.Listen, "address the HTTP edge listens on"),
 		list("schema-base-uri", &c.Cache.SchemaBaseURIs, "schema repository base: a directory, file:///dir or http(s)://host/path; tried in order"),
 		str("stream-config", &c.Cache.StreamConfig, "stream configuration: a file or an http(s) URL, in action=streamconfigs' shape"),
-		str("access-config", &c.AccessConfig, "YAML file of API keys, JWT settings, allowed origins, rate limits and trusted proxies (README \"Who may produce where\"); empty: everyone may write every stream"),
+		str("access-config", &c.AccessConfig, "YAML file of API keys, JWT settings, allowed origins and rate limits (README \"Who may produce where\"); empty: everyone may write every stream"),
 		dur("config-refresh", &c.Cache.RefreshInterval, "how often stream config and loaded schemas are reloaded in the background (0 disables)"),
 		dur("schema-negative-ttl", &c.Cache.NegativeTTL, "how long a schema URI that failed to load is answered from the failure before it is tried again (0: the default)"),
 		dur("schema-http-timeout", &c.Cache.HTTPTimeout, "timeout of one http(s) fetch from a schema repository or stream config URL (0: the default)"),
@@ -70,6 +70,9 @@ func (c *serveConfig) settings() []setting {
 		str("error-schema-uri", &c.Edge.ErrorSchemaURI, "$schema of error events"),
 		path("stream-field", &c.Edge.Fields.StreamField, "event field that names its stream"),
 		path("schema-field", &c.Edge.Fields.SchemaField, "event field that names its schema"),
+		str("stream-query-param", &c.Edge.StreamQueryParam, "query parameter whose value is the stream of events that name none, e.g. stream for browsers' Reporting API (\"\": off)"),
+		str("schema-uri-query-param", &c.Edge.SchemaURIQueryParam, "query parameter whose value is the $schema of events that name none, e.g. schema_uri (\"\": off)"),
+		list("trusted-proxies", &c.Edge.TrustedProxies, "addresses and CIDRs of the proxies in front of intake: only their X-Client-IP and X-Forwarded-For name the client, for rate limits and http.client_ip (none: the connection's address is the client)"),
 		list("kafka-brokers", &c.Kafka.Brokers, "Kafka seed brokers host:port; empty starts the embedded development broker"),
 		str("embedded-broker-addr", &c.Embedded.Addr, "address of the embedded development broker"),
 		num("embedded-broker-partitions", &c.Embedded.Partitions, "partitions of topics the embedded broker creates (0: the default)"),
@@ -229,7 +232,11 @@ func serve(args []string) error {
 		"kafka_tls":            kafkaTLS,
 		"kafka_sasl_mechanism": strings.ToLower(c.Kafka.SASLMechanism),
 	}
-	srv := edge.New(c.Edge, cache, prod)
+	srv, err := edge.New(c.Edge, cache, prod)
+	if err != nil {
+		_ = prod.Close(context.Background()) // nothing was produced: it closes at once
+		return o.flagError(err, &c.Edge)
+	}
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {

@@ -196,7 +196,11 @@ func Start(t testing.TB, o Options) *Edge {
 	if o.Edge != nil {
 		o.Edge(&ecfg)
 	}
-	e.Server = edge.New(ecfg, e.Cache, prod)
+	srv, err := edge.New(ecfg, e.Cache, prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Server = srv
 	switch o.Listener {
 	case TCP:
 		ln := listen(t, o.Addr)
