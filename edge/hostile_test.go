@@ -420,17 +420,26 @@ func hostileCases(dir, metadataURL, repoURL string) []hostileCase {
 		{name: "bad percent-encoding", req: httpReq("POST", "/v1/events?%zz=%&hasty=%G0", invalid), code: 202, errorEvents: 1},
 		{name: "many query parameters", req: httpReq("POST", "/v1/events?"+strings.Repeat("a=1&", 200), invalid), code: 400, errorEvents: 1},
 
-		// Paths: fasthttp decodes and normalizes the path once; only /v1/events takes events.
+		// Paths: fasthttp decodes and normalizes the path once; only /v1/events takes events. A
+		// path that is no route used to answer 405 to any method but GET and HEAD (a POST to
+		// /v1/events/ or, normalized, to /v1/../../etc/passwd): it is 404 whatever the method.
 		{name: "dot segments to /v1/events", req: httpReq("POST", "/v1/x/../events", invalid), code: 400, errorEvents: 1},
 		{name: "encoded letter", req: httpReq("POST", "/v1/%65vents", invalid), code: 400, errorEvents: 1},
 		{name: "double slash", req: httpReq("POST", "//v1//events", invalid), code: 400, errorEvents: 1},
 		{name: "absolute-form target", req: httpReq("POST", "http://evil.example/v1/events", invalid), code: 400, errorEvents: 1},
-		{name: "trailing slash", req: httpReq("POST", "/v1/events/", ok), code: 405, msg: "only GET and HEAD"},
-		{name: "upper-case path", req: httpReq("POST", "/V1/EVENTS", ok), code: 405, msg: "only GET and HEAD"},
-		{name: "encoded NUL in the path", req: httpReq("POST", "/v1/events%00", ok), code: 405, msg: "only GET and HEAD"},
+		{name: "trailing slash", req: httpReq("POST", "/v1/events/", ok), code: 404, msg: "no such endpoint"},
+		{name: "upper-case path", req: httpReq("POST", "/V1/EVENTS", ok), code: 404, msg: "no such endpoint"},
+		{name: "encoded NUL in the path", req: httpReq("POST", "/v1/events%00", ok), code: 404, msg: "no such endpoint"},
 		{name: "encoded slash", req: httpReq("POST", "/v1%2fevents", ok), code: 201, events: 1},
 		{name: "traversal out of the root", req: httpReq("GET", "/../../etc/passwd", ""), method: "GET", code: 404, msg: "no such endpoint"},
-		{name: "asterisk target", req: httpReq("OPTIONS", "*", ""), code: 405, msg: "only GET and HEAD"},
+		{name: "POST traversal out of the root", req: httpReq("POST", "/v1/../../etc/passwd", ok), code: 404, msg: "no such endpoint"},
+		{name: "DELETE of no route", req: httpReq("DELETE", "/nope", ""), code: 404, msg: "no such endpoint"},
+		{name: "asterisk target", req: httpReq("OPTIONS", "*", ""), code: 404, msg: "no such endpoint"},
+		{name: "POST to a GET route", req: httpReq("POST", "/v1/streams", ok), code: 405, msg: "only GET and HEAD"},
+		{name: "POST to a stream-configs route", req: httpReq("POST", "/v1/stream-configs/a,b", ok), code: 405, msg: "only GET and HEAD"},
+		{name: "stream-configs, two segments", req: httpReq("GET", "/v1/stream-configs/a/b", ""), method: "GET", code: 404, msg: "no such endpoint"},
+		{name: "POST / without ?spec", req: httpReq("POST", "/", ok), code: 404, msg: "no such endpoint"},
+		{name: "POST /?spec", req: httpReq("POST", "/?spec", ok), code: 405, msg: "only GET and HEAD"},
 
 		// Hostile $schema values: refused without a fetch outside the bases.
 		{name: "$schema file:///etc/passwd", req: postEvents(withSchema("file:///etc/passwd")), code: 400, msg: badSchema, errorEvents: 1},

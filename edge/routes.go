@@ -57,9 +57,15 @@ func (s *Server) checkHeaderLimits(ctx *fasthttp.RequestCtx) int {
 	return 0
 }
 
+// handleOther answers every path but /v1/events: 404 for a path that is no route, whatever the
+// method; 405 for a route asked with a method other than GET or HEAD (and other than OPTIONS for
+// the public documents).
 func (s *Server) handleOther(ctx *fasthttp.RequestCtx, path []byte) int {
 	if code := s.checkHeaderLimits(ctx); code != 0 {
 		return code
+	}
+	if !isRoute(ctx, path) {
+		return s.respondError(ctx, fasthttp.StatusNotFound, "no such endpoint: "+string(path)+" (see /?doc)")
 	}
 	if publicRead(path) {
 		// The stream configuration and the schemas are public documents that browser clients on
@@ -93,30 +99,51 @@ func (s *Server) handleOther(ctx *fasthttp.RequestCtx, path []byte) int {
 		return s.handleInfo(ctx)
 	case p == "/v1/streams":
 		return s.handleStreams(ctx)
+	case p == streamConfigsPath:
+		return s.handleStreamConfigs(ctx, "")
+	case strings.HasPrefix(p, streamConfigsPath+"/"):
+		return s.handleStreamConfigs(ctx, p[len(streamConfigsPath)+1:])
 	case strings.HasPrefix(p, "/v1/schemas/"):
 		return s.handleSchema(ctx, p[len("/v1/schemas"):])
 	case p == "/robots.txt":
 		return respondText(ctx, fasthttp.StatusOK, "User-agent: *\nDisallow: /\n")
+	}
+	// "/", which isRoute admits only with ?spec or ?doc.
+	if ctx.QueryArgs().Has("spec") {
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(openAPISpec)
+		return fasthttp.StatusOK
+	}
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.SetBodyString(docPage)
+	return fasthttp.StatusOK
+}
+
+// streamConfigsPath is eventgate-wikimedia's GET /v1/stream-configs[/{streams}].
+const streamConfigsPath = "/v1/stream-configs"
+
+// isRoute reports whether path (fasthttp's, decoded and normalized) is one of handleOther's
+// routes; "/" is one only with ?spec or ?doc, as EventGate's.
+func isRoute(ctx *fasthttp.RequestCtx, path []byte) bool {
+	switch p := string(path); {
+	case p == "/healthz", p == "/readyz", p == "/metrics", p == "/robots.txt", p == "/v1/info", p == "/v1/streams",
+		p == streamConfigsPath, strings.HasPrefix(p, "/v1/schemas/"):
+		return true
+	case strings.HasPrefix(p, streamConfigsPath+"/"):
+		// One path segment of stream names, as eventgate-wikimedia's /stream-configs/:streams?.
+		return !strings.Contains(p[len(streamConfigsPath)+1:], "/")
 	case p == "/":
 		args := ctx.QueryArgs()
-		switch {
-		case args.Has("spec"):
-			ctx.SetContentType("application/json")
-			ctx.SetBodyString(openAPISpec)
-			return fasthttp.StatusOK
-		case args.Has("doc"):
-			ctx.SetContentType("text/html; charset=utf-8")
-			ctx.SetBodyString(docPage)
-			return fasthttp.StatusOK
-		}
+		return args.Has("spec") || args.Has("doc")
 	}
-	return s.respondError(ctx, fasthttp.StatusNotFound, "no such endpoint: "+string(path)+" (see /?doc)")
+	return false
 }
 
 // publicRead reports whether path is one of the documents any web page may read: the stream
 // configuration and the schemas.
 func publicRead(path []byte) bool {
-	return string(path) == "/v1/streams" || bytes.HasPrefix(path, []byte("/v1/schemas/"))
+	return string(path) == "/v1/streams" || string(path) == streamConfigsPath ||
+		bytes.HasPrefix(path, []byte(streamConfigsPath+"/")) || bytes.HasPrefix(path, []byte("/v1/schemas/"))
 }
 
 // handleReady is /readyz: schemas and stream config loaded, a broker answering, not shutting down.

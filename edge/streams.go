@@ -18,15 +18,17 @@ import (
 // GET /v1/streams returns unless ?all=true asks for the whole configuration.
 var clientFields = []string{"schema_title", "destination_event_service", "sample", "message_key_fields"}
 
-// streamsView is GET /v1/streams of one snapshot, computed once: each stream's JSON in both forms
-// and its hash, so that a request only concatenates and combines.
+// streamsView is GET /v1/streams and GET /v1/stream-configs of one snapshot, computed once: each
+// stream's JSON in each form and its hash, so that a request only concatenates and combines.
 type streamsView struct {
 	names   []string
 	index   map[string]int
 	client  [][]byte // "name":{client fields}
 	full    [][]byte // "name":{whole config, "topic"}
+	raw     [][]byte // "name":{whole config as loaded}
 	hClient []uint64
 	hFull   []uint64
+	hRaw    []uint64
 }
 
 // buildStreamsView builds snap's view (Server.views).
@@ -60,14 +62,26 @@ func buildStreamsView(snap *schemacache.Snapshot) *streamsView {
 			}
 		}
 		client = append(client, '}')
+		raw := appendRawConfig(nil, st.Name, cfg)
 		v.index[st.Name] = len(v.names)
 		v.names = append(v.names, st.Name)
 		v.client = append(v.client, client)
 		v.full = append(v.full, full)
+		v.raw = append(v.raw, raw)
 		v.hClient = append(v.hClient, hashOf(client))
 		v.hFull = append(v.hFull, hashOf(full))
+		v.hRaw = append(v.hRaw, hashOf(raw))
 	}
 	return v
+}
+
+// appendRawConfig appends "name":{config}, an empty config as {}.
+func appendRawConfig(dst []byte, name string, cfg []byte) []byte {
+	if len(cfg) == 0 {
+		cfg = []byte("{}")
+	}
+	dst = append(fastpath.AppendJSONString(dst, name), ':')
+	return append(dst, cfg...)
 }
 
 func hashOf(b []byte) uint64 {
@@ -119,6 +133,53 @@ func (s *Server) handleStreams(ctx *fasthttp.RequestCtx) int {
 	b.WriteString("}}")
 	ctx.SetContentType("application/json")
 	ctx.SetBody(b.Bytes())
+	return fasthttp.StatusOK
+}
+
+// handleStreamConfigs is eventgate-wikimedia's GET /v1/stream-configs/{streams}: the configuration
+// of each stream named (separated by "," or "|", as MediaWiki's action=streamconfigs takes them),
+// every configured stream's without names, as one JSON object keyed by stream name, each config
+// as loaded: {"name":{...},...}. A name that a /regex/ stream matches gets that stream's config
+// under the name asked for; a name nothing matches is left out. The same per-snapshot view as
+// GET /v1/streams answers it, with an ETag (If-None-Match answers 304) and Cache-Control.
+func (s *Server) handleStreamConfigs(ctx *fasthttp.RequestCtx, names string) int {
+	snap := s.cache.Current()
+	v := s.views.get(snap)
+	etag := uint64(14695981039346656037)
+	b := []byte{'{'}
+	add := func(part []byte, hash uint64) {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, part...)
+		etag = (etag ^ hash) * 1099511628211
+	}
+	if names == "" {
+		for i := range v.raw {
+			add(v.raw[i], v.hRaw[i])
+		}
+	} else {
+		seen := map[string]bool{}
+		for _, n := range strings.FieldsFunc(names, func(r rune) bool { return r == ',' || r == '|' }) {
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			if i, ok := v.index[n]; ok {
+				add(v.raw[i], v.hRaw[i])
+			} else if st := snap.Stream([]byte(n)); st != nil {
+				// Slow path: a name a /regex/ stream matches, under the name asked for.
+				part := appendRawConfig(nil, n, st.Config)
+				add(part, hashOf(part))
+			}
+		}
+	}
+	b = append(b, '}')
+	if notModified(ctx, etag, "public, max-age=60") {
+		return fasthttp.StatusNotModified
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
 	return fasthttp.StatusOK
 }
 
