@@ -231,6 +231,7 @@ const docPage = `<!doctype html>
 <ul>
 <li><code>POST /v1/events</code>: one event object or an array of events (JSON; gzip accepted). <code>?hasty=true</code> answers 202 at once.</li>
 <li><code>GET /v1/streams</code>: stream configuration (<code>?streams=a,b</code>).</li>
+<li><code>GET /v1/stream-configs/&lt;streams&gt;</code>: the configuration of each stream named (separated by <code>,</code> or <code>|</code>), every stream's without names.</li>
 <li><code>GET /v1/schemas/&lt;title&gt;/&lt;version&gt;</code>: the schemas events are validated with.</li>
 <li><code>GET /v1/info</code>, <code>/healthz</code>, <code>/readyz</code>, <code>/metrics</code>.</li>
 <li><code>GET /?spec</code>: this API as OpenAPI.</li>
@@ -239,10 +240,12 @@ const docPage = `<!doctype html>
 
 const openAPISpec = `{"openapi":"3.0.3","info":{"title":"intake","description":"EventGate-compatible event intake","version":"1"},
 "paths":{
-"/v1/events":{"post":{"summary":"Produce events","parameters":[{"name":"hasty","in":"query","schema":{"type":"boolean"},"description":"answer 202 at once instead of waiting for Kafka"}],
+"/v1/events":{"post":{"summary":"Produce events","parameters":[{"name":"hasty","in":"query","schema":{"type":"boolean"},"description":"answer 202 at once instead of waiting for Kafka"},{"name":"(--stream-query-param)","in":"query","schema":{"type":"string"},"description":"when configured: the stream of events that name none"},{"name":"(--schema-uri-query-param)","in":"query","schema":{"type":"string"},"description":"when configured: the $schema of events that name none"}],
 "requestBody":{"required":true,"content":{"application/json":{"schema":{"oneOf":[{"type":"object"},{"type":"array","items":{"type":"object"}}]}}}},
 "responses":{"201":{"description":"all events accepted"},"202":{"description":"hasty: queued"},"207":{"description":"some events accepted"},"400":{"description":"all events invalid, or the body is not JSON or over a JSON limit"},"403":{"description":"no event may be produced by this caller"},"408":{"description":"the request was not received within the read timeout"},"413":{"description":"body, decompressed body or event count too large"},"414":{"description":"request URI too long"},"415":{"description":"unsupported Content-Type or Content-Encoding"},"429":{"description":"too many connections from this client IP"},"431":{"description":"request headers too large or too many"},"500":{"description":"producing failed"},"503":{"description":"queue full or Kafka unavailable; see Retry-After"}}}},
 "/v1/streams":{"get":{"summary":"Stream configuration","responses":{"200":{"description":"streams"}}}},
+"/v1/stream-configs":{"get":{"summary":"Every stream's configuration, as EventGate's route: {name: config}","responses":{"200":{"description":"the streams' configurations"},"304":{"description":"not modified"}}}},
+"/v1/stream-configs/{streams}":{"get":{"summary":"Stream configuration, as EventGate's route: {name: config}","parameters":[{"name":"streams","in":"path","required":true,"schema":{"type":"string"},"description":"stream names separated by , or |"}],"responses":{"200":{"description":"the streams' configurations"},"304":{"description":"not modified"}}}},
 "/v1/schemas/{uri}":{"get":{"summary":"A schema","parameters":[{"name":"uri","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"the schema"},"404":{"description":"unknown"}}}},
 "/v1/info":{"get":{"summary":"Version and configuration summary","responses":{"200":{"description":"info"}}}},
 "/healthz":{"get":{"summary":"Process up","responses":{"200":{"description":"ok"}}}},
