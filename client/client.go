@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -47,7 +48,8 @@ type Client struct {
 
 type counters struct {
 	enqueued, requests, sent, retried, accepted, invalid, failed atomic.Int64
-	droppedFull, sampledOut, sampleInvalid, spooled, recovered   atomic.Int64
+	droppedFull, sampledOut, sampleInvalid, notConfigured        atomic.Int64
+	spooled, recovered                                           atomic.Int64
 	closeFailed                                                  atomic.Int64 // events failed because Close gave up
 }
 
@@ -129,7 +131,7 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		c.senders.Add(1)
 		go c.runSender()
 	}
-	if cfg.streamsRefresh >= 0 && !cfg.devMode {
+	if cfg.streamsRefresh >= 0 {
 		c.wg.Add(1)
 		go c.pollStreams()
 	}
@@ -141,7 +143,9 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 // object, any value encoding/json marshals to an object, or a UnitEvent; the caller's values are
 // never modified. It returns one Result per event, in order, and a *SendError when any was not
 // accepted (sampled-out events are not errors). More events than WithBatch allows go in several
-// requests. Send does not use the queue nor the spool.
+// requests. Send does not use the queue nor the spool. Before the stream configuration is loaded,
+// Send fetches it first (within WithRetry's bounds and ctx); when it cannot, the events fail with
+// ErrNoStreamConfig.
 func (c *Client) Send(ctx context.Context, events ...any) ([]Result, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
@@ -149,6 +153,8 @@ func (c *Client) Send(ctx context.Context, events ...any) ([]Result, error) {
 	results := make([]Result, len(events))
 	items := make([]*item, 0, len(events))
 	now := time.Now()
+	var sc *streamConfig
+	var scErr error
 	for i, ev := range events {
 		r := &results[i]
 		r.Index = i
@@ -158,13 +164,21 @@ func (c *Client) Send(ctx context.Context, events ...any) ([]Result, error) {
 			continue
 		}
 		r.ID, r.Stream = rec.id, rec.stream
-		switch v, serr := c.sample(rec.stream, units); v {
-		case sampleOut:
-			r.Status = StatusSampledOut
-		case sampleInvalid:
-			r.Status, r.Err = StatusSampledOut, serr
-		default:
+		v, serr := c.sample(rec.stream, units)
+		if v == sampleNoConfig {
+			if sc == nil && scErr == nil {
+				sc, scErr = c.awaitStreams(ctx)
+			}
+			if scErr != nil {
+				r.Status, r.Err = StatusFailed, scErr
+				continue
+			}
+			v, serr = sc.decide(rec.stream, c.unitsOf(units), c.cfg.devMode)
+		}
+		if v == sampleSend {
 			items = append(items, &item{rec: rec, res: r})
+		} else {
+			r.Status, r.Err = StatusSampledOut, serr
 		}
 	}
 	for len(items) > 0 {
@@ -188,10 +202,11 @@ func (c *Client) Send(ctx context.Context, events ...any) ([]Result, error) {
 
 // Enqueue queues an event for the background sender and returns at once: ErrQueueFull when the
 // queue (or spool) is full, ErrClosed after Close, or an error when the event cannot be encoded
-// as a JSON object. An event sampled out is dropped here (counted in Stats, reported to
-// WithOnResult). With a spool, the event is on disk when Enqueue returns. Results come through
-// WithOnResult and WithOnError, and Stats. In developer mode Enqueue is Send: it returns the
-// edge's verdict as an error.
+// as a JSON object. An event the stream configuration does not let out is dropped here (counted
+// in Stats, reported to WithOnResult); one enqueued before the configuration is loaded is queued
+// with its unit ids and decided by the sender once it is. With a spool, the event is on disk when
+// Enqueue returns. Results come through WithOnResult and WithOnError, and Stats. In developer mode
+// Enqueue is Send: it returns the edge's verdict as an error, or why the event was not sent.
 func (c *Client) Enqueue(event any) error {
 	if c.closed.Load() {
 		return ErrClosed
@@ -210,6 +225,9 @@ func (c *Client) Enqueue(event any) error {
 		for i := range results {
 			c.callbacks(&results[i])
 		}
+		if err == nil && len(results) == 1 && results[0].Status == StatusSampledOut {
+			err = results[0].Err // why it was not sent: a stream not configured, an invalid sample
+		}
 		return err
 	}
 	rec, units, err := c.prepare(event, time.Now())
@@ -217,13 +235,12 @@ func (c *Client) Enqueue(event any) error {
 		return err
 	}
 	switch v, serr := c.sample(rec.stream, units); v {
-	case sampleOut, sampleInvalid:
-		r := Result{ID: rec.id, Stream: rec.stream, Status: StatusSampledOut}
-		if serr != nil {
-			r.Err = serr
-		}
+	case sampleOut, sampleInvalid, sampleUnconfigured:
+		r := Result{ID: rec.id, Stream: rec.stream, Status: StatusSampledOut, Err: serr}
 		c.finish(&r, true)
 		return nil
+	case sampleNoConfig:
+		rec.units = c.unitsOf(units) // the sender decides once the configuration is loaded
 	}
 	if err := c.q.put(rec); err != nil {
 		if err == ErrQueueFull {
@@ -321,18 +338,38 @@ func (c *Client) runSender() {
 	}
 }
 
-// sendBatch delivers a batch and reports its results. With a spool, events that failed stay
-// there and are tried again after a pause; it returns false when Close gave up meanwhile (the
-// batch stays spooled).
+// sendBatch delivers a batch and reports its results. Events enqueued before the stream
+// configuration was loaded are sampled first (waiting for it). With a spool, events that failed
+// stay there and are tried again after a pause; it returns false when Close gave up meanwhile
+// (the batch stays spooled).
 func (c *Client) sendBatch(b *batch) bool {
 	results := make([]Result, len(b.recs))
-	items := make([]*item, len(b.recs))
+	items := make([]*item, 0, len(b.recs))
+	var sc *streamConfig
+	var scErr error
 	for i, rec := range b.recs {
-		results[i] = Result{ID: rec.id, Stream: rec.stream}
-		items[i] = &item{rec: rec, res: &results[i]}
+		r := &results[i]
+		*r = Result{ID: rec.id, Stream: rec.stream}
+		if rec.units != nil {
+			if sc == nil && scErr == nil {
+				sc, scErr = c.batchStreams()
+				if scErr != nil && c.sp != nil {
+					return false // Close gave up: the batch waits in the spool for the next client
+				}
+			}
+			if scErr != nil {
+				r.Status, r.Err = StatusFailed, scErr
+				continue
+			}
+			if v, serr := sc.decide(rec.stream, rec.units, false); v != sampleSend {
+				r.Status, r.Err = StatusSampledOut, serr
+				continue
+			}
+		}
+		items = append(items, &item{rec: rec, res: r})
 	}
 	pending := items
-	for {
+	for len(pending) > 0 {
 		c.deliver(c.runCtx, pending, false)
 		if c.sp == nil {
 			break
@@ -389,7 +426,12 @@ func (c *Client) finish(r *Result, queued bool) {
 		c.logResult("failed", "intake client: event not delivered", r)
 	case StatusSampledOut:
 		c.stats.sampledOut.Add(1)
-		if r.Err != nil {
+		var nc *StreamNotConfiguredError
+		switch {
+		case errors.As(r.Err, &nc):
+			c.stats.notConfigured.Add(1)
+			c.logResult("unconfigured", "intake client: event not sent: its stream is not in the stream configuration", r)
+		case r.Err != nil:
 			c.stats.sampleInvalid.Add(1)
 			c.logResult("sample", "intake client: event not sent: its stream's sample setting is invalid", r)
 		}
@@ -460,6 +502,7 @@ func (c *Client) Stats() Stats {
 		DroppedFull:   s.droppedFull.Load(),
 		SampledOut:    s.sampledOut.Load(),
 		SampleInvalid: s.sampleInvalid.Load(),
+		NotConfigured: s.notConfigured.Load(),
 		Spooled:       s.spooled.Load(),
 		Recovered:     s.recovered.Load(),
 		Queued:        c.q.queued(),

@@ -3,11 +3,13 @@
 // background queue (optionally an on-disk spool) that batches, gzips and posts them, retrying
 // only what the edge could not take. Every event gets a meta.id (UUID v4) before its first
 // attempt, so a retried event can be deduplicated downstream. Events are sampled by the stream
-// configuration the edge serves at GET /v1/streams; developer mode bypasses sampling and surfaces
-// the edge's full verdicts.
+// configuration the edge serves at GET /v1/streams, as Wikimedia's Metrics Platform clients
+// sample; developer mode sends events out of sample too, says why any other is not sent, and
+// surfaces the edge's full verdicts.
 //
-// Data flow: Enqueue -> prepare (marshal, meta.id, defaults) -> sample -> queue (memory or spool)
-// -> sender goroutine -> POST /v1/events (sync, acknowledged) -> results, callbacks, Stats.
+// Data flow: Enqueue -> prepare (marshal, meta.id, defaults) -> sample (or, before the stream
+// configuration is loaded, the sender samples) -> queue (memory or spool) -> sender goroutine ->
+// POST /v1/events (sync, acknowledged) -> results, callbacks, Stats.
 //
 // It is a module of its own (intake.dev/intake/client) and imports only the standard library, so
 // that producers can depend on it alone; it imports no other package of the project, and neither

@@ -92,6 +92,7 @@ func newUnitID() string {
 type record struct {
 	id, stream string
 	raw        []byte
+	units      *Units // enqueued before the stream configuration was loaded: the sender samples it by these ids; nil once decided
 }
 
 // prepare turns an event as given to Send or Enqueue into its JSON with a meta.id (and the

@@ -205,3 +205,21 @@ func mustClose(t testing.TB, c *Client) {
 func withSleep(f func(context.Context, time.Duration) error) Option {
 	return func(c *config) { c.sleep = f }
 }
+
+// syncBuffer is a bytes.Buffer that loggers on several goroutines may write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -190,18 +190,23 @@ func WithSpoolLimits(maxBytes, segmentBytes int64) Option {
 }
 
 // WithDeveloperMode (for development, not production traffic): every event is sent at once with
-// ?debug=true, Enqueue included (it returns the edge's verdict as an error, see Send), sampling is
-// bypassed, the Results carry the event as produced and every problem is logged.
+// ?debug=true, Enqueue included (it returns the edge's verdict as an error, see Send), the Results
+// carry the event as produced and every problem is logged. An event out of its stream's sample is
+// sent anyway; one the stream configuration keeps out for another reason (its stream not in it, an
+// invalid sample setting) is not, and Enqueue returns why.
 func WithDeveloperMode(on bool) Option { return func(c *config) { c.devMode = on } }
 
 // WithStreamConfigRefresh sets how often the stream configuration (GET /v1/streams, for sampling)
-// is fetched again, with its ETag (default 1m). Negative: never fetched, every event is sent.
+// is fetched again, with its ETag (default 1m). Negative: the client fetches none by itself, and
+// without one (until RefreshStreamConfig loads it) every event is sent unsampled, whatever its
+// stream: for an edge without GET /v1/streams (Metrics Platform's clients do the same when stream
+// configuration is off).
 func WithStreamConfigRefresh(every time.Duration) Option {
 	return func(c *config) { c.streamsRefresh = every }
 }
 
 // WithStreamConfigStreams fetches only these streams' configuration (?streams=); events of other
-// streams are then sent unsampled. Name a /regex/ stream by its /regex/ key.
+// streams are then not sent (not in the configuration). Name a /regex/ stream by its /regex/ key.
 func WithStreamConfigStreams(names ...string) Option {
 	return func(c *config) { c.sampleStreams = append([]string(nil), names...) }
 }
@@ -248,5 +253,6 @@ func WithFillDT(on bool) Option { return func(c *config) { c.fillDT = on } }
 func WithOnResult(f func(Result)) Option { return func(c *config) { c.onResult = f } }
 
 // WithOnError is WithOnResult for the events that were not accepted and not sampled out by their
-// rate: invalid, failed, and those of streams with an invalid sample setting.
+// rate: invalid, failed, and those of streams with an invalid sample setting or not in the stream
+// configuration.
 func WithOnError(f func(Result)) Option { return func(c *config) { c.onError = f } }

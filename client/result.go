@@ -20,6 +20,9 @@ var (
 	ErrEventTooLarge = errors.New("intake client: event too large (WithMaxEventBytes)")
 	// ErrNotObject is returned for an event that is not a JSON object.
 	ErrNotObject = errors.New("intake client: an event must be a JSON object")
+	// ErrNoStreamConfig is wrapped, with the fetch's error, in the Err of a StatusFailed event
+	// not sent because the stream configuration, needed to sample it, could not be fetched.
+	ErrNoStreamConfig = errors.New("intake client: no stream configuration to sample by (GET /v1/streams; WithStreamConfigRefresh(-1) sends every event unsampled)")
 )
 
 // Status is what became of one event.
@@ -34,10 +37,12 @@ const (
 	StatusInvalid
 	// StatusFailed: the event was not acknowledged: retries ran out (WithRetry), the context
 	// ended, or the edge refused the request for a reason retrying cannot fix (401, 415, ...).
-	// It may still have reached Kafka (an answer lost on the way); its meta.id tells.
+	// It may still have reached Kafka (an answer lost on the way); its meta.id tells. Also an
+	// event never sent because the stream configuration could not be fetched (ErrNoStreamConfig).
 	StatusFailed
-	// StatusSampledOut: not sent, by the stream's sampling settings (or because they are
-	// invalid: then Result.Err is a *SampleConfigError).
+	// StatusSampledOut: not sent, by the stream configuration: out of the stream's sample (Err
+	// nil), its sample setting invalid (a *SampleConfigError), or the stream not in the
+	// configuration (a *StreamNotConfiguredError).
 	StatusSampledOut
 )
 
@@ -77,9 +82,10 @@ type Result struct {
 	Event json.RawMessage
 	// Topic is the Kafka topic of an accepted event, in developer mode.
 	Topic string
-	// Err says why the event was not accepted: an *InvalidError, a *SampleConfigError, or the
-	// last error of a failed event (an *HTTPError, a connection error, a context error). Nil
-	// when accepted or sampled out by its rate.
+	// Err says why the event was not accepted: an *InvalidError, a *SampleConfigError, a
+	// *StreamNotConfiguredError, or the last error of a failed event (an *HTTPError, a
+	// connection error, a context error, ErrNoStreamConfig). Nil when accepted or sampled out by
+	// its rate.
 	Err error
 }
 
@@ -132,6 +138,18 @@ type SampleConfigError struct {
 
 func (e *SampleConfigError) Error() string {
 	return fmt.Sprintf("intake client: stream %q has an invalid sample setting (%s); its events are not sent", e.Stream, e.Reason)
+}
+
+// StreamNotConfiguredError is the Err of an event whose stream is not in the stream
+// configuration the edge serves (GET /v1/streams, as far as WithStreamConfigStreams asks for it),
+// or whose settings there are not an object. Such events are not sent, as Wikimedia's Metrics
+// Platform clients do not send them.
+type StreamNotConfiguredError struct {
+	Stream string // the event's meta.stream
+}
+
+func (e *StreamNotConfiguredError) Error() string {
+	return fmt.Sprintf("intake client: stream %q is not in the stream configuration (GET /v1/streams); its events are not sent", e.Stream)
 }
 
 // SendError is returned by Send when some events were not accepted (and not sampled out). The
@@ -195,9 +213,11 @@ type Stats struct {
 	Invalid     int64 // events the edge rejected as invalid (never retried)
 	Failed      int64 // events given up on (retries exhausted, non-retryable answer, Close timed out)
 	DroppedFull int64 // Enqueue calls that returned ErrQueueFull
-	SampledOut  int64 // events not sent by sampling (their rate), SampleInvalid included
+	SampledOut  int64 // events not sent by sampling: their rate, SampleInvalid and NotConfigured included
 	// SampleInvalid counts events not sent because their stream's sample setting is invalid.
 	SampleInvalid int64
+	// NotConfigured counts events not sent because their stream is not in the stream configuration.
+	NotConfigured int64
 	Spooled       int64 // events written to the spool
 	Recovered     int64 // events found in the spool at New, left by an earlier client
 	Queued        int64 // now: events queued or spooled and not yet resolved (a gauge)

@@ -58,14 +58,14 @@ type streamSample struct {
 
 type regexSample struct {
 	re *regexp.Regexp
-	s  *streamSample
+	s  *streamSample // nil: the settings are not an object, so the stream is not configured
 }
 
 // streamConfig is one fetched GET /v1/streams, immutable once built but for its lookup cache.
 type streamConfig struct {
 	etag    string
-	exact   map[string]*streamSample
-	regexes []regexSample // config order: the first match wins, as on the edge
+	exact   map[string]*streamSample // a nil value: settings that are not an object (null, ...)
+	regexes []regexSample            // config order: the first match wins, as on the edge
 
 	resolved  sync.Map // event stream name -> *streamSample (nil: not configured), for regexes
 	nResolved atomic.Int32
@@ -74,8 +74,8 @@ type streamConfig struct {
 // maxResolved bounds the names a config remembers it matched against its regexes.
 const maxResolved = 10000
 
-// lookup returns the stream's setting, nil when the stream is not configured. Exact names first,
-// then /regex/ names in config order.
+// lookup returns the stream's setting, nil when the stream is not configured (or its settings are
+// not an object). Exact names first, then /regex/ names in config order.
 func (sc *streamConfig) lookup(name string) *streamSample {
 	if s, ok := sc.exact[name]; ok {
 		return s
@@ -122,16 +122,18 @@ func parseStreamConfig(body []byte, etag string) (*streamConfig, error) {
 			return nil, fmt.Errorf("cannot parse the stream config: %w", err)
 		}
 		name := tok.(string)
-		var settings struct {
-			Sample json.RawMessage `json:"sample"`
-		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return nil, fmt.Errorf("cannot parse the stream config of %q: %w", name, err)
 		}
-		s := &streamSample{name: name}
-		if json.Unmarshal(raw, &settings) == nil {
-			s.readSample(settings.Sample)
+		// Settings that are not an object (null, as Metrics Platform's clients read it) leave
+		// the stream unconfigured. Keys are matched exactly, as in JavaScript: a map, not a
+		// struct (encoding/json matches struct fields without regard to case).
+		var s *streamSample
+		var settings map[string]json.RawMessage
+		if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) > 0 && t[0] == '{' && json.Unmarshal(raw, &settings) == nil {
+			s = &streamSample{name: name}
+			s.readSample(settings["sample"])
 		}
 		if len(name) >= 2 && name[0] == '/' && name[len(name)-1] == '/' {
 			re, err := regexp.Compile(name[1 : len(name)-1])
@@ -188,47 +190,111 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// sampleVerdict is sampling's decision on one event.
+// sampleVerdict is the sampling rule's decision on one event (the "decisions" of
+// testdata/sampling-vectors.json, which the browser client shares).
 type sampleVerdict uint8
 
 const (
-	sampleSend    sampleVerdict = iota // send it (in sample, or nothing says otherwise)
-	sampleOut                          // out of the stream's sample
-	sampleInvalid                      // the stream's sample setting is invalid: not sent
+	sampleSend         sampleVerdict = iota // send it
+	sampleOut                               // out of its stream's sample: not sent
+	sampleInvalid                           // its stream's sample setting is invalid: not sent
+	sampleUnconfigured                      // its stream is not in the stream configuration: not sent
+	sampleNoConfig                          // no stream configuration yet: the event waits for it
 )
 
-// sample decides whether an event of stream goes out: sent when the config is not fetched yet,
-// the stream is not in it or has no sample setting (the edge answers for those); out when its
-// setting is invalid; else by InSample on the unit's id (the event's, else the client's).
-func (c *Client) sample(stream string, units *Units) (sampleVerdict, *SampleConfigError) {
-	if c.cfg.devMode {
-		return sampleSend, nil
-	}
-	sc := c.streams.Load()
+// decide is the sampling rule on one event of stream with unit ids u, by the stream configuration
+// sc (nil: not loaded yet), as Wikimedia's Metrics Platform clients decide: a stream the
+// configuration does not list is not sent; one without a sample setting is; an invalid setting
+// sends nothing; else InSample on the unit's id. Developer mode sends what is out of sample, and
+// nothing else that would not be sent.
+func (sc *streamConfig) decide(stream string, u *Units, dev bool) (sampleVerdict, error) {
 	if sc == nil {
-		return sampleSend, nil
+		return sampleNoConfig, nil
 	}
 	s := sc.lookup(stream)
-	if s == nil || !s.has {
+	switch {
+	case s == nil:
+		return sampleUnconfigured, &StreamNotConfiguredError{Stream: stream}
+	case !s.has:
 		return sampleSend, nil
-	}
-	if s.err != nil {
+	case s.err != nil:
 		return sampleInvalid, s.err
-	}
-	if s.rate >= 1 {
-		return sampleSend, nil
-	}
-	var id string
-	if units != nil {
-		id = units.id(s.unit)
-	}
-	if id == "" {
-		id = c.units.Load().id(s.unit)
-	}
-	if InSample(id, s.rate) {
+	case dev || InSample(u.id(s.unit), s.rate):
 		return sampleSend, nil
 	}
 	return sampleOut, nil
+}
+
+// sample decides on an event of stream now, by the configuration loaded; sampleNoConfig when there
+// is none yet. Without one and with WithStreamConfigRefresh(-1) (the client fetches none by
+// itself), every event is sent. units are the event's own ids (a UnitEvent's), nil for others.
+func (c *Client) sample(stream string, units *Units) (sampleVerdict, error) {
+	sc := c.streams.Load()
+	if sc == nil && c.cfg.streamsRefresh < 0 {
+		return sampleSend, nil
+	}
+	return sc.decide(stream, c.unitsOf(units), c.cfg.devMode)
+}
+
+// unitsOf returns the unit ids of an event: its own (a UnitEvent's, when not empty), else the
+// client's at this moment.
+func (c *Client) unitsOf(ev *Units) *Units {
+	u := c.units.Load() // never modified: SetUnits swaps it
+	if ev == nil || *ev == (Units{}) {
+		return u
+	}
+	m := *u
+	if ev.Session != "" {
+		m.Session = ev.Session
+	}
+	if ev.Pageview != "" {
+		m.Pageview = ev.Pageview
+	}
+	if ev.Device != "" {
+		m.Device = ev.Device
+	}
+	return &m
+}
+
+// awaitStreams returns the stream configuration, fetching it when none is loaded yet: attempts
+// with backoff within WithRetry's bounds and ctx, as a batch's delivery; an answer no attempt
+// would change (a 4xx but 408 and 429: an edge without GET /v1/streams) ends them at once. The
+// error wraps ErrNoStreamConfig and the last fetch's error.
+func (c *Client) awaitStreams(ctx context.Context) (*streamConfig, error) {
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		if sc := c.streams.Load(); sc != nil {
+			return sc, nil
+		}
+		err := c.fetchStreams(ctx, true)
+		if err == nil {
+			continue
+		}
+		wait := c.backoff(attempt)
+		var he *HTTPError
+		final := errors.As(err, &he) && he.Code < 500 && he.Code != http.StatusRequestTimeout && he.Code != http.StatusTooManyRequests
+		if final || ctx.Err() != nil || attempt >= c.cfg.maxAttempts ||
+			c.cfg.maxElapsed > 0 && time.Since(start)+wait > c.cfg.maxElapsed {
+			return nil, fmt.Errorf("%w: %w", ErrNoStreamConfig, err)
+		}
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return nil, fmt.Errorf("%w: %w (last error: %w)", ErrNoStreamConfig, serr, err)
+		}
+	}
+}
+
+// batchStreams is awaitStreams for the sender, on a batch holding events enqueued before the
+// configuration was loaded. With a spool those events wait on disk for it: rounds of attempts
+// (WithBackoff's max between them) until it comes or Close gives up.
+func (c *Client) batchStreams() (*streamConfig, error) {
+	for {
+		sc, err := c.awaitStreams(c.runCtx)
+		if err == nil || c.sp == nil || c.runCtx.Err() != nil {
+			return sc, err
+		}
+		c.logThrottled("spool-streams", "intake client: no stream configuration yet; the spooled events wait for it", "err", err)
+		c.sleep(c.runCtx, c.cfg.backoffMax)
+	}
 }
 
 // SetUnits replaces the client's sampling unit ids (a new pageview, a new session); empty fields
@@ -257,10 +323,18 @@ func (c *Client) Units() Units { return *c.units.Load() }
 
 // RefreshStreamConfig fetches the stream configuration now (with the ETag of the last one) and
 // uses it for sampling. The client does this by itself in the background (at New, then every
-// WithStreamConfigRefresh); call it to have the configuration before the first event is sent.
-func (c *Client) RefreshStreamConfig(ctx context.Context) error {
+// WithStreamConfigRefresh), and events handed to it before the first one arrives wait for it;
+// call it to know at start-up that the configuration can be fetched.
+func (c *Client) RefreshStreamConfig(ctx context.Context) error { return c.fetchStreams(ctx, false) }
+
+// fetchStreams is RefreshStreamConfig; with ifMissing, it fetches only when no configuration is
+// loaded once it holds fetchMu (another goroutine may have loaded one meanwhile).
+func (c *Client) fetchStreams(ctx context.Context, ifMissing bool) error {
 	c.fetchMu.Lock()
 	defer c.fetchMu.Unlock()
+	if ifMissing && c.streams.Load() != nil {
+		return nil
+	}
 	u := c.base + "/v1/streams"
 	if len(c.cfg.sampleStreams) > 0 {
 		u += "?streams=" + url.QueryEscape(strings.Join(c.cfg.sampleStreams, ","))
@@ -328,7 +402,7 @@ func (c *Client) pollStreams() {
 			return
 		case err != nil && !failing:
 			failing = true
-			c.log.Warn("intake client: cannot refresh the stream config; sampling keeps the last one (or none: every event is sent)", "err", err)
+			c.log.Warn("intake client: cannot refresh the stream config; sampling keeps the last one (or, with none yet, events wait for it)", "err", err)
 		case err == nil && failing:
 			failing = false
 			c.log.Info("intake client: stream config refreshed again")

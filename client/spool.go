@@ -30,7 +30,11 @@ import (
 //
 //	length  uint32 little-endian: bytes of payload
 //	crc     uint32 little-endian: CRC-32C (Castagnoli) of payload
-//	payload uvarint len(id), id, uvarint len(stream), stream, the event's JSON
+//	payload uvarint len(id), id, uvarint len(stream), stream, [units], the event's JSON
+//
+// units, only in the record of an event enqueued before the stream configuration was loaded (the
+// sender samples it by them), is a 0x00 byte, then the session, pageview and device ids, each as
+// uvarint len(id), id. An event's JSON never begins with 0x00.
 //
 // A record is written with one write(2) before Enqueue returns. A writer killed mid-write leaves
 // a torn record at the tail; at open, every segment from the cursor on is checked and cut at its
@@ -99,10 +103,20 @@ func segmentName(seg uint64) string { return fmt.Sprintf("%020d%s", seg, segment
 
 func (s *spool) segPath(seg uint64) string { return filepath.Join(s.dir, segmentName(seg)) }
 
+// unitsMark opens the units of a record (see the layout above).
+const unitsMark = 0x00
+
 // frameSize is the bytes rec takes in the spool.
 func frameSize(rec record) int64 {
-	return int64(frameHeader + uvarintLen(uint64(len(rec.id))) + len(rec.id) +
-		uvarintLen(uint64(len(rec.stream))) + len(rec.stream) + len(rec.raw))
+	n := frameHeader + uvarintLen(uint64(len(rec.id))) + len(rec.id) +
+		uvarintLen(uint64(len(rec.stream))) + len(rec.stream) + len(rec.raw)
+	if u := rec.units; u != nil {
+		n++
+		for _, id := range [3]string{u.Session, u.Pageview, u.Device} {
+			n += uvarintLen(uint64(len(id))) + len(id)
+		}
+	}
+	return int64(n)
 }
 
 func uvarintLen(v uint64) int {
@@ -307,35 +321,55 @@ func appendPayload(dst []byte, rec record) []byte {
 	dst = append(dst, rec.id...)
 	dst = binary.AppendUvarint(dst, uint64(len(rec.stream)))
 	dst = append(dst, rec.stream...)
+	if u := rec.units; u != nil {
+		dst = append(dst, unitsMark)
+		for _, id := range [3]string{u.Session, u.Pageview, u.Device} {
+			dst = binary.AppendUvarint(dst, uint64(len(id)))
+			dst = append(dst, id...)
+		}
+	}
 	return append(dst, rec.raw...)
 }
 
-// payloadOK reports whether decodePayload can decode p.
-func payloadOK(p []byte) bool {
-	for range 2 {
+// splitPayload splits a record's payload into its fields: id, stream, and (units true) the
+// session, pageview and device ids; and the event's JSON. ok is false when p cannot be decoded.
+// The slices point into p.
+func splitPayload(p []byte) (f [5][]byte, units bool, raw []byte, ok bool) {
+	next := func(i int) bool {
 		n, k := binary.Uvarint(p)
 		if k <= 0 || uint64(len(p)-k) < n {
 			return false
 		}
-		p = p[k+int(n):]
+		f[i], p = p[k:k+int(n)], p[k+int(n):]
+		return true
 	}
-	return len(p) > 0
+	if !next(0) || !next(1) {
+		return f, false, nil, false
+	}
+	if len(p) > 0 && p[0] == unitsMark {
+		p, units = p[1:], true
+		if !next(2) || !next(3) || !next(4) {
+			return f, false, nil, false
+		}
+	}
+	return f, units, p, len(p) > 0
+}
+
+// payloadOK reports whether decodePayload can decode p.
+func payloadOK(p []byte) bool {
+	_, _, _, ok := splitPayload(p)
+	return ok
 }
 
 func decodePayload(p []byte) (record, error) {
-	var rec record
-	for _, field := range []*string{&rec.id, &rec.stream} {
-		n, k := binary.Uvarint(p)
-		if k <= 0 || uint64(len(p)-k) < n {
-			return record{}, errors.New("record payload cannot be decoded")
-		}
-		*field = string(p[k : k+int(n)])
-		p = p[k+int(n):]
+	f, units, raw, ok := splitPayload(p)
+	if !ok {
+		return record{}, errors.New("record payload cannot be decoded")
 	}
-	if len(p) == 0 {
-		return record{}, errors.New("record payload has no event")
+	rec := record{id: string(f[0]), stream: string(f[1]), raw: append([]byte(nil), raw...)}
+	if units {
+		rec.units = &Units{Session: string(f[2]), Pageview: string(f[3]), Device: string(f[4])}
 	}
-	rec.raw = append([]byte(nil), p...)
 	return rec, nil
 }
 

@@ -251,3 +251,30 @@ func TestSpoolLockAndLimit(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// A record of an event enqueued before the stream configuration was loaded carries its unit ids;
+// one without them reads as before, and frameSize counts both right.
+func TestSpoolPayloadUnits(t *testing.T) {
+	f := func(rec record) {
+		t.Helper()
+		p := appendPayload(nil, rec)
+		if int64(frameHeader+len(p)) != frameSize(rec) {
+			t.Fatalf("frameSize %d, payload %d bytes", frameSize(rec), len(p))
+		}
+		if !payloadOK(p) || payloadOK(p[:len(p)-len(rec.raw)]) {
+			t.Fatal("payloadOK")
+		}
+		got, err := decodePayload(p)
+		if err != nil || got.id != rec.id || got.stream != rec.stream || string(got.raw) != string(rec.raw) ||
+			(got.units == nil) != (rec.units == nil) || rec.units != nil && *got.units != *rec.units {
+			t.Fatalf("decoded %+v (%v), want %+v", got, err, rec)
+		}
+	}
+	f(record{id: "a", stream: "s", raw: []byte(`{"x":1}`)})
+	f(record{id: "a", stream: "s", raw: []byte(` {"x":1}`)})
+	f(record{id: "a", stream: "s", raw: []byte(`{}`), units: &Units{Session: "00000000", Pageview: "", Device: "ffffffff0000"}})
+	f(record{id: "", stream: "", raw: []byte(`{}`), units: &Units{}})
+	if payloadOK([]byte{1, 'a', 1, 's', unitsMark, 8, '0'}) {
+		t.Fatal("a cut unit id is not a payload")
+	}
+}

@@ -50,11 +50,11 @@ func run(url, stream, schema string, n int, dev bool, spool string) error {
 	if err != nil {
 		return err
 	}
-	// Sampling needs the stream config; without this the first events go out before it is
-	// fetched (and are sent, as the edge then answers for them).
+	// Sampling needs the stream config: events wait for it, and are not sent without it. Fetching
+	// it here says at once when it cannot be had.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	if err := c.RefreshStreamConfig(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "no stream config yet (every event is sent):", err)
+		fmt.Fprintln(os.Stderr, "no stream config yet (events wait for it):", err)
 	}
 	cancel()
 

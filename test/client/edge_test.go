@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -136,8 +137,9 @@ func TestEdgeRestartMidStream(t *testing.T) {
 }
 
 // Developer mode against the real edge: an invalid event's errors come back from Enqueue and go
-// to the logger; sampling is bypassed (a stream sampled at rate 0 gets its event, which a normal
-// client drops); Send returns the event as produced.
+// to the logger; an event out of sample is sent (a stream sampled at rate 0 gets its event, which
+// a normal client drops), one of a stream with an invalid sample setting is not, and Enqueue says
+// why; Send returns the event as produced.
 func TestEdgeDeveloperMode(t *testing.T) {
 	e := startEdge(t, edgetest.Options{StreamConfig: clientStreams(), Partitions: 1})
 	var logs edgetest.SyncBuffer
@@ -173,8 +175,10 @@ func TestEdgeDeveloperMode(t *testing.T) {
 		t.Fatalf("developer mode must bypass sampling: %v", err)
 	}
 	badSample, _ := clickWithID("example.click.badsample", 8)
-	if err := dev.Enqueue(badSample); err != nil {
-		t.Fatalf("developer mode must bypass even an invalid sample setting: %v", err)
+	err = dev.Enqueue(badSample)
+	var sce *client.SampleConfigError
+	if !errors.As(err, &sce) || !strings.Contains(err.Error(), "sample.rate 2 is not a number in [0, 1]") {
+		t.Fatalf("developer mode sends nothing for an invalid sample setting, and says why: %v", err)
 	}
 
 	normal := newTestClient(t, e.URL)
@@ -198,6 +202,89 @@ func TestEdgeDeveloperMode(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("dev.example.click.never has %d events, want 1", len(got))
 	}
+	if s := dev.Stats(); s.SampleInvalid != 1 {
+		t.Fatalf("developer mode's stats %+v: the event of the invalid sample setting is counted", s)
+	}
+}
+
+// A stream the edge's configuration does not list: its events are not sent (Metrics Platform's
+// clients send nothing for it; this client used to send everything), and developer mode says why.
+// The edge's request counter shows that nothing was posted for them.
+func TestEdgeStreamNotConfigured(t *testing.T) {
+	e := startEdge(t, edgetest.Options{StreamConfig: clientStreams(), Partitions: 1})
+	var mu sync.Mutex
+	var notSent []client.Result
+	// The background fetch only: the events below are enqueued right after New, loaded or not
+	// (client/sampling_test.go holds the configuration back to show the wait).
+	c := newTestClient(t, e.URL, client.WithStreamConfigRefresh(time.Minute), client.WithOnError(func(r client.Result) {
+		mu.Lock()
+		notSent = append(notSent, r)
+		mu.Unlock()
+	}))
+	before := eventRequests(t, e)
+	missing, missingID := clickWithID("example.missing", 1)
+	kept, keptID := clickWithID("example.click", 2)
+	for _, ev := range []any{missing, kept} {
+		if err := c.Enqueue(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := c.Send(context.Background(), click("example.missing", 3))
+	var nce *client.StreamNotConfiguredError
+	if err != nil || res[0].Status != client.StatusSampledOut || !errors.As(res[0].Err, &nce) || nce.Stream != "example.missing" {
+		t.Fatalf("Send: %v %+v", err, res)
+	}
+	mustClose(t, c)
+	if len(notSent) != 1 || notSent[0].ID != missingID || !errors.As(notSent[0].Err, &nce) {
+		t.Fatalf("OnError saw %+v, want the enqueued event of example.missing", notSent)
+	}
+	if s := c.Stats(); s.NotConfigured != 2 || s.Sent != 1 || s.Accepted != 1 || s.Requests != 1 {
+		t.Fatalf("stats %+v: want the example.click event alone sent", s)
+	}
+	if n := eventRequests(t, e) - before; n != 1 {
+		t.Fatalf("the edge got %d POST /v1/events, want 1 (example.click's)", n)
+	}
+	consume(t, e.Brokers, "dev.example.click", map[string]bool{keptID: true}, 15*time.Second)
+
+	var logs edgetest.SyncBuffer
+	dev, err := client.New(e.URL, client.WithDeveloperMode(true), client.WithLogger(slogTo(&logs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustClose(t, dev)
+	before = eventRequests(t, e)
+	err = dev.Enqueue(click("example.missing", 4))
+	if !errors.As(err, &nce) || err.Error() != `intake client: stream "example.missing" is not in the stream configuration (GET /v1/streams); its events are not sent` {
+		t.Fatalf("developer mode's Enqueue says why the event was not sent: %v", err)
+	}
+	if l := logs.String(); !strings.Contains(l, "event not sent: its stream is not in the stream configuration") || !strings.Contains(l, "stream=example.missing") {
+		t.Fatalf("developer mode logs why: %q", l)
+	}
+	if n := eventRequests(t, e) - before; n != 0 {
+		t.Fatalf("the edge got %d POST /v1/events in developer mode, want none", n)
+	}
+}
+
+// eventRequests is how many POST /v1/events the edge has answered, from its /metrics.
+func eventRequests(t *testing.T, e *edgetest.Edge) int {
+	t.Helper()
+	r := e.Get("/metrics")
+	if r.Code != 200 {
+		t.Fatalf("GET /metrics: %d", r.Code)
+	}
+	n := 0
+	for _, line := range strings.Split(string(r.Body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || !strings.HasPrefix(name, `intake_http_requests_total{route="events",`) {
+			continue
+		}
+		v, err := strconv.Atoi(value)
+		if err != nil {
+			t.Fatalf("metrics line %q", line)
+		}
+		n += v
+	}
+	return n
 }
 
 // Sampling by the real edge's GET /v1/streams: a /regex/ stream sampled at 0.5 by device, the

@@ -2,7 +2,8 @@
  * intake's browser client: queues events, fills in what every event needs (meta.stream, meta.id,
  * dt, $schema), samples them by the stream configuration of GET /v1/streams, and sends them in
  * batches with navigator.sendBeacon (text/plain: no CORS preflight), also when the page is hidden
- * or left. Developer mode sends each event at once to ?debug=true and logs the edge's verdict.
+ * or left. Developer mode sends each event at once to ?debug=true and logs the edge's verdict, or
+ * why the event was not sent.
  *
  * No runtime dependencies; the script build must stay under 4 KB gzip (npm run size).
  */
@@ -37,14 +38,13 @@ export interface ClientOptions {
   streams?: string[];
   /** $schema per stream, filled in when an event has none: {"example.click": "/example/click/1.0.0"}. */
   schemas?: Record<string, string>;
-  /** The stream configuration to use instead of fetching it; null: none (nothing is sampled out). */
+  /** The stream configuration to use instead of fetching it; null: none, every event is sent
+   * unsampled (for an edge without GET /v1/streams). */
   streamConfig?: StreamConfigs | null;
   /** Where to GET the stream configuration. Default: url + "/v1/streams". */
   streamConfigUrl?: string;
-  /** How long events wait for the stream configuration before they are sent unsampled, ms. Default 3000. */
-  configTimeout?: number;
-  /** Send each event at once to ?debug=true and log the edge's verdict; no sampling.
-   * Default: localStorage "intake-debug" is "1". */
+  /** Send each event at once to ?debug=true and log the edge's verdict, out of sample too; say why
+   * any other event is not sent. Default: localStorage "intake-debug" is "1". */
   developerMode?: boolean;
   /** An API key, sent as Authorization: Bearer (a CORS preflight, and fetch instead of beacons). */
   apiKey?: string;
@@ -62,8 +62,8 @@ export interface ClientOptions {
 export interface Client {
   /** Queues an event for a stream and returns its meta.id. The event object is not changed. */
   submit(stream: string, event?: IntakeEvent): string;
-  /** Sends what is queued now (after the stream configuration, at most configTimeout); resolves
-   * when the beacons are queued by the browser or the fetches answered. */
+  /** Sends what is queued now (after the stream configuration arrived, or failed); resolves when
+   * the beacons are queued by the browser or the fetches answered. */
   flush(): Promise<void>;
   /** The stream configuration in use once it is loaded; null or undefined: none. */
   config(): Promise<StreamConfigs | null | undefined>;
@@ -74,6 +74,7 @@ export interface Client {
 type Ev = IntakeEvent & { meta: { stream: string; id: string } };
 
 const P = "[intake] ";
+const UNITS: unknown[] = ["session", "pageview", "device"];
 const ID = /^[0-9a-f]{20}$/;
 const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 const noop = () => {};
@@ -117,23 +118,35 @@ export function streamSettings(config: StreamConfigs | null | undefined, stream:
 }
 
 /**
- * Whether an event of stream is sent: yes when the configuration is unavailable, does not name
- * the stream or gives it no sample; no when its sample is invalid (rate not a number in [0, 1],
- * unit not session, pageview or device); else inSample of the unit's id.
+ * Why an event of stream is not sent, "" when it is (client/testdata/sampling-vectors.json, the Go
+ * client's rule, Wikimedia Metrics Platform's): config null (none, by choice) sends everything;
+ * undefined (not loaded) nothing. A stream the configuration does not list (or whose settings are
+ * not an object) is not sent; one without sample is; an invalid sample (rate not a number in
+ * [0, 1], unit not session, pageview or device) sends nothing; else inSample of the unit's id.
+ * Developer mode sends what is out of sample, and nothing else that would not be sent.
  */
-export function shouldSend(
+export function whyNotSent(
   config: StreamConfigs | null | undefined,
   stream: string,
   idOf: (unit: SampleUnit) => string = unitId,
-): boolean {
-  const s = streamSettings(config, stream)?.sample;
-  if (s == null) return true;
+  developerMode = false,
+): string {
+  if (config === null) return "";
+  if (!config) return "no stream configuration";
+  const st = streamSettings(config, stream);
+  if (!st || typeof st != "object" || Array.isArray(st)) return "stream not in the stream configuration";
+  const s = st.sample;
+  if (s == null) return "";
   const { rate, unit } = s;
-  if (typeof rate != "number" || !(rate >= 0 && rate <= 1) || !/^(session|pageview|device)$/.test(unit as string)) {
-    return false;
+  if (typeof s != "object" || typeof rate != "number" || !(rate >= 0 && rate <= 1) || !UNITS.includes(unit)) {
+    return "invalid sample in the stream configuration: " + JSON.stringify(s);
   }
-  return rate >= 1 || (rate > 0 && inSample(idOf(unit as SampleUnit), rate));
+  return developerMode || inSample(idOf(unit as SampleUnit), rate) ? "" : "out of sample";
 }
+
+/** Whether an event of stream is sent: whyNotSent says "". */
+export const shouldSend = (config: StreamConfigs | null | undefined, stream: string, idOf?: (unit: SampleUnit) => string): boolean =>
+  !whyNotSent(config, stream, idOf);
 
 // Unit ids once read, and where storage fails (private mode, blocked cookies): kept for the page.
 const ids: Record<string, string> = {};
@@ -180,21 +193,24 @@ export function createClient(o: ClientOptions): Client {
   const dev = o.developerMode ?? storage("intake-debug") == "1";
   const enc = new TextEncoder();
 
+  // The stream configuration: undefined until it is loaded (and when it cannot be), null for none.
   let config = o.streamConfig;
   let queue: [string, number][] = [];
   let timer: ReturnType<typeof setTimeout> | 0 = 0;
   const pending = new Set<Promise<unknown>>(); // developer-mode requests in flight
-  // Events submitted before the stream configuration arrived; 0 once it did (or gave up).
+  // Events submitted before the stream configuration arrived (at most 128, as Metrics Platform
+  // keeps them); 0 once it did, or could not.
   let waiting: Ev[] | 0 = 0;
   let ready: Promise<unknown> = Promise.resolve();
 
-  const release = () => {
-    const w = waiting;
-    waiting = 0;
-    if (w) w.forEach(enqueue);
-  };
+  /** Sends an event the stream configuration lets out; in developer mode, says why it does not. */
+  function route(e: Ev, why = whyNotSent(config, e.meta.stream, unitId, dev)) {
+    if (why) dev && console.error(P + e.meta.stream + ": not sent: " + why, e);
+    else if (dev) debug(e);
+    else enqueue(e);
+  }
 
-  if (config === undefined && !dev) {
+  if (config === undefined) {
     // The stream configuration: localStorage first (with its ETag), revalidated once per page.
     const u = o.streamConfigUrl || base + "/v1/streams";
     const cu = o.streams ? u + (u.includes("?") ? "&" : "?") + "streams=" + o.streams.map(encodeURIComponent).join() : u;
@@ -217,29 +233,32 @@ export function createClient(o: ClientOptions): Client {
       h["If-None-Match"] = cached.e;
     }
     const load =
-      cached && Date.now() - cached.t < 60000 // the edge's Cache-Control: max-age=60
+      cached?.s && Date.now() - cached.t < 60000 // the edge's Cache-Control: max-age=60
         ? 0
         : fetch(cu, { headers: h, cache: "no-cache" })
             .then((r) =>
               r.status == 304 && cached
                 ? keep({ ...cached, t: Date.now() })
                 : r.ok
-                  ? r.json().then((j) => keep({ e: r.headers.get("ETag"), s: j.streams, t: Date.now() }))
+                  ? r.json().then((j) => (j.streams ? keep({ e: r.headers.get("ETag"), s: j.streams, t: Date.now() }) : Promise.reject(new Error("no streams"))))
                   : Promise.reject(new Error("HTTP " + r.status)),
             )
             .catch((err) => {
-              console.warn(P + "cannot read the stream configuration " + cu + " (" + err + "): events are not sampled");
+              console.warn(P + "cannot read the stream configuration " + cu + " (" + err + "): events are not sent (streamConfig: null sends them unsampled)");
             });
-    if (cached) {
+    if (cached?.s) {
       config = cached.s; // no wait: a stale copy serves this page while it is revalidated
     } else if (load) {
       waiting = [];
-      ready = Promise.race([load, new Promise((done) => setTimeout(done, o.configTimeout ?? 3000))]).then(release);
+      ready = load.then(() => {
+        const w = waiting as Ev[];
+        waiting = 0;
+        w.forEach((e) => route(e));
+      });
     }
   }
 
   function enqueue(e: Ev) {
-    if (!shouldSend(config, e.meta.stream)) return;
     const j = JSON.stringify(e);
     const n = enc.encode(j).length;
     if (n + 2 > max) {
@@ -328,15 +347,12 @@ export function createClient(o: ClientOptions): Client {
   }
 
   if (typeof document != "undefined") {
-    // Pages die without notice once hidden (mobile tab switches, bfcache): send on hide.
-    const hide = () => {
-      release();
-      send();
-    };
-    addEventListener("pagehide", hide);
-    document.addEventListener("visibilitychange", () => document.visibilityState == "hidden" && hide());
+    // Pages die without notice once hidden (mobile tab switches, bfcache): send on hide. Events
+    // still waiting for the stream configuration cannot be decided: they wait on.
+    addEventListener("pagehide", send);
+    document.addEventListener("visibilitychange", () => document.visibilityState == "hidden" && send());
   }
-  if (dev) console.info(P + "developer mode: each event goes to " + base + "/v1/events?debug=true, unsampled");
+  if (dev) console.info(P + "developer mode: each event goes to " + base + "/v1/events?debug=true, out of sample too");
 
   return {
     developerMode: dev,
@@ -344,9 +360,8 @@ export function createClient(o: ClientOptions): Client {
       const e = { $schema: o.schemas?.[stream], ...data, meta: { ...data.meta, stream } } as Ev;
       e.meta.id ||= uuid();
       e.dt ||= new Date().toISOString();
-      if (dev) debug(e);
-      else if (waiting) waiting.push(e);
-      else enqueue(e);
+      if (!waiting) route(e);
+      else if (waiting.push(e) > 128) route(waiting.shift()!, "more than 128 events waited for the stream configuration");
       return e.meta.id;
     },
     flush: () =>

@@ -108,8 +108,11 @@ test("a beacon sent on page hide arrives: navigating away or closing the page ri
   {
     const { context, page } = await w.page("/");
     try {
-      const id = await page.evaluate((o) => {
+      // Once the stream config is there: before it, an event cannot be decided, and a page left
+      // loses it, as with Metrics Platform (the unit tests show that).
+      const id = await page.evaluate(async (o) => {
         window.c = IntakeClient.createClient(o);
+        await c.config();
         return c.submit("test.in", { page: { id: 11 }, button: "cancel" });
       }, lazy);
       await page.goto(w.origin + "/test/next.html");
@@ -122,8 +125,12 @@ test("a beacon sent on page hide arrives: navigating away or closing the page ri
   {
     const { context, page } = await w.page("/module");
     try {
-      // Right after load, before the stream config arrived: the hide sends what waits for it too.
-      const id = await page.evaluate((o) => IntakeClient.createClient(o).submit("test.in", { page: { id: 12 }, button: "save" }), lazy);
+      // Closed right after submit, once the stream config is there.
+      const id = await page.evaluate(async (o) => {
+        const c = IntakeClient.createClient(o);
+        await c.config();
+        return c.submit("test.in", { page: { id: 12 }, button: "save" });
+      }, lazy);
       await page.close();
       await w.arrived("dev.test.in", [id]);
     } finally {
@@ -183,7 +190,54 @@ test("sampling: a stream at rate 0 sends nothing (no request, nothing at the edg
   }
 });
 
-test("developer mode overrides sampling: the event arrives, verdicts are logged, invalid events' errors in console.error", async () => {
+test("a stream missing from the edge's configuration sends nothing (no request, nothing at the edge); developer mode says why", async () => {
+  const before = await w.metrics();
+  // The edge's whole configuration, straight from it: test.missing is not in it.
+  const whole = opts({ streamConfigUrl: undefined, streams: undefined });
+  const { context, page, rec } = await w.page("/");
+  try {
+    const r = await page.evaluate(async (o) => {
+      const c = IntakeClient.createClient(o);
+      c.submit("test.missing", { page: { id: 61 }, button: "save" }); // before the config arrived
+      await c.flush();
+      const config = await c.config();
+      c.submit("test.missing", { page: { id: 62 }, button: "save" }); // after, with an event that goes
+      const kept = c.submit("test.in", { page: { id: 63 }, button: "save" });
+      await c.flush();
+      return { kept, streams: Object.keys(config) };
+    }, whole);
+    assert.ok(r.streams.includes("test.in") && !r.streams.includes("test.missing"), "the edge's configuration: " + r.streams);
+    await w.arrived("dev.test.in", [r.kept]);
+    await until("the request in the page's log", () => posts(rec).length >= 1);
+    assert.equal(posts(rec).length, 1, "one request, test.in's");
+    const after = await w.metrics();
+    const delta = (k) => (after[k] ?? 0) - (before[k] ?? 0);
+    assert.equal(delta('intake_http_requests_total{route="events",code="202"}'), 1, "the edge saw one request");
+    assert.equal(delta('intake_events_total{stream="test.in",outcome="accepted"}'), 1);
+    const events = Object.keys(after).filter((k) => k.startsWith("intake_events_total{"));
+    assert.equal(events.reduce((n, k) => n + delta(k), 0), 1, "the edge counted one event in all: test.in's");
+    assert.deepEqual(rec.console.filter((m) => m.type == "error"), [], "outside developer mode nothing is said");
+  } finally {
+    await context.close();
+  }
+
+  const dev = await w.page("/", { init: () => localStorage.setItem("intake-debug", "1") });
+  try {
+    await dev.page.evaluate(async (o) => {
+      const c = IntakeClient.createClient(o);
+      c.submit("test.missing", { page: { id: 64 }, button: "save" });
+      await c.flush();
+    }, { ...whole, apiKey: w.apiKey });
+    const errors = dev.rec.console.filter((m) => m.type == "error").map((m) => m.text);
+    assert.equal(errors.length, 1, errors.join("\n"));
+    assert.match(errors[0], /^\[intake\] test\.missing: not sent: stream not in the stream configuration/);
+    assert.deepEqual(posts(dev.rec), [], "developer mode sends nothing either");
+  } finally {
+    await dev.context.close();
+  }
+});
+
+test("developer mode sends what is out of sample: the event arrives, verdicts are logged, invalid events' errors in console.error", async () => {
   const { context, page, rec } = await w.page("/", { init: () => localStorage.setItem("intake-debug", "1") });
   try {
     const { on, good, bad } = await page.evaluate(async (o) => {

@@ -1,6 +1,6 @@
 // Compiled by npm run test:types (tsc --noEmit), never run: the published types as a page's
 // TypeScript sees them, through a direct import of dist/intake.mjs.
-import { createClient, inSample, shouldSend, unitId, type Client, type ClientOptions, type StreamConfigs } from "../dist/intake.mjs";
+import { createClient, inSample, shouldSend, unitId, whyNotSent, type Client, type ClientOptions, type StreamConfigs } from "../dist/intake.mjs";
 
 interface Click {
   page: { id: number; title?: string };
@@ -23,6 +23,7 @@ c.submit("example.click");
 void c.flush().then(() => c.config()).then((cfg: StreamConfigs | null | undefined) => cfg?.["example.click"]?.sample);
 const dev: boolean = c.developerMode;
 const sampled: boolean = inSample(unitId("session"), 0.1) && shouldSend(null, "example.click");
+const why: string = whyNotSent(undefined, "example.click", unitId, true);
 
 // @ts-expect-error the edge's URL is required
 createClient({});
@@ -35,4 +36,4 @@ unitId("user");
 
 // The script build's global.
 const viaGlobal: Client = IntakeClient.createClient({ url: "https://intake.example.org", developerMode: true, apiKey: "k" });
-export { id, dev, sampled, viaGlobal };
+export { id, dev, sampled, why, viaGlobal };

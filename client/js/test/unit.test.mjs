@@ -10,74 +10,79 @@ const dist = new URL("../dist/intake.mjs", import.meta.url);
 // A fresh module instance (unit ids are kept per page, that is per module instance).
 let fresh = 0;
 const load = () => import(dist.href + "?instance=" + ++fresh);
-const { inSample, shouldSend, streamSettings, createClient, uuid } = await load();
+const { inSample, shouldSend, whyNotSent, streamSettings, createClient, uuid } = await load();
 
-test("sampling vectors of client/testdata/sampling-vectors.json", () => {
-  const { cases } = JSON.parse(readFileSync(new URL("../../testdata/sampling-vectors.json", import.meta.url), "utf8"));
+const vectors = JSON.parse(readFileSync(new URL("../../testdata/sampling-vectors.json", import.meta.url), "utf8"));
+
+test("sampling vectors of client/testdata/sampling-vectors.json: unit ids at rates", () => {
+  const { cases } = vectors;
   assert.ok(cases.length > 100, "the vector file has its cases");
-  let n = 0;
   for (const c of cases) {
     assert.equal(inSample(c.id, c.rate), c.in, `inSample(${JSON.stringify(c.id)}, ${c.rate})`);
     // The same case through the whole rule, as a stream sampled per session.
     const config = { s: { sample: { rate: c.rate, unit: "session" } } };
     assert.equal(shouldSend(config, "s", () => c.id), c.in, `shouldSend at ${c.rate} for ${c.id}`);
-    n++;
   }
-  assert.equal(n, cases.length);
 });
 
-test("shouldSend: config, regex streams, invalid samples", () => {
+test("sampling vectors of client/testdata/sampling-vectors.json: decisions by a stream configuration", () => {
+  const { units, configs, cases } = vectors.decisions;
+  assert.ok(cases.length >= 40, "the vector file has its decisions");
+  const verdict = (why) =>
+    why == ""
+      ? "send"
+      : why == "out of sample"
+        ? "out"
+        : why == "stream not in the stream configuration"
+          ? "unconfigured"
+          : why == "no stream configuration"
+            ? "no-config"
+            : why.startsWith("invalid sample in the stream configuration: ")
+              ? "invalid"
+              : "unknown reason: " + why;
+  const seen = new Set();
+  for (const c of cases) {
+    const config = c.config == "off" ? null : c.config == "unloaded" ? undefined : configs[c.config];
+    if (config === undefined && c.config != "unloaded") assert.fail(`no config ${c.config}`);
+    const idOf = (unit) => c.units?.[unit] || units[unit];
+    for (const dev of [false, true]) {
+      const got = verdict(whyNotSent(config, c.stream, idOf, dev));
+      seen.add(got);
+      assert.equal(got, dev ? c.developer : c.verdict, `${c.config} ${JSON.stringify(c.stream)} ${JSON.stringify(c.units ?? {})} developer mode ${dev}`);
+    }
+    assert.equal(shouldSend(config, c.stream, idOf), c.verdict == "send");
+  }
+  assert.deepEqual([...seen].sort(), ["invalid", "no-config", "out", "send", "unconfigured"]);
+});
+
+test("whyNotSent: what the vectors do not show (JavaScript's own values, regex edge cases, the words)", () => {
   const lowId = () => "00000000000000000000"; // in sample at any rate above 0
-  const f = (config, stream, want, idOf = lowId) => {
-    assert.equal(shouldSend(config, stream, idOf), want, `${JSON.stringify(config)} ${stream}`);
-  };
-  // Config unavailable, stream not configured, no sample: sent.
-  f(null, "a", true);
-  f(undefined, "a", true);
-  f({}, "a", true);
-  f({ b: { sample: { rate: 0, unit: "session" } } }, "a", true);
-  f({ a: {} }, "a", true);
-  f({ a: null }, "a", true);
-  f({ a: { sample: null } }, "a", true);
-  f({ a: { schema_title: "x" } }, "a", true);
-  // Rates 1 and 0 decide without the id.
-  f({ a: { sample: { rate: 1, unit: "device" } } }, "a", true, () => "zz");
-  f({ a: { sample: { rate: 0, unit: "pageview" } } }, "a", false);
-  // Invalid samples: not sent.
-  f({ a: { sample: { rate: "0.5", unit: "session" } } }, "a", false);
-  f({ a: { sample: { rate: 1.5, unit: "session" } } }, "a", false);
-  f({ a: { sample: { rate: -0.1, unit: "session" } } }, "a", false);
-  f({ a: { sample: { rate: NaN, unit: "session" } } }, "a", false);
-  f({ a: { sample: { unit: "session" } } }, "a", false);
-  f({ a: { sample: { rate: 0.5, unit: "user" } } }, "a", false);
-  f({ a: { sample: { rate: 0.5 } } }, "a", false);
-  f({ a: { sample: { rate: 1, unit: "sessionx" } } }, "a", false);
-  f({ a: { sample: "all" } }, "a", false);
-  // The unit's id decides in between, and the unit asked for is the stream's.
-  f({ a: { sample: { rate: 0.5, unit: "device" } } }, "a", false, (u) => (u == "device" ? "ffffffff" : "00000000"));
-  f({ a: { sample: { rate: 0.5, unit: "device" } } }, "a", true, (u) => (u == "device" ? "00000000" : "ffffffff"));
+  const f = (config, stream, want) => assert.equal(whyNotSent(config, stream, lowId), want, `${JSON.stringify(config)} ${stream}`);
+  f({ a: { sample: { rate: NaN, unit: "session" } } }, "a", 'invalid sample in the stream configuration: {"rate":null,"unit":"session"}');
+  f({ a: { sample: { rate: 0.5, unit: "user" } } }, "a", 'invalid sample in the stream configuration: {"rate":0.5,"unit":"user"}');
+  f({ a: undefined }, "a", "stream not in the stream configuration");
+  f({ a: 1 }, "a", "stream not in the stream configuration");
+  f({ a: {} }, "b", "stream not in the stream configuration");
+  f({ a: {} }, "hasOwnProperty", "stream not in the stream configuration");
+  f({ a: {} }, "a", "");
+  f(null, "a", "");
+  f(undefined, "a", "no stream configuration");
   // In sample strictly below the rate: an id exactly at it is out.
   const at = 0x80000000 / 0xffffffff;
   assert.equal(inSample("80000000", at), false);
   assert.equal(inSample("80000000", at + 1e-12), true);
   assert.equal(inSample("7fffffff", at), true);
-  // /regex/ keys: the first match, after the exact name.
-  const rx = {
-    "/^web\\..+$/": { sample: { rate: 0, unit: "session" } },
-    "web.kept": { sample: { rate: 1, unit: "session" } },
-    "/[/": { sample: { rate: 0, unit: "session" } }, // not a JS regex: matches nothing
-  };
-  f(rx, "web.click", false);
-  f(rx, "web.kept", true);
-  f(rx, "app.click", true);
-  f(rx, "[", true);
+  // /regex/ keys, as the edge reads them.
+  const rx = { "/^web\\..+$/": { sample: { rate: 0, unit: "session" } }, "/[/": {} };
   assert.equal(streamSettings(rx, "web.x"), rx["/^web\\..+$/"]);
-  f({ "//": { sample: { rate: 0, unit: "session" } } }, "any.stream", false); // the empty pattern
-  f({ "/": { sample: { rate: 0, unit: "session" } } }, "/", false); // a name, not a pattern
-  f({ "/": { sample: { rate: 0, unit: "session" } } }, "x", true);
-  // Names from Object.prototype are not streams.
-  f({ a: {} }, "constructor", true);
-  f({ a: {} }, "__proto__", true);
+  f(rx, "[", "stream not in the stream configuration"); // "/[/" is not a JS regex: it matches nothing
+  f({ "//": { sample: { rate: 0, unit: "session" } } }, "any.stream", "out of sample"); // the empty pattern
+  f({ "/": {} }, "/", ""); // a name, not a pattern
+  f({ "/": {} }, "x", "stream not in the stream configuration");
+  // The unit asked for is the stream's.
+  const idOf = (u) => (u == "device" ? "ffffffff" : "00000000");
+  assert.equal(whyNotSent({ a: { sample: { rate: 0.5, unit: "device" } } }, "a", idOf), "out of sample");
+  assert.equal(whyNotSent({ a: { sample: { rate: 0.5, unit: "device" } } }, "a", idOf, true), "");
 });
 
 test("uuid: v4 shape, also without crypto.randomUUID", () => {
@@ -142,7 +147,7 @@ beforeEach(() => {
 afterEach(() => {
   mock.timers.reset();
   mock.restoreAll();
-  for (const n of ["navigator", "fetch", "localStorage", "sessionStorage", "location"]) delete globalThis[n];
+  for (const n of ["navigator", "fetch", "localStorage", "sessionStorage", "location", "document", "addEventListener"]) delete globalThis[n];
 });
 
 const beaconEvents = async () => {
@@ -279,73 +284,100 @@ test("apiKey and headers: fetch with the headers (CORS), never a beacon", async 
   assert.match(logs.warn.join("\n"), /HTTP 401/);
 });
 
-test("stream config: events wait for it, then are sampled by it", async () => {
+test("stream config: events wait for it, then are decided by it (a stream it does not list is not sent)", async () => {
   let answer;
   fetchAnswer = (url) => {
     if (url.includes("/v1/streams")) return new Promise((r) => (answer = r));
     return new Response(null, { status: 202 });
   };
+  const on = {}; // a page's hide events
+  setGlobal("addEventListener", (type, f) => (on[type] = f));
+  setGlobal("document", { visibilityState: "visible", addEventListener: (type, f) => (on[type] = f) });
   const c = createClient({ url: "https://edge.test", streams: ["in", "out", "/^rx\\./"] });
   assert.equal(fetches[0].url, "https://edge.test/v1/streams?streams=in,out,%2F%5Erx%5C.%2F");
   c.submit("in", { n: 1 });
   c.submit("out", { n: 2 });
   c.submit("rx.a", { n: 3 });
   c.submit("unknown", { n: 4 });
+  c.submit("rx.b", { n: 5 });
+  document.visibilityState = "hidden";
+  on.visibilitychange(); // hidden, then left: what waits cannot be decided, and waits on
+  on.pagehide();
   await flushMicrotasks();
   assert.equal(beacons.length, 0, "nothing sent before the config");
   const streams = {
     in: { sample: { rate: 1, unit: "session" } },
     out: { sample: { rate: 0, unit: "session" } },
-    "/^rx\\./": { sample: { rate: 0, unit: "device" } },
+    "/^rx\\.a$/": {},
   };
   answer(new Response(JSON.stringify({ streams }), { headers: { ETag: '"v1"' } }));
   const flushed = c.flush();
   assert.deepEqual(await c.config(), streams);
   await flushed;
-  assert.deepEqual((await beaconEvents()).map((e) => e.n), [1, 4]);
+  assert.deepEqual((await beaconEvents()).map((e) => e.n), [1, 3]);
+  assert.deepEqual(logs.error, [], "outside developer mode, nothing is said of the events not sent");
   // Kept with its ETag for the next page.
   const kept = JSON.parse(localStorage.getItem("intake-streams https://edge.test/v1/streams?streams=in,out,%2F%5Erx%5C.%2F"));
   assert.equal(kept.e, '"v1"');
   assert.deepEqual(kept.s, streams);
 });
 
-test("stream config: a failed fetch sends events unsampled, with a warning", async () => {
-  fetchAnswer = (url) => (url.includes("/v1/streams") ? new Response("no", { status: 500 }) : new Response(null, { status: 202 }));
-  const c = createClient({ url: "https://edge.test" });
-  c.submit("out", { n: 1 });
-  await c.flush();
-  assert.equal(await c.config(), undefined);
-  assert.deepEqual((await beaconEvents()).map((e) => e.n), [1]);
-  assert.match(logs.warn.join("\n"), /cannot read the stream configuration https:\/\/edge.test\/v1\/streams \(Error: HTTP 500\)/);
+test("stream config: a failed fetch sends nothing, with a warning; developer mode says why for each event", async () => {
+  for (const [answer, why] of [
+    [() => new Response("no", { status: 404 }), "HTTP 404"],
+    [() => Promise.reject(new TypeError("Failed to fetch")), "Failed to fetch"],
+    [() => new Response("{}"), "no streams"],
+  ]) {
+    fetchAnswer = (url) => (url.includes("/v1/streams") ? answer() : new Response(null, { status: 200 }));
+    for (const developerMode of [false, true]) {
+      beacons = [];
+      fetches = [];
+      logs.warn = [];
+      logs.error = [];
+      const c = createClient({ url: "https://edge.test", developerMode });
+      c.submit("s", { n: 1 });
+      await c.flush();
+      c.submit("s", { n: 2 });
+      await c.flush();
+      assert.equal(await c.config(), undefined);
+      assert.equal(beacons.length, 0);
+      assert.deepEqual(fetches.map((f) => f.url), ["https://edge.test/v1/streams"], "no event sent: " + why);
+      assert.match(logs.warn.join("\n"), new RegExp(`cannot read the stream configuration https://edge.test/v1/streams \\(.*${why}\\): events are not sent \\(streamConfig: null sends them unsampled\\)`));
+      assert.equal(logs.error.length, developerMode ? 2 : 0);
+      for (const e of logs.error) assert.match(e, /^\[intake\] s: not sent: no stream configuration/);
+    }
+  }
 });
 
-test("stream config: the wait is bounded by configTimeout", async () => {
-  fetchAnswer = (url) => (url.includes("/v1/streams") ? new Promise(() => {}) : new Response(null, { status: 202 }));
-  const c = createClient({ url: "https://edge.test", configTimeout: 500 });
-  c.submit("out", { n: 1 });
-  const flushed = c.flush();
+test("stream config: events wait as long as the fetch (no timeout), at most 128: the oldest are dropped", async () => {
+  let answer;
+  fetchAnswer = (url) => (url.includes("/v1/streams") ? new Promise((r) => (answer = r)) : new Response(null, { status: 202 }));
+  const c = createClient({ url: "https://edge.test", developerMode: true });
+  for (let n = 1; n <= 130; n++) c.submit("s", { n });
+  mock.timers.tick(3600 * 1000);
   await flushMicrotasks();
-  assert.equal(beacons.length, 0);
-  mock.timers.tick(500);
-  await flushed;
-  assert.deepEqual((await beaconEvents()).map((e) => e.n), [1]);
-  // Later events do not wait any more.
-  c.submit("out", { n: 2 });
+  assert.equal(fetches.length, 1, "an hour later, still waiting");
+  assert.equal(logs.error.length, 2);
+  for (const e of logs.error) assert.match(e, /^\[intake\] s: not sent: more than 128 events waited for the stream configuration/);
+  answer(new Response(JSON.stringify({ streams: { s: {} } })));
   await c.flush();
-  assert.equal(beacons.length, 2);
+  const sent = fetches.slice(1).map((f) => JSON.parse(f.init.body).n);
+  assert.equal(sent.length, 128);
+  assert.equal(sent[0], 3, "the two oldest dropped");
 });
 
 test("stream config: a fresh localStorage copy serves at once; a stale one is revalidated with If-None-Match", async () => {
   const key = "intake-streams https://edge.test/v1/streams";
-  const streams = { out: { sample: { rate: 0, unit: "session" } } };
+  const streams = { out: { sample: { rate: 0, unit: "session" } }, in: {} };
   setGlobal("location", new URL("https://edge.test/page"));
   localStorage.setItem(key, JSON.stringify({ e: '"v1"', s: streams, t: Date.now() }));
   const c1 = createClient({ url: "https://edge.test" });
   assert.equal(fetches.length, 0, "fresh: no request");
   c1.submit("out", {});
   c1.submit("in", {});
+  c1.submit("unknown", {});
   await c1.flush();
-  assert.equal((await beaconEvents()).length, 1);
+  assert.deepEqual((await beaconEvents()).map((e) => e.meta.stream), ["in"]);
   // Stale: used at once, revalidated; a 304 keeps it.
   localStorage.setItem(key, JSON.stringify({ e: '"v1"', s: streams, t: 0 }));
   fetchAnswer = (url) => (url.includes("/v1/streams") ? new Response(null, { status: 304 }) : new Response(null, { status: 202 }));
@@ -363,7 +395,7 @@ test("stream config: a fresh localStorage copy serves at once; a stale one is re
   assert.equal(fetches[1].init.cache, "no-cache");
 });
 
-test("developer mode: each event at once to ?debug=true, unsampled, verdicts logged", async () => {
+test("developer mode: each event at once to ?debug=true, out of sample too, verdicts logged; why the others are not sent", async () => {
   const answers = {
     ok: { events: [{ index: 0, status: "accepted", topic: "dev.s", event: {} }] },
     bad: {
@@ -392,11 +424,13 @@ test("developer mode: each event at once to ?debug=true, unsampled, verdicts log
   const c = createClient({
     url: "https://edge.test",
     apiKey: "k",
-    streamConfig: { s: { sample: { rate: 0, unit: "session" } } },
+    streamConfig: { s: { sample: { rate: 0, unit: "session" } }, bad: { sample: { rate: 2, unit: "session" } } },
   });
   assert.equal(c.developerMode, true);
   for (const kind of ["ok", "bad", "refused", "401"]) c.submit("s", { kind });
-  assert.equal(fetches.length, 4, "sent at once, one request each, sampling bypassed");
+  c.submit("missing", { kind: "ok" });
+  c.submit("bad", { kind: "ok" });
+  assert.equal(fetches.length, 4, "sent at once, one request each, out of sample too; the other streams' events not at all");
   for (const f of fetches) {
     assert.equal(f.url, "https://edge.test/v1/events?debug=true");
     assert.equal(f.init.headers.Authorization, "Bearer k");
@@ -410,6 +444,8 @@ test("developer mode: each event at once to ?debug=true, unsampled, verdicts log
   assert.match(errors, /s: invalid \(HTTP 400\)\n {2}\/page\/id: should be integer\n {2}\/button: should be equal to one of the allowed values/);
   assert.match(errors, /s: refused .*\n.*developer mode is not allowed for anonymous callers[^]*The edge refuses developer mode/);
   assert.match(errors, /HTTP 401 from the edge, not a developer-mode answer: .*unknown API key/);
+  assert.match(errors, /^\[intake\] missing: not sent: stream not in the stream configuration /m);
+  assert.match(errors, /^\[intake\] bad: not sent: invalid sample in the stream configuration: \{"rate":2,"unit":"session"\} /m);
   // The option wins over the switch.
   assert.equal(createClient({ url: "https://edge.test", developerMode: false, streamConfig: null }).developerMode, false);
 });
