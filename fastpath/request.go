@@ -20,6 +20,8 @@ type HeaderSource interface {
 type Request struct {
 	// DT is the ingestion time as RFC 3339 UTC with milliseconds, set by Start.
 	DT []byte
+	// Time is the ingestion time DT writes, to the millisecond.
+	Time time.Time
 	// RequestID is the X-Request-Id header, empty when the client sent none.
 	RequestID []byte
 	// Headers gives the other request headers for enrich_fields_from_http_headers.
@@ -71,6 +73,7 @@ func ReleaseRequest(r *Request) {
 
 func (r *Request) reset() {
 	r.DT = r.DT[:0]
+	r.Time = time.Time{}
 	r.RequestID = nil
 	r.Headers = nil
 	r.Caller = nil
@@ -89,7 +92,8 @@ const maxKeepBytes = 64 << 10
 // Start sets the ingestion time and request id for the request's events. requestID and headers are
 // borrowed: they must stay valid until the request's events are processed.
 func (r *Request) Start(now time.Time, requestID []byte, headers HeaderSource) {
-	r.DT = AppendDT(r.DT[:0], now)
+	r.Time = now.Truncate(time.Millisecond)
+	r.DT = AppendDT(r.DT[:0], r.Time)
 	r.RequestID = requestID
 	r.Headers = headers
 	r.clearMemos()
