@@ -299,7 +299,7 @@ func (s *Server) queueEvent(st *requestState, snap *schemacache.Snapshot, r *fas
 		}
 	}
 	// Fast path: queue the event; TryProduce copies key and value.
-	if err := s.prod.TryProduce(r.Topic, r.Key, r.Value, st.batch, i); err != nil {
+	if err := s.prod.TryProduce(r.Topic, r.Key, r.Value, r.Timestamp, st.batch, i); err != nil {
 		st.messages[i] = unavailableMessage(err)
 		return statusUnavailable
 	}
@@ -361,7 +361,8 @@ func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot,
 	if es := snap.Stream(s.errorStreamName); es != nil {
 		topic = es.Topic
 	}
-	if err := s.prod.TryProduce(topic, nil, st.errEvent, nil, 0); err != nil {
+	// The error event's timestamp is its meta.dt: the request's ingestion time.
+	if err := s.prod.TryProduce(topic, nil, st.errEvent, req.Time, nil, 0); err != nil {
 		errorEventsDropped.Inc()
 		return
 	}
