@@ -325,27 +325,38 @@ func (s *Server) reportEvent(st *requestState, snap *schemacache.Snapshot, req *
 	if !st.hasty {
 		st.invalid = st.appendInvalidEntry(st.invalid, ev, r, i)
 	}
-	s.produceErrorEvent(st, snap, req, r, ev)
+	s.produceErrorEvent(st, snap, req, r, ev, r.Outcome == fastpath.Refused)
 	return status
 }
 
-// maxRawErrorEvent bounds the raw_event of an error event for a refused event: a caller that may
-// not write a stream must not get its payload into Kafka through the error stream.
+// maxRawErrorEvent bounds the raw_event of an error event for a refused event, and for one whose
+// error event would be over --max-event-bytes: a caller that may not write a stream must not get
+// its payload into Kafka through the error stream, and Kafka would refuse the error event.
 const maxRawErrorEvent = 1024
 
-// produceErrorEvent queues the error event for an event that was not accepted. Best effort: when the
-// queue is full it is dropped and counted, never blocking the request.
-func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request, r *fastpath.Result, ev *fastjson.Value) {
+// truncateRaw keeps at most the first maxRawErrorEvent bytes of raw, never half a character,
+// marked "...(truncated)".
+func truncateRaw(raw []byte) []byte {
+	if len(raw) <= maxRawErrorEvent {
+		return raw
+	}
+	n := maxRawErrorEvent
+	for n > 0 && !utf8.RuneStart(raw[n]) {
+		n--
+	}
+	return append(raw[:n:n], "...(truncated)"...)
+}
+
+// produceErrorEvent queues the error event for an event that was not accepted, with the event's
+// first KiB only when truncate. Best effort: when the queue is full it is dropped and counted,
+// never blocking the request.
+func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request, r *fastpath.Result, ev *fastjson.Value, truncate bool) {
 	if s.cfg.ErrorStream == "" {
 		return
 	}
 	st.scratch = r.Errors.AppendText(st.scratch[:0])
 	msgEnd := len(st.scratch)
 	st.scratch = fastpath.AppendJSON(st.scratch, ev)
-	raw := st.scratch[msgEnd:]
-	if r.Outcome == fastpath.Refused && len(raw) > maxRawErrorEvent {
-		raw = append(raw[:maxRawErrorEvent:maxRawErrorEvent], "...(truncated)"...)
-	}
 	e := fastpath.ErrorEvent{
 		SchemaURI:        s.cfg.ErrorSchemaURI,
 		Stream:           s.cfg.ErrorStream,
@@ -354,9 +365,18 @@ func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot,
 		Message:          st.scratch[:msgEnd],
 		ErroredStream:    r.StreamName,
 		ErroredSchemaURI: r.SchemaURI,
-		RawEvent:         raw,
+		RawEvent:         st.scratch[msgEnd:],
+	}
+	if truncate {
+		e.RawEvent = truncateRaw(e.RawEvent)
 	}
 	st.errEvent = req.AppendErrorEvent(st.errEvent[:0], &e)
+	if limit := s.cfg.MaxEventBytes; limit > 0 && len(st.errEvent) > limit && len(e.RawEvent) > maxRawErrorEvent {
+		// Slow path: Kafka would refuse the error event (an event over --max-event-bytes, or
+		// close to it): it carries the first KiB of the event.
+		e.RawEvent = truncateRaw(e.RawEvent)
+		st.errEvent = req.AppendErrorEvent(st.errEvent[:0], &e)
+	}
 	topic := s.errorTopic
 	if es := snap.Stream(s.errorStreamName); es != nil {
 		topic = es.Topic

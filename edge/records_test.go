@@ -1,12 +1,28 @@
 package edge_test
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"intake.dev/intake/edge"
 	"intake.dev/intake/internal/edgetest"
 )
+
+// pad is an http.request_headers member (the click schema takes any string there) of about n
+// bytes that do not compress (Kafka checks a batch's size as sent), letters and 2- and 3-byte
+// characters.
+func pad(n int) string {
+	r := rand.New(rand.NewPCG(uint64(n), 2))
+	chars := []string{"a", "b", "c", "d", "e", "f", "g", "h", "é", "ß", "€", "中"}
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(chars[r.IntN(len(chars))])
+	}
+	return `"http":{"request_headers":{"x-pad":"` + b.String() + `"}}`
+}
 
 // TestRecordTimestampIsMetaDT: a record's Kafka timestamp is its event's meta.dt, as
 // eventgate-wikimedia has it, for the ingestion time intake writes and for an error event; an
@@ -46,7 +62,83 @@ func TestRecordTimestampIsMetaDT(t *testing.T) {
 	}
 }
 
+// entries is an answer's list (invalid, error, events) as objects.
+func entries(t *testing.T, r edgetest.Response, list string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	l, _ := r.JSON(t)[list].([]any)
+	for _, e := range l {
+		m, ok := e.(map[string]any)
+		if !ok {
+			t.Fatalf("%s entry %v is not an object", list, e)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// firstError is the first of an entry's errors (an invalid entry's context, or a verdict).
+func firstError(entry map[string]any) map[string]any {
+	errs, _ := entry["errors"].([]any)
+	if len(errs) == 0 {
+		return nil
+	}
+	m, _ := errs[0].(map[string]any)
+	return m
+}
+
 // ownDT is a click event of stream with its own meta.dt.
 func ownDT(stream, dt string) string {
 	return strings.Replace(click(stream), `"meta":{"stream":"`+stream+`"}`, `"meta":{"stream":"`+stream+`","dt":"`+dt+`"}`, 1)
+}
+
+// TestEventOverMaxEventBytes: an event larger than --max-event-bytes as produced is invalid with a
+// reason naming the flag, its error event carries its first KiB, and its siblings are produced.
+func TestEventOverMaxEventBytes(t *testing.T) {
+	h := edgetest.Start(t, edgetest.Options{Edge: func(c *edge.Config) { c.MaxEventBytes = 2000 }})
+	big := click("example.click", pad(3000))
+	r := h.Post("/v1/events", []byte("["+click("example.click")+","+big+","+click("example.click")+"]"))
+	if r.Code != 207 {
+		t.Fatalf("got %d %s, want 207", r.Code, r.Body)
+	}
+	invalid := entries(t, r, "invalid")
+	if len(invalid) != 1 {
+		t.Fatalf("invalid entries: %v, want the big event's", invalid)
+	}
+	context, _ := invalid[0]["context"].(map[string]any)
+	text, _ := context["errorsText"].(string)
+	if !strings.Contains(text, "should be at most 2000 bytes as produced (--max-event-bytes), but is ") {
+		t.Fatalf("errorsText %q does not name --max-event-bytes", text)
+	}
+	if kw := firstError(context)["keyword"]; kw != "maxEventBytes" {
+		t.Fatalf("keyword %v, want maxEventBytes", kw)
+	}
+	h.Consume("dev.example.click", 2)
+	errs := h.Consume("dev.intake.error", 1)
+	raw, _ := edgetest.Field(edgetest.MustJSON(t, errs[0].Value), "raw_event").(string)
+	if len(raw) != edge.MaxRawErrorEvent+len("...(truncated)") || !strings.HasSuffix(raw, "...(truncated)") {
+		t.Fatalf("error event raw_event of %d bytes, want the event's first KiB: %.80s...", len(raw), raw)
+	}
+}
+
+// TestTruncateRawKeepsCharactersWhole: an error event that quotes only the first KiB of an event
+// cut it at byte 1024 even inside a character, writing invalid UTF-8 into Kafka.
+func TestTruncateRawKeepsCharactersWhole(t *testing.T) {
+	f := func(raw string, wantLen int) {
+		t.Helper()
+		got := string(edge.TruncateRaw([]byte(raw)))
+		if !utf8.ValidString(got) {
+			t.Fatalf("truncated to invalid UTF-8: ...%q", got[max(0, len(got)-20):])
+		}
+		if wantLen != len(got) {
+			t.Fatalf("truncated to %d bytes, want %d", len(got), wantLen)
+		}
+	}
+	marked := func(n int) int { return n + len("...(truncated)") }
+	f(strings.Repeat("a", 1024), 1024) // whole
+	f(strings.Repeat("a", 1025), marked(1024))
+	f(strings.Repeat("€", 400), marked(1023))             // 3-byte characters: 341 whole ones
+	f("a"+strings.Repeat("€", 400), marked(1024))         // byte 1024 starts a character
+	f("ab"+strings.Repeat("€", 400), marked(1022))        // two bytes of a character would be left
+	f(strings.Repeat("a", 1023)+"😀"+"tail", marked(1023)) // a 4-byte character across the cut
 }
