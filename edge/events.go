@@ -164,7 +164,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 		defer kafkaout.ReleaseBatch(st.batch)
 	}
 	s.processEvents(st, snap, req, now)
-	s.collectAcks(st, snap)
+	s.collectAcks(st, snap, req)
 
 	if st.debug {
 		return s.respondDebug(ctx, st)
@@ -390,9 +390,9 @@ func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot,
 }
 
 // collectAcks waits for Kafka's answers to the events a sync request queued, up to AckTimeout,
-// and settles each: accepted, failed (Kafka refused it), or unavailable (no answer in time, or
-// Kafka unavailable).
-func (s *Server) collectAcks(st *requestState, snap *schemacache.Snapshot) {
+// and settles each: accepted, invalid (larger than its topic takes), failed (Kafka refused it
+// otherwise), or unavailable (no answer in time, or Kafka unavailable).
+func (s *Server) collectAcks(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request) {
 	if st.pending == 0 {
 		return
 	}
@@ -405,8 +405,16 @@ func (s *Server) collectAcks(st *requestState, snap *schemacache.Snapshot) {
 		case err == nil:
 			st.status[i] = statusAccepted
 			count(snap, st.streams[i], fastpath.Accepted)
+		case errors.Is(err, kafkaout.ErrTooLarge):
+			// The event will never fit its topic: invalid, as one over --max-event-bytes is.
+			st.status[i] = s.reportTooLarge(st, snap, req, i, err)
 		case !done || kafkaout.IsUnavailable(err):
 			st.status[i] = statusUnavailable
+			if done && errors.Is(err, kafkaout.ErrBatchTooLarge) {
+				// Its batch was refused for another record of it: the event fits alone.
+				st.messages[i] = "cannot produce the event: " + err.Error()
+				break
+			}
 			st.messages[i] = "Kafka did not acknowledge the event within " + s.cfg.AckTimeout.String() + ": " + err.Error()
 		default:
 			st.status[i] = statusFailed
@@ -414,6 +422,39 @@ func (s *Server) collectAcks(st *requestState, snap *schemacache.Snapshot) {
 			countErrored(snap, st.streams[i])
 		}
 	}
+}
+
+// reportTooLarge reports event i of a sync request, which Kafka refused as larger than its topic
+// takes, as an invalid event, with an error event carrying the event's first KiB, and returns its
+// status.
+func (s *Server) reportTooLarge(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request, i int, refusal error) eventStatus {
+	var err *kafkaout.TooLargeError
+	if !errors.As(refusal, &err) {
+		panic("BUG: a kafkaout.ErrTooLarge error that is not a *kafkaout.TooLargeError")
+	}
+	ev := st.events[i]
+	r := &st.res
+	r.Reset()
+	r.Outcome = fastpath.Invalid
+	r.Stream = st.streams[i]
+	r.StreamName = ev.GetStringBytes(s.cfg.Fields.StreamField...)
+	r.SchemaURI = ev.GetStringBytes(s.cfg.Fields.SchemaField...)
+	r.ErrorType = "ValidationError"
+	limit := strconv.Itoa(int(err.Limit))
+	msg := "should be at most " + limit + " bytes as a Kafka record batch of topic '" + err.Topic +
+		"' (its max.message.bytes, or --kafka-batch-max-bytes when lower), but is " + strconv.Itoa(err.Bytes)
+	if err.Err != nil {
+		msg += " (" + err.Err.Error() + ")"
+	}
+	r.Errors.Add("maxMessageBytes", "", "#", `{"limit":`+limit+`}`, msg)
+	if st.debug {
+		st.debugEntry(i, r, ev)
+	}
+	count(snap, r.Stream, fastpath.Invalid)
+	st.invalid = st.appendInvalidEntry(st.invalid, ev, r, i)
+	// Its topic's limit may be the error stream's too.
+	s.produceErrorEvent(st, snap, req, r, ev, true)
+	return statusInvalid
 }
 
 // respondEvents picks the status from the events' fates, as EventGate does, with 503 when any event

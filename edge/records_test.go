@@ -1,11 +1,15 @@
 package edge_test
 
 import (
+	"context"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"intake.dev/intake/edge"
 	"intake.dev/intake/internal/edgetest"
@@ -118,6 +122,65 @@ func TestEventOverMaxEventBytes(t *testing.T) {
 	raw, _ := edgetest.Field(edgetest.MustJSON(t, errs[0].Value), "raw_event").(string)
 	if len(raw) != edge.MaxRawErrorEvent+len("...(truncated)") || !strings.HasSuffix(raw, "...(truncated)") {
 		t.Fatalf("error event raw_event of %d bytes, want the event's first KiB: %.80s...", len(raw), raw)
+	}
+}
+
+// TestEventTooLargeForItsTopic: a topic that takes smaller records than --max-event-bytes lets
+// through refused the record batch of a large event as too large, and with it every record
+// franz-go held for its partition: the whole request answered 500. The large event alone is
+// invalid now, with the topic's limit as the reason, and the others arrive.
+func TestEventTooLargeForItsTopic(t *testing.T) {
+	h := edgetest.Start(t, edgetest.Options{Partitions: 1})
+	adm := kadm.NewClient(mustClient(t, h.Brokers))
+	v := "4096"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if resp, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"max.message.bytes": &v}, "dev.example.click"); err != nil || resp.Err != nil {
+		t.Fatalf("cannot create the topic: %v %v", err, resp.Err)
+	}
+	small := func(n int) string { return click("example.click", `"count":`+strconv.Itoa(n)) }
+	big := click("example.click", pad(6000))
+	f := func(path string, wantCode int, wantStatus string) {
+		t.Helper()
+		r := h.Post(path, []byte("["+small(1)+","+big+","+small(2)+","+small(3)+"]"))
+		if r.Code != wantCode {
+			t.Fatalf("%s: got %d %s, want %d", path, r.Code, r.Body, wantCode)
+		}
+		var entry map[string]any
+		if wantStatus == "" {
+			invalid := entries(t, r, "invalid")
+			if len(invalid) != 1 || len(entries(t, r, "error")) != 0 {
+				t.Fatalf("%s: %s, want the big event alone under invalid", path, r.Body)
+			}
+			entry, _ = invalid[0]["context"].(map[string]any)
+		} else {
+			events := entries(t, r, "events")
+			for i, e := range events {
+				if want := map[bool]string{true: wantStatus, false: "accepted"}[i == 1]; e["status"] != want {
+					t.Fatalf("%s: event %d is %v, want %s: %s", path, i, e["status"], want, r.Body)
+				}
+			}
+			entry = events[1]
+		}
+		text, _ := entry["errorsText"].(string)
+		if !strings.Contains(text, "should be at most 4096 bytes as a Kafka record batch of topic 'dev.example.click'") {
+			t.Fatalf("%s: errorsText %q does not give the topic's limit", path, text)
+		}
+		if kw := firstError(entry)["keyword"]; kw != "maxMessageBytes" {
+			t.Fatalf("%s: keyword %v, want maxMessageBytes", path, kw)
+		}
+	}
+	f("/v1/events", 207, "")
+	f("/v1/events?debug=true", 207, "invalid")
+	recs := h.Consume("dev.example.click", 6)
+	if len(recs) != 6 {
+		t.Fatalf("%d records in the topic, want the 6 small events", len(recs))
+	}
+	for _, rec := range h.Consume("dev.intake.error", 2) {
+		raw, _ := edgetest.Field(edgetest.MustJSON(t, rec.Value), "raw_event").(string)
+		if len(raw) > edge.MaxRawErrorEvent+len("...(truncated)") || !strings.HasSuffix(raw, "...(truncated)") {
+			t.Fatalf("error event raw_event of %d bytes, want the event's first KiB", len(raw))
+		}
 	}
 }
 
