@@ -30,7 +30,7 @@ type TooLargeError struct {
 }
 
 func (e *TooLargeError) Error() string {
-	s := fmt.Sprintf("the record is %d bytes as a Kafka record batch, more than the %d topic %q takes (its max.message.bytes, or the producer's batch size when lower)",
+	s := fmt.Sprintf("the record is %d bytes as a Kafka record batch, more than the %d bytes topic %q takes (its max.message.bytes, or the producer's batch size when lower)",
 		e.Bytes, e.Limit, e.Topic)
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
