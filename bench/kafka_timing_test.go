@@ -25,7 +25,7 @@ func ringCases() []benchCase {
 			p := newProducer(b, "")
 			op := func() {
 				for {
-					err := p.TryProduce(rec.topic, rec.key, rec.value, nil, 0)
+					err := p.TryProduce(rec.topic, rec.key, rec.value, time.Time{}, nil, 0)
 					if err == nil {
 						return
 					}
@@ -116,7 +116,7 @@ func produceBatchOf(p *kafkaout.Producer, rec produced, errs *firstError) {
 	defer kafkaout.ReleaseBatch(bt)
 	bt.Add(produceBatch)
 	for i := range produceBatch {
-		if err := p.TryProduce(rec.topic, rec.key, rec.value, bt, i); err != nil {
+		if err := p.TryProduce(rec.topic, rec.key, rec.value, time.Time{}, bt, i); err != nil {
 			errs.set(err)
 			return
 		}
@@ -166,7 +166,7 @@ func fillFreeList(b *testing.B, p *kafkaout.Producer, rec produced) {
 	prev := runtime.GOMAXPROCS(1)
 	fulls := 0
 	for fulls < 64 {
-		switch err := p.TryProduce(rec.topic, rec.key, rec.value, nil, 0); {
+		switch err := p.TryProduce(rec.topic, rec.key, rec.value, time.Time{}, nil, 0); {
 		case err == nil:
 			fulls = 0
 		case errors.Is(err, kafkaout.ErrFull):

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/valyala/fasthttp"
 
 	"intake.dev/intake/edge"
@@ -30,8 +33,16 @@ import (
 func TestEveryAnswerIsCounted(t *testing.T) {
 	fx := newAccessFixture(t)
 	fx.cfg.RateLimits = ratelimit.Config{Streams: map[string]ratelimit.Limit{"listed.click": {Rate: 0.001, Burst: 1}}}
+	// A broker of the test's own, which can refuse a record for good: the 500.
+	broker, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broker.Close)
 	h := edgetest.Start(t, edgetest.Options{StreamConfig: fx.streamConfig, ServiceName: "intake", Access: &fx.cfg,
-		// Kafka refuses a record over a batch's bytes for good: the 500 of a big event.
+		Brokers: broker.ListenAddrs(),
+		// A record over the producer's batches is larger than its topic takes: the 400 of a big
+		// event (a 500 before the producer told it from other refusals).
 		Kafka: func(c *kafkaout.Config) { c.BatchMaxBytes = 512 },
 		Edge: func(c *edge.Config) {
 			c.MaxEvents = 3
@@ -111,7 +122,9 @@ func TestEveryAnswerIsCounted(t *testing.T) {
 	f("events", 400, post("/v1/events", invalid))
 	f("events", 403, post("/v1/events", click("required.click")))
 	f("events", 429, post("/v1/events", "["+click("listed.click")+","+click("listed.click")+"]", "X-API-Key", keyA))
-	f("events", 500, post("/v1/events", big))
+	f("events", 400, post("/v1/events", big))
+	broker.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "dev.open.click", Err: kerr.InvalidRecord})
+	f("events", 500, post("/v1/events", valid))
 	f("events", 200, post("/v1/events", click("required.click"), "X-API-Key", keyA, "X-Intake-Debug", "1"))
 	// POST /v1/events: the request's own faults.
 	f("events", 400, post("/v1/events", `{"meta":`))

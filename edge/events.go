@@ -170,7 +170,7 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 		defer kafkaout.ReleaseBatch(st.batch)
 	}
 	s.processEvents(st, snap, req, now)
-	s.collectAcks(st, snap)
+	s.collectAcks(st, snap, req)
 
 	if st.debug {
 		return s.respondDebug(ctx, st)
@@ -318,7 +318,7 @@ func (s *Server) queueEvent(st *requestState, snap *schemacache.Snapshot, r *fas
 		}
 	}
 	// Fast path: queue the event; TryProduce copies key and value.
-	if err := s.prod.TryProduce(r.Topic, r.Key, r.Value, st.batch, i); err != nil {
+	if err := s.prod.TryProduce(r.Topic, r.Key, r.Value, r.Timestamp, st.batch, i); err != nil {
 		st.messages[i] = unavailableMessage(err)
 		return statusUnavailable
 	}
@@ -344,27 +344,38 @@ func (s *Server) reportEvent(st *requestState, snap *schemacache.Snapshot, req *
 	if !st.hasty {
 		st.invalid = st.appendInvalidEntry(st.invalid, ev, r, i)
 	}
-	s.produceErrorEvent(st, snap, req, r, ev)
+	s.produceErrorEvent(st, snap, req, r, ev, r.Outcome == fastpath.Refused)
 	return status
 }
 
-// maxRawErrorEvent bounds the raw_event of an error event for a refused event: a caller that may
-// not write a stream must not get its payload into Kafka through the error stream.
+// maxRawErrorEvent bounds the raw_event of an error event for a refused event, and for one whose
+// error event would be over --max-event-bytes: a caller that may not write a stream must not get
+// its payload into Kafka through the error stream, and Kafka would refuse the error event.
 const maxRawErrorEvent = 1024
 
-// produceErrorEvent queues the error event for an event that was not accepted. Best effort: when the
-// queue is full it is dropped and counted, never blocking the request.
-func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request, r *fastpath.Result, ev *fastjson.Value) {
+// truncateRaw keeps at most the first maxRawErrorEvent bytes of raw, never half a character,
+// marked "...(truncated)".
+func truncateRaw(raw []byte) []byte {
+	if len(raw) <= maxRawErrorEvent {
+		return raw
+	}
+	n := maxRawErrorEvent
+	for n > 0 && !utf8.RuneStart(raw[n]) {
+		n--
+	}
+	return append(raw[:n:n], "...(truncated)"...)
+}
+
+// produceErrorEvent queues the error event for an event that was not accepted, with the event's
+// first KiB only when truncate. Best effort: when the queue is full it is dropped and counted,
+// never blocking the request.
+func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request, r *fastpath.Result, ev *fastjson.Value, truncate bool) {
 	if s.cfg.ErrorStream == "" {
 		return
 	}
 	st.scratch = r.Errors.AppendText(st.scratch[:0])
 	msgEnd := len(st.scratch)
 	st.scratch = fastpath.AppendJSON(st.scratch, ev)
-	raw := st.scratch[msgEnd:]
-	if r.Outcome == fastpath.Refused && len(raw) > maxRawErrorEvent {
-		raw = append(raw[:maxRawErrorEvent:maxRawErrorEvent], "...(truncated)"...)
-	}
 	e := fastpath.ErrorEvent{
 		SchemaURI:        s.cfg.ErrorSchemaURI,
 		Stream:           s.cfg.ErrorStream,
@@ -373,14 +384,24 @@ func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot,
 		Message:          st.scratch[:msgEnd],
 		ErroredStream:    r.StreamName,
 		ErroredSchemaURI: r.SchemaURI,
-		RawEvent:         raw,
+		RawEvent:         st.scratch[msgEnd:],
+	}
+	if truncate {
+		e.RawEvent = truncateRaw(e.RawEvent)
 	}
 	st.errEvent = req.AppendErrorEvent(st.errEvent[:0], &e)
+	if limit := s.cfg.MaxEventBytes; limit > 0 && len(st.errEvent) > limit && len(e.RawEvent) > maxRawErrorEvent {
+		// Slow path: Kafka would refuse the error event (an event over --max-event-bytes, or
+		// close to it): it carries the first KiB of the event.
+		e.RawEvent = truncateRaw(e.RawEvent)
+		st.errEvent = req.AppendErrorEvent(st.errEvent[:0], &e)
+	}
 	topic := s.errorTopic
 	if es := snap.Stream(s.errorStreamName); es != nil {
 		topic = es.Topic
 	}
-	if err := s.prod.TryProduce(topic, nil, st.errEvent, nil, 0); err != nil {
+	// The error event's timestamp is its meta.dt: the request's ingestion time.
+	if err := s.prod.TryProduce(topic, nil, st.errEvent, req.Time, nil, 0); err != nil {
 		errorEventsDropped.Inc()
 		return
 	}
@@ -388,9 +409,9 @@ func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot,
 }
 
 // collectAcks waits for Kafka's answers to the events a sync request queued, up to AckTimeout,
-// and settles each: accepted, failed (Kafka refused it), or unavailable (no answer in time, or
-// Kafka unavailable).
-func (s *Server) collectAcks(st *requestState, snap *schemacache.Snapshot) {
+// and settles each: accepted, invalid (larger than its topic takes), failed (Kafka refused it
+// otherwise), or unavailable (no answer in time, or Kafka unavailable).
+func (s *Server) collectAcks(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request) {
 	if st.pending == 0 {
 		return
 	}
@@ -403,8 +424,16 @@ func (s *Server) collectAcks(st *requestState, snap *schemacache.Snapshot) {
 		case err == nil:
 			st.status[i] = statusAccepted
 			count(snap, st.streams[i], fastpath.Accepted)
+		case errors.Is(err, kafkaout.ErrTooLarge):
+			// The event will never fit its topic: invalid, as one over --max-event-bytes is.
+			st.status[i] = s.reportTooLarge(st, snap, req, i, err)
 		case !done || kafkaout.IsUnavailable(err):
 			st.status[i] = statusUnavailable
+			if done && errors.Is(err, kafkaout.ErrBatchTooLarge) {
+				// Its batch was refused for another record of it: the event fits alone.
+				st.messages[i] = "cannot produce the event: " + err.Error()
+				break
+			}
 			st.messages[i] = "Kafka did not acknowledge the event within " + s.cfg.AckTimeout.String() + ": " + err.Error()
 		default:
 			st.status[i] = statusFailed
@@ -412,6 +441,39 @@ func (s *Server) collectAcks(st *requestState, snap *schemacache.Snapshot) {
 			countErrored(snap, st.streams[i])
 		}
 	}
+}
+
+// reportTooLarge reports event i of a sync request, which Kafka refused as larger than its topic
+// takes, as an invalid event, with an error event carrying the event's first KiB, and returns its
+// status.
+func (s *Server) reportTooLarge(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request, i int, refusal error) eventStatus {
+	var err *kafkaout.TooLargeError
+	if !errors.As(refusal, &err) {
+		panic("BUG: a kafkaout.ErrTooLarge error that is not a *kafkaout.TooLargeError")
+	}
+	ev := st.events[i]
+	r := &st.res
+	r.Reset()
+	r.Outcome = fastpath.Invalid
+	r.Stream = st.streams[i]
+	r.StreamName = ev.GetStringBytes(s.cfg.Fields.StreamField...)
+	r.SchemaURI = ev.GetStringBytes(s.cfg.Fields.SchemaField...)
+	r.ErrorType = "ValidationError"
+	limit := strconv.Itoa(int(err.Limit))
+	msg := "should be at most " + limit + " bytes as a Kafka record batch of topic '" + err.Topic +
+		"' (its max.message.bytes, or --kafka-batch-max-bytes when lower), but is " + strconv.Itoa(err.Bytes)
+	if err.Err != nil {
+		msg += " (" + err.Err.Error() + ")"
+	}
+	r.Errors.Add("maxMessageBytes", "", "#", `{"limit":`+limit+`}`, msg)
+	if st.debug {
+		st.debugEntry(i, r, ev)
+	}
+	count(snap, r.Stream, fastpath.Invalid)
+	st.invalid = st.appendInvalidEntry(st.invalid, ev, r, i)
+	// Its topic's limit may be the error stream's too.
+	s.produceErrorEvent(st, snap, req, r, ev, true)
+	return statusInvalid
 }
 
 // respondEvents picks the status from the events' fates, as EventGate does, with 503 when any event

@@ -12,5 +12,9 @@ func (s *Server) ServeConn(c net.Conn) error { return s.srv.ServeConn(c) }
 // ErrorEventsQueued is how many error events the edges of this process have queued so far.
 func ErrorEventsQueued() uint64 { return errorEventsQueued.Get() }
 
-// MaxRawErrorEvent is how many bytes of an unparsable event an error event quotes.
+// MaxRawErrorEvent is how many bytes of an event an error event quotes when it does not carry it
+// whole (a refused event, one too large).
 const MaxRawErrorEvent = maxRawErrorEvent
+
+// TruncateRaw is what an error event quotes of an event it does not carry whole.
+func TruncateRaw(raw []byte) []byte { return truncateRaw(raw) }

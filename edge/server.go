@@ -48,6 +48,10 @@ type Config struct {
 	MaxHeaders int
 	// MaxURLBytes bounds the request URI (414 above it); 0: no bound but MaxHeaderBytes.
 	MaxURLBytes int
+	// MaxEventBytes bounds an event as produced, enriched and serialized: a larger one is invalid
+	// (fastpath.Options.MaxEventBytes), and an error event that would be larger carries only the
+	// first KiB of its event. 0: no bound.
+	MaxEventBytes int
 	// MaxConnsPerIP bounds the open connections from one client IP address: one more is answered
 	// 429 and closed. 0: no bound, the default, since many clients share an address behind a NAT
 	// or a proxy.
@@ -97,6 +101,12 @@ type Config struct {
 	Access *Access
 }
 
+// DefaultMaxEventBytes is MaxEventBytes' default. Kafka takes record batches of up to 1048588
+// bytes by default (message.max.bytes, 1 MiB + 12), and the producer builds them up to 1 MiB
+// (kafkaout.Config.BatchMaxBytes): an event of a million bytes leaves 48 KiB of that for the
+// batch's header (61 bytes), the record's framing (at most 30), its key and headers.
+const DefaultMaxEventBytes = 1_000_000
+
 // DefaultConfig returns the defaults documented in the README.
 func DefaultConfig() Config {
 	return Config{
@@ -111,6 +121,7 @@ func DefaultConfig() Config {
 		MaxHeaderBytes:       16 << 10,
 		MaxHeaders:           100,
 		MaxURLBytes:          8 << 10,
+		MaxEventBytes:        DefaultMaxEventBytes,
 		MaxConnsPerIP:        0,
 		MaxConnections:       fasthttp.DefaultConcurrency,
 		ReadTimeout:          30 * time.Second,
@@ -182,6 +193,7 @@ func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) (*Server
 	if len(cfg.Fields.StreamField) == 0 || len(cfg.Fields.SchemaField) == 0 {
 		cfg.Fields = fastpath.DefaultOptions()
 	}
+	cfg.Fields.MaxEventBytes = max(cfg.MaxEventBytes, 0)
 	s := &Server{
 		cfg:    cfg,
 		cache:  cache,

@@ -1,6 +1,9 @@
 package fastpath
 
 import (
+	"strconv"
+	"time"
+
 	"github.com/valyala/fastjson"
 )
 
@@ -10,6 +13,9 @@ type Options struct {
 	StreamField []string
 	// SchemaField is the path of the schema URI in an event; default $schema.
 	SchemaField []string
+	// MaxEventBytes bounds an accepted event as produced (enriched, with defaults, serialized):
+	// a larger one is Invalid (--max-event-bytes). 0: no bound.
+	MaxEventBytes int
 }
 
 // DefaultOptions returns EventGate's field paths.
@@ -41,7 +47,11 @@ type Result struct {
 	Topic      string
 	Key        []byte // nil when the stream has no message_key_fields
 	Value      []byte
-	keyBuf     []byte
+	// Timestamp is the event's meta.dt as a time, its Kafka timestamp: the ingestion time when
+	// enrichment wrote it (Request.Time), the event's own when it brought one; Request.Time when
+	// it has none that parses.
+	Timestamp time.Time
+	keyBuf    []byte
 	// ErrorType names the failed contract step for error events: "ValidationError",
 	// "StreamError", "SchemaError", "AuthorizationError".
 	ErrorType string
@@ -64,6 +74,7 @@ func (r *Result) Reset() {
 	}
 	r.Key = nil
 	r.Value = r.Value[:0]
+	r.Timestamp = time.Time{}
 	r.ErrorType = ""
 	r.Errors.reset()
 }
@@ -195,9 +206,17 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 		r.Key = r.keyBuf
 	}
 
-	// 9. The topic, then the bytes to produce.
+	// 9. The topic, then the bytes to produce, within MaxEventBytes, and their timestamp.
 	r.Topic = st.Topic
 	r.Value = AppendJSON(r.Value[:0], ev)
+	if o.MaxEventBytes > 0 && len(r.Value) > o.MaxEventBytes {
+		// Slow path: build the error.
+		limit := strconv.Itoa(o.MaxEventBytes)
+		r.fail(Invalid, "ValidationError", "maxEventBytes", "", "#", `{"limit":`+limit+`}`,
+			"should be at most "+limit+" bytes as produced (--max-event-bytes), but is "+strconv.Itoa(len(r.Value)))
+		return
+	}
+	r.Timestamp = eventTime(ev, req)
 	r.Outcome = Accepted
 }
 

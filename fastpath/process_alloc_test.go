@@ -15,8 +15,10 @@ import (
 func TestProcessValidEventDoesNotAllocate(t *testing.T) {
 	l := newFakeLookup(t, AcceptAll)
 	o := DefaultOptions()
+	o.MaxEventBytes = 1 << 20
 	body := []byte(`[{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event"},"test":"x"},` +
-		`{"$schema":"/test/event/1.0.0","meta":{"stream":"keyed"},"page":{"page_id":12},"wiki_id":"enwiki"}]`)
+		`{"$schema":"/test/event/1.0.0","meta":{"stream":"keyed"},"page":{"page_id":12},"wiki_id":"enwiki"},` +
+		`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event","dt":"2020-07-01 12:30:45.5+02:00"}}]`)
 	hdr := byteHeaders{"User-Agent": []byte("curl/8")}
 	rid := []byte("rid-1")
 	var p fastjson.Parser

@@ -439,3 +439,101 @@ func TestDuplicateKeys(t *testing.T) {
 	f(`{`+base+`,"m":{`+many+`"k7":0}}`, "'.m' should not have the key 'k7' twice")
 	f(`{`+base+`,"m":{`+strings.TrimSuffix(many, ",")+`}}`, "")
 }
+
+func TestParseDT(t *testing.T) {
+	f := func(s string, want time.Time) {
+		t.Helper()
+		got, ok := parseDT(s)
+		if want.IsZero() {
+			if ok {
+				t.Fatalf("parseDT(%q) = %s, want no time", s, got)
+			}
+			return
+		}
+		if !ok || !got.Equal(want) {
+			t.Fatalf("parseDT(%q) = %s, %v; want %s", s, got, ok, want)
+		}
+	}
+	utc := func(y, mo, d, h, mi, s, ns int) time.Time {
+		return time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC)
+	}
+	f("2020-07-01T12:30:45Z", utc(2020, 7, 1, 12, 30, 45, 0))
+	f("2020-07-01T12:30:45.123Z", utc(2020, 7, 1, 12, 30, 45, 123_000_000))
+	f("2020-07-01T12:30:45.123456789123z", utc(2020, 7, 1, 12, 30, 45, 123_456_789))
+	f("2020-07-01t12:30:45.5Z", utc(2020, 7, 1, 12, 30, 45, 500_000_000))
+	f("2020-07-01 12:30:45Z", utc(2020, 7, 1, 12, 30, 45, 0))
+	f("2020-07-01\u00a012:30:45Z", utc(2020, 7, 1, 12, 30, 45, 0)) // a JavaScript space: Ajv's \s
+	f("2020-07-01T12:30:45+02:00", utc(2020, 7, 1, 10, 30, 45, 0))
+	f("2020-07-01T12:30:45-0130", utc(2020, 7, 1, 14, 0, 45, 0))
+	f("2020-07-01T00:30:45+05", utc(2020, 6, 30, 19, 30, 45, 0))
+	f("2016-12-31T23:59:60Z", utc(2017, 1, 1, 0, 0, 0, 0)) // a leap second rolls over
+	f("2020-07-01T12:30:45", time.Time{})                  // no zone
+	f("2020-07-01", time.Time{})
+	f("yesterday", time.Time{})
+	f("2020-07-01T12:30:45+2:00", time.Time{})
+}
+
+func TestEventTimestamp(t *testing.T) {
+	l := newFakeLookup(t, AcceptAll)
+	o := DefaultOptions()
+	now := time.Date(2026, 11, 23, 18, 42, 0, 123456789, time.UTC)
+	ingested := now.Truncate(time.Millisecond)
+	f := func(event string, want time.Time) {
+		t.Helper()
+		ev := fastjson.MustParse(event)
+		req := AcquireRequest()
+		defer ReleaseRequest(req)
+		req.Start(now, nil, nil)
+		var r Result
+		Process(l, &o, ev, req, &r)
+		if r.Outcome != Accepted {
+			t.Fatalf("not accepted: %s", r.Errors.Text())
+		}
+		if !r.Timestamp.Equal(want) {
+			t.Fatalf("timestamp %s, want %s", r.Timestamp, want)
+		}
+	}
+	// meta.dt written by enrichment: the ingestion time, as meta.dt says it (milliseconds).
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event"}}`, ingested)
+	// The event's own meta.dt, as eventgate-wikimedia takes it.
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event","dt":"2020-07-01T12:30:45.678+02:00"}}`,
+		time.Date(2020, 7, 1, 10, 30, 45, 678_000_000, time.UTC))
+	// One that is not a date-time (the schema does not say it must be): the ingestion time.
+	f(`{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event","dt":"last tuesday"}}`, ingested)
+	// A schema without meta.dt: the ingestion time.
+	f(`{"$schema":"/legacy/1.0.0","meta":{"stream":"legacy"}}`, ingested)
+}
+
+func TestMaxEventBytes(t *testing.T) {
+	l := newFakeLookup(t, AcceptAll)
+	o := DefaultOptions()
+	now := time.Date(2026, 11, 23, 18, 42, 0, 0, time.UTC)
+	const event = `{"$schema":"/test/event/1.0.0","meta":{"stream":"test.event","dt":"2026-11-23T18:42:00Z","id":"x"},"test":"%s"}`
+	process := func(limit int, test string) *Result {
+		t.Helper()
+		o.MaxEventBytes = limit
+		ev := fastjson.MustParse(fmt.Sprintf(event, test))
+		req := AcquireRequest()
+		defer ReleaseRequest(req)
+		req.Start(now, nil, nil)
+		r := &Result{}
+		Process(l, &o, ev, req, r)
+		return r
+	}
+	// As produced: the defaults filled in count ("nested" has none to fill here).
+	size := len(process(0, "abc").Value)
+	if r := process(size, "abc"); r.Outcome != Accepted {
+		t.Fatalf("an event of exactly --max-event-bytes: %s", r.Errors.Text())
+	}
+	r := process(size, "abcd")
+	if r.Outcome != Invalid || r.ErrorType != "ValidationError" {
+		t.Fatalf("an event one byte over --max-event-bytes: outcome %d (%s), want invalid", r.Outcome, r.ErrorType)
+	}
+	want := fmt.Sprintf("should be at most %d bytes as produced (--max-event-bytes), but is %d", size, size+1)
+	if text := r.Errors.Text(); !strings.Contains(text, want) {
+		t.Fatalf("errors %q lack %q", text, want)
+	}
+	if js := string(r.Errors.AppendJSON(nil)); !strings.Contains(js, `"keyword":"maxEventBytes"`) || !strings.Contains(js, fmt.Sprintf(`"params":{"limit":%d}`, size)) {
+		t.Fatalf("error JSON %s lacks the keyword or the limit", js)
+	}
+}

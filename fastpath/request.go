@@ -21,6 +21,8 @@ type HeaderSource interface {
 type Request struct {
 	// DT is the ingestion time as RFC 3339 UTC with milliseconds, set by Start.
 	DT []byte
+	// Time is the ingestion time DT writes, to the millisecond.
+	Time time.Time
 	// RequestID is the X-Request-Id header, empty when the client sent none.
 	RequestID []byte
 	// Headers gives the other request headers for enrich_fields_from_http_headers.
@@ -87,6 +89,7 @@ func ReleaseRequest(r *Request) {
 
 func (r *Request) reset() {
 	r.DT = r.DT[:0]
+	r.Time = time.Time{}
 	r.RequestID = nil
 	r.Headers = nil
 	r.Caller = nil
@@ -113,7 +116,8 @@ const maxKeepBytes = 64 << 10
 // borrowed: they must stay valid until the request's events are processed. The request id is
 // kept as headerText makes it, as every header value enrichment copies.
 func (r *Request) Start(now time.Time, requestID []byte, headers HeaderSource) {
-	r.DT = AppendDT(r.DT[:0], now)
+	r.Time = now.Truncate(time.Millisecond)
+	r.DT = AppendDT(r.DT[:0], r.Time)
 	r.ridBuf = r.ridBuf[:0]
 	r.RequestID = headerText(&r.ridBuf, requestID)
 	r.Headers = headers

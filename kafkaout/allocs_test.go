@@ -36,8 +36,9 @@ func TestProduceAllocs(t *testing.T) {
 	run := func() {
 		b := AcquireBatch()
 		b.Add(perRun)
+		ts := time.Now() // a request's ingestion time
 		for i := range perRun {
-			if err := p.TryProduce(topic, key, value, b, i); err != nil {
+			if err := p.TryProduce(topic, key, value, ts, b, i); err != nil {
 				t.Fatalf("TryProduce %d: %s", i, err)
 			}
 		}

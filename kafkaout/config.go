@@ -219,6 +219,20 @@ func (cfg Config) kgoOpts() ([]kgo.Opt, error) {
 	return opts, nil
 }
 
+// limitsOpts are the options of the client that reads topic configs (topicLimits): the brokers,
+// the client id and the security of the producers' clients.
+func (cfg Config) limitsOpts() ([]kgo.Opt, error) {
+	security, err := cfg.securityOpts()
+	if err != nil {
+		return nil, err
+	}
+	return append([]kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ClientID(cfg.ClientID),
+		kgo.WithLogger(newKgoLogger(cfg.Logger)),
+	}, security...), nil
+}
+
 // compressionOpt is the franz-go option for Config.Compression. A fixed codec falls back to no
 // compression rather than failing against a broker that predates it.
 func compressionOpt(name string) (kgo.Opt, error) {

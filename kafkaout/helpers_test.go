@@ -99,7 +99,7 @@ func produceBatch(t testing.TB, p *Producer, topic string, keys, values [][]byte
 	defer ReleaseBatch(b)
 	b.Add(len(values))
 	for i := range values {
-		if err := p.TryProduce(topic, keys[i], values[i], b, i); err != nil {
+		if err := p.TryProduce(topic, keys[i], values[i], time.Time{}, b, i); err != nil {
 			t.Fatalf("TryProduce %d: %s", i, err)
 		}
 	}

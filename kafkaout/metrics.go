@@ -30,10 +30,11 @@ var (
 
 	// Why records failed, for reconciling intake_events_total{outcome="accepted"} with what
 	// Kafka has: timeout (not acknowledged within the delivery timeout: brokers down, slow or
-	// partitioned), rejected (Kafka refused the record for good: too large, no such topic,
-	// authorization), closed (the producer shut down before it was sent), unavailable (every other
-	// retriable failure).
+	// partitioned), too_large (larger than its topic takes: ErrTooLarge), rejected (Kafka refused
+	// the record for good otherwise: no such topic, authorization...), closed (the producer shut
+	// down before it was sent), unavailable (every other retriable failure).
 	failedTimeout     = metrics.NewCounter(`intake_kafka_records_failed_total{reason="timeout"}`)
+	failedTooLarge    = metrics.NewCounter(`intake_kafka_records_failed_total{reason="too_large"}`)
 	failedRejected    = metrics.NewCounter(`intake_kafka_records_failed_total{reason="rejected"}`)
 	failedClosed      = metrics.NewCounter(`intake_kafka_records_failed_total{reason="closed"}`)
 	failedUnavailable = metrics.NewCounter(`intake_kafka_records_failed_total{reason="unavailable"}`)
@@ -44,11 +45,17 @@ var (
 	produceRequests      = metrics.NewCounter(`intake_kafka_produce_requests_total`)
 	produceRequestBytes  = metrics.NewCounter(`intake_kafka_produce_request_bytes_total`)
 	produceRequestErrors = metrics.NewCounter(`intake_kafka_produce_request_errors_total`)
+
+	// Records whose timestamp was too far from the time they were queued: they got that time
+	// instead (recordTimestamp).
+	timestampsReplaced = metrics.NewCounter(`intake_kafka_timestamps_replaced_total`)
 )
 
 // countFailure counts a failed record under its reason.
 func countFailure(err error) {
 	switch {
+	case errors.Is(err, ErrTooLarge):
+		failedTooLarge.Inc()
 	case errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, context.DeadlineExceeded):
 		failedTimeout.Inc()
 	case errors.Is(err, ErrClosed), errors.Is(err, kgo.ErrClientClosed), errors.Is(err, context.Canceled):

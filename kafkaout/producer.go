@@ -40,6 +40,7 @@ type Producer struct {
 	shards  []shard
 	clients []*kgo.Client
 	log     *slog.Logger
+	limits  *topicLimits // what each topic takes; nil with Config.Discard
 
 	closed  atomic.Bool // TryProduce answers ErrClosed
 	aborted atomic.Bool // Close gave up: drainers fail records instead of producing them
@@ -94,12 +95,27 @@ func New(cfg Config) (*Producer, error) {
 		stop:   make(chan struct{}),
 	}
 	opts = append(opts, kgo.WithHooks(hooks{p}))
+	if !cfg.Discard {
+		// Topic configs are read by a client of their own: the producers' clients ask for them
+		// from their metadata goroutines.
+		lopts, err := cfg.limitsOpts()
+		if err != nil {
+			return nil, err
+		}
+		lcl, err := kgo.NewClient(lopts...)
+		if err != nil {
+			return nil, fmt.Errorf("cannot create a Kafka client for brokers %v: %w", cfg.Brokers, err)
+		}
+		p.limits = newTopicLimits(cfg.BatchMaxBytes, lcl, cfg.Logger)
+		opts = append(opts, kgo.ProducerBatchMaxBytesFn(p.limits.forTopic))
+	}
 	for i := 0; i < cfg.Clients && !cfg.Discard; i++ {
 		cl, err := kgo.NewClient(opts...)
 		if err != nil {
 			for _, cl := range p.clients {
 				cl.Close()
 			}
+			p.limits.cl.Close()
 			return nil, fmt.Errorf("cannot create a Kafka client for brokers %v: %w", cfg.Brokers, err)
 		}
 		p.clients = append(p.clients, cl)
@@ -122,6 +138,10 @@ func New(cfg Config) (*Producer, error) {
 // as it returns) and pushes it onto a ring shard. It never blocks. It returns ErrFull when that
 // shard's ring is full and ErrClosed after Close began.
 //
+// ts is the record's Kafka timestamp (milliseconds are kept); the zero time stands for now. A ts
+// more than timestampWindow away from now is replaced by now (counted in
+// intake_kafka_timestamps_replaced_total): see timestampWindow.
+//
 // b may be nil (fire-and-forget); otherwise the record's result is reported to b at idx, which
 // must be a slot reserved by b.Add. All records of one Batch go to the same shard, so they reach
 // Kafka in the order they were pushed. A nil key means no key (the record is spread over
@@ -129,7 +149,7 @@ func New(cfg Config) (*Producer, error) {
 //
 // topic is kept until the promise runs: it must be an ordinary string, not a view of a buffer
 // the caller reuses.
-func (p *Producer) TryProduce(topic string, key, value []byte, b *Batch, idx int) error {
+func (p *Producer) TryProduce(topic string, key, value []byte, ts time.Time, b *Batch, idx int) error {
 	var s *shard
 	if b != nil {
 		if uint(idx) >= uint(len(b.res)) {
@@ -161,9 +181,8 @@ func (p *Producer) TryProduce(topic string, key, value []byte, b *Batch, idx int
 	rec := getRecord()
 	rec.set(topic, key, value)
 	rec.start = time.Now()
-	// The record's Kafka timestamp is its ingestion time; franz-go keeps a set timestamp
-	// (truncated to milliseconds) instead of reading the clock again.
-	rec.Timestamp = rec.start
+	// franz-go keeps a set timestamp (truncated to milliseconds) instead of reading the clock.
+	rec.Timestamp = recordTimestamp(ts, rec.start)
 	rec.p, rec.batch, rec.idx = p, b, idx
 	if b != nil {
 		// Count the record before pushing it: its promise may run before push returns.
@@ -185,6 +204,28 @@ func (p *Producer) TryProduce(topic string, key, value []byte, b *Batch, idx int
 	default:
 	}
 	return nil
+}
+
+// timestampWindow is how far from the time a record is queued its timestamp may be; one further
+// is replaced by that time. franz-go counts a record's delivery timeout from the timestamp of the
+// first record of its batch: an older timestamp would fail the batch early, and with it every
+// record franz-go holds for the partition; a later one would keep them past the delivery timeout
+// (and Kafka 4 refuses a timestamp more than an hour ahead, by default). Within the window the
+// timeout moves by at most half a second, inside the second a sync request waits beyond it. A
+// request's ingestion time (meta.dt as intake sets it) is taken when the request begins, well
+// within the window of its records.
+const timestampWindow = 500 * time.Millisecond
+
+// recordTimestamp is the Kafka timestamp of a record queued at now with timestamp ts.
+func recordTimestamp(ts, now time.Time) time.Time {
+	if ts.IsZero() {
+		return now
+	}
+	if d := ts.Sub(now); d < -timestampWindow || d > timestampWindow {
+		timestampsReplaced.Inc()
+		return now
+	}
+	return ts
 }
 
 // rejected records a TryProduce failure in b, so Err(idx) reports it and Wait does not wait for it.
@@ -233,6 +274,12 @@ func (p *Producer) produce(s *shard, rec *record) {
 	//
 	if s.cl == nil {
 		rec.finish(nil) // Config.Discard
+		return
+	}
+	// A record its topic is known to refuse is failed here rather than batched with others
+	// (franz-go itself refuses one too large for the limit it read for the partition).
+	if err := p.limits.check(rec); err != nil {
+		rec.finish(err)
 		return
 	}
 	// The context must not be cancelable: franz-go watches a cancelable one with a
@@ -297,6 +344,9 @@ func (p *Producer) Close(ctx context.Context) error {
 		cl.Close()
 	}
 	<-drained
+	if p.limits != nil {
+		p.limits.cl.Close()
+	}
 	if err != nil {
 		return fmt.Errorf("cannot deliver every accepted record to Kafka before the shutdown deadline: %w", err)
 	}
@@ -338,7 +388,8 @@ func (p *Producer) noteAck() {
 // delivery timeout, and fill the queues with records bound to fail), and a probe that ends it once a
 // broker answers again (with only fire-and-forget traffic, no ack would ever end it).
 func (p *Producer) noteDown(err error) {
-	if p.cfg.Discard || !IsUnavailable(err) || errors.Is(err, ErrClosed) || p.closed.Load() || p.down.Swap(true) {
+	// A batch refused as too large says nothing of Kafka's health.
+	if p.cfg.Discard || !IsUnavailable(err) || errors.Is(err, ErrClosed) || errors.Is(err, ErrBatchTooLarge) || p.closed.Load() || p.down.Swap(true) {
 		return
 	}
 	p.log.Warn("kafka is failing; fire-and-forget records are refused (503) until it recovers", "err", err)
@@ -385,6 +436,7 @@ func IsUnavailable(err error) bool {
 	case err == nil:
 		return false
 	case errors.Is(err, ErrFull), errors.Is(err, ErrClosed), errors.Is(err, ErrDown), errors.Is(err, errNoResult),
+		errors.Is(err, ErrBatchTooLarge),
 		errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, kgo.ErrRecordRetries),
 		errors.Is(err, kgo.ErrMaxBuffered), errors.Is(err, kgo.ErrClientClosed),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

@@ -60,7 +60,7 @@ func TestProduceRoundTrip(t *testing.T) {
 	b := AcquireBatch()
 	b.Add(len(recs))
 	for i := range recs {
-		if err := p.TryProduce(topic, keys[i], values[i], b, i); err != nil {
+		if err := p.TryProduce(topic, keys[i], values[i], time.Time{}, b, i); err != nil {
 			t.Fatalf("TryProduce %d: %s", i, err)
 		}
 		for j := range keys[i] {
@@ -200,7 +200,7 @@ func TestErrFull(t *testing.T) {
 	var pushed int
 	var err error
 	for pushed = range most + 1 {
-		if err = p.TryProduce("eqiad.test.full", nil, []byte("v"), b, pushed); err != nil {
+		if err = p.TryProduce("eqiad.test.full", nil, []byte("v"), time.Time{}, b, pushed); err != nil {
 			break
 		}
 	}
@@ -235,7 +235,7 @@ func TestErrFull(t *testing.T) {
 			t.Fatalf("record %d after an aborted Close: %v, want an unavailable error", i, err)
 		}
 	}
-	if err := p.TryProduce("eqiad.test.full", nil, []byte("v"), nil, 0); !errors.Is(err, ErrClosed) {
+	if err := p.TryProduce("eqiad.test.full", nil, []byte("v"), time.Time{}, nil, 0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("TryProduce after Close: %v, want ErrClosed", err)
 	}
 	if err := p.Close(context.Background()); !errors.Is(err, ErrClosed) {
@@ -250,7 +250,7 @@ func TestDeliveryTimeoutIsUnavailable(t *testing.T) {
 	const n = 10
 	b.Add(n)
 	for i := range n {
-		if err := p.TryProduce("eqiad.test.timeout", []byte("k"), []byte("v"), b, i); err != nil {
+		if err := p.TryProduce("eqiad.test.timeout", []byte("k"), []byte("v"), time.Time{}, b, i); err != nil {
 			t.Fatalf("TryProduce %d: %s", i, err)
 		}
 	}
@@ -275,13 +275,13 @@ func TestDownRefusesFireAndForget(t *testing.T) {
 	if p.Down() {
 		t.Fatal("a new producer is down before any record failed")
 	}
-	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), nil, 0); err != nil {
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), time.Time{}, nil, 0); err != nil {
 		t.Fatalf("fire-and-forget before any failure: %v", err)
 	}
 	b := AcquireBatch()
 	defer ReleaseBatch(b)
 	b.Add(1)
-	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), b, 0); err != nil {
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), time.Time{}, b, 0); err != nil {
 		t.Fatal(err)
 	}
 	if !b.Wait(time.Minute) || b.Err(0) == nil {
@@ -290,14 +290,14 @@ func TestDownRefusesFireAndForget(t *testing.T) {
 	if !p.Down() {
 		t.Fatal("not down after a record failed as unavailable")
 	}
-	err := p.TryProduce("eqiad.test.down", nil, []byte("v"), nil, 0)
+	err := p.TryProduce("eqiad.test.down", nil, []byte("v"), time.Time{}, nil, 0)
 	if !errors.Is(err, ErrDown) || !IsUnavailable(err) {
 		t.Fatalf("fire-and-forget while down: %v, want ErrDown (unavailable)", err)
 	}
 	b2 := AcquireBatch()
 	defer ReleaseBatch(b2)
 	b2.Add(1)
-	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), b2, 0); err != nil {
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), time.Time{}, b2, 0); err != nil {
 		t.Fatalf("a record with a Batch while down: %v, want it taken", err)
 	}
 
@@ -314,7 +314,7 @@ func TestDownRefusesFireAndForget(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), nil, 0); err != nil {
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), time.Time{}, nil, 0); err != nil {
 		t.Fatalf("fire-and-forget after the broker came back: %v", err)
 	}
 }
@@ -323,7 +323,7 @@ func TestDownRefusesFireAndForget(t *testing.T) {
 // a record to time out (here a minute away).
 func TestDownOnceNoBrokerConnects(t *testing.T) {
 	p := newProducer(t, Config{Brokers: []string{deadBroker(t)}, DeliveryTimeout: time.Minute})
-	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), nil, 0); err != nil {
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), time.Time{}, nil, 0); err != nil {
 		t.Fatalf("fire-and-forget before any failure: %v", err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
@@ -333,7 +333,7 @@ func TestDownOnceNoBrokerConnects(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), nil, 0); !errors.Is(err, ErrDown) {
+	if err := p.TryProduce("eqiad.test.down", nil, []byte("v"), time.Time{}, nil, 0); !errors.Is(err, ErrDown) {
 		t.Fatalf("fire-and-forget with no broker reachable: %v, want ErrDown", err)
 	}
 	// The record queued first cannot be flushed: give it up at once.
@@ -366,7 +366,7 @@ func TestCloseDrains(t *testing.T) {
 	const n = 20000
 	for i := range n {
 		// Fire-and-forget, as ?hasty=true.
-		if err := p.TryProduce(topic, nil, fmt.Appendf(nil, "%d", i), nil, 0); err != nil {
+		if err := p.TryProduce(topic, nil, fmt.Appendf(nil, "%d", i), time.Time{}, nil, 0); err != nil {
 			t.Fatalf("TryProduce %d: %s", i, err)
 		}
 	}
@@ -428,7 +428,7 @@ func TestReleaseAfterTimedOutWait(t *testing.T) {
 	stale := AcquireBatch()
 	stale.Add(n)
 	for i := range n {
-		if err := dead.TryProduce("eqiad.test.stale", nil, []byte("v"), stale, i); err != nil {
+		if err := dead.TryProduce("eqiad.test.stale", nil, []byte("v"), time.Time{}, stale, i); err != nil {
 			t.Fatalf("TryProduce %d: %s", i, err)
 		}
 	}
@@ -456,7 +456,7 @@ func TestReleaseAfterTimedOutWait(t *testing.T) {
 		const m = 20
 		b.Add(m + 1)
 		for i := range m {
-			if err := live.TryProduce("eqiad.test.fresh", nil, []byte("v"), b, i); err != nil {
+			if err := live.TryProduce("eqiad.test.fresh", nil, []byte("v"), time.Time{}, b, i); err != nil {
 				t.Fatalf("round %d: TryProduce %d: %s", round, i, err)
 			}
 		}
@@ -501,7 +501,7 @@ func TestBatchWithoutKafka(t *testing.T) {
 	defer ReleaseBatch(b)
 	b.Add(3)
 	for i := range 3 {
-		if err := p.TryProduce("t", nil, nil, b, i); !errors.Is(err, ErrClosed) {
+		if err := p.TryProduce("t", nil, nil, time.Time{}, b, i); !errors.Is(err, ErrClosed) {
 			t.Fatalf("TryProduce on a closed producer: %v", err)
 		}
 	}
@@ -564,6 +564,8 @@ func TestIsUnavailable(t *testing.T) {
 	f(&net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}, true)
 	f(kerr.UnknownTopicOrPartition, false)
 	f(kerr.MessageTooLarge, false)
+	f(&TooLargeError{Topic: "t", Bytes: 2000, Limit: 1000, Err: kerr.MessageTooLarge}, false)
+	f(fmt.Errorf("%w: %w", ErrBatchTooLarge, kerr.MessageTooLarge), true)
 	f(kerr.TopicAuthorizationFailed, false)
 	f(errors.New("something else"), false)
 }

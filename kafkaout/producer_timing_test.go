@@ -74,7 +74,7 @@ func BenchmarkProduce(b *testing.B) {
 				return ok
 			}
 			for pb.Next() {
-				if err := p.TryProduce(topic, nil, events[n%len(events)], bt, n); err != nil {
+				if err := p.TryProduce(topic, nil, events[n%len(events)], time.Time{}, bt, n); err != nil {
 					b.Errorf("TryProduce: %s", err)
 					return
 				}

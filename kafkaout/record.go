@@ -1,10 +1,12 @@
 package kafkaout
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -111,6 +113,10 @@ func (r *record) finish(err error) {
 		recordsAcked.Inc()
 		r.p.noteAck()
 	} else {
+		if r.p.limits != nil && errors.Is(err, kerr.MessageTooLarge) {
+			// Slow path: this record too large for its topic, or one of its batch.
+			err = r.p.limits.classify(r, err)
+		}
 		recordsFailed.Inc()
 		countFailure(err)
 		r.p.noteFailure(err)

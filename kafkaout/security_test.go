@@ -206,7 +206,7 @@ func TestProducerOverTLSAndSASL(t *testing.T) {
 		cancel()
 		b := AcquireBatch()
 		b.Add(1)
-		if err := p.TryProduce("secure", nil, []byte(mech), b, 0); err != nil {
+		if err := p.TryProduce("secure", nil, []byte(mech), time.Time{}, b, 0); err != nil {
 			t.Fatalf("%s: TryProduce: %v", mech, err)
 		}
 		if !b.Wait(10*time.Second) || b.Err(0) != nil {

@@ -97,6 +97,7 @@ func (c *serveConfig) settings() []setting {
 		limit("max-string-bytes", &c.Edge.MaxStringBytes, "longest JSON string in a body, bytes as written (400 above; 0: no limit)"),
 		limit("max-key-bytes", &c.Edge.MaxKeyBytes, "longest JSON object key in a body, bytes as written (400 above; 0: no limit)"),
 		limit("max-members", &c.Edge.MaxMembers, "most keys of one object or items of one array inside an event (400 above; 0: no limit)"),
+		limit("max-event-bytes", &c.Edge.MaxEventBytes, "largest event as produced, enriched and serialized: a larger one is invalid, and an error event that would be larger quotes only the event's first KiB (0: no limit)"),
 		limit("max-gzip-ratio", &c.Edge.MaxGzipRatio, "most times its received size a gzip body may expand, checked past 64 KiB decompressed (413 above; 0: no limit)"),
 		limit("max-header-bytes", &c.Edge.MaxHeaderBytes, "largest request line and headers together, a buffer each connection holds (431 above; 0: fasthttp's own 4096)"),
 		limit("max-headers", &c.Edge.MaxHeaders, "most request header lines (431 above; 0: no limit)"),

@@ -115,6 +115,7 @@ func validateOptions() (*options, *validateConfig) {
 	}
 	// The stream config and schemas are read once: no refresher.
 	c.Cache.RefreshInterval = 0
+	c.Fields.MaxEventBytes = ed.MaxEventBytes
 	o := newOptions("validate", "Usage: intake validate [flags] [FILE|-]\n\n"+
 		"Reads events (a JSON array, one object, or one object per line) from FILE or standard input,\n"+
 		"runs the edge's checks without producing, and prints one line per event:\n"+
@@ -131,6 +132,7 @@ func validateOptions() (*options, *validateConfig) {
 		num("max-string-bytes", &c.Limits.MaxStringBytes, "longest JSON string, as the edge's --max-string-bytes"),
 		num("max-key-bytes", &c.Limits.MaxKeyBytes, "longest JSON object key, as the edge's --max-key-bytes"),
 		num("max-members", &c.Limits.MaxMembers, "most keys of one object or items of one array, as the edge's --max-members"),
+		num("max-event-bytes", &c.Fields.MaxEventBytes, "largest event as produced, as the edge's --max-event-bytes"),
 	)
 	return o, c
 }
