@@ -40,28 +40,8 @@ func buildStreamsView(snap *schemacache.Snapshot) *streamsView {
 		if len(cfg) == 0 {
 			cfg = []byte("{}")
 		}
-		name := fastpath.AppendJSONString(nil, st.Name)
-		full := append(append(append([]byte(nil), name...), ':'), cfg[:len(cfg)-1]...)
-		if len(cfg) > 2 {
-			full = append(full, ',')
-		}
-		full = append(fastpath.AppendJSONString(append(full, `"topic":`...), st.Topic), '}')
-		client := append(append([]byte(nil), name...), ":{"...)
-		if doc, err := p.ParseBytes(cfg); err == nil {
-			n := 0
-			for _, f := range clientFields {
-				fv := doc.Get(f)
-				if fv == nil {
-					continue
-				}
-				if n > 0 {
-					client = append(client, ',')
-				}
-				n++
-				client = fastpath.AppendJSON(append(fastpath.AppendJSONString(client, f), ':'), fv)
-			}
-		}
-		client = append(client, '}')
+		full := appendFullConfig(nil, st.Name, cfg, st.Topic)
+		client := appendClientConfig(nil, st.Name, cfg, &p)
 		raw := appendRawConfig(nil, st.Name, cfg)
 		v.index[st.Name] = len(v.names)
 		v.names = append(v.names, st.Name)
@@ -73,6 +53,35 @@ func buildStreamsView(snap *schemacache.Snapshot) *streamsView {
 		v.hRaw = append(v.hRaw, hashOf(raw))
 	}
 	return v
+}
+
+// appendFullConfig appends "name":{config,"topic":topic}; cfg is a JSON object ({} when empty).
+func appendFullConfig(dst []byte, name string, cfg []byte, topic string) []byte {
+	dst = append(append(fastpath.AppendJSONString(dst, name), ':'), cfg[:len(cfg)-1]...)
+	if len(cfg) > 2 {
+		dst = append(dst, ',')
+	}
+	return append(fastpath.AppendJSONString(append(dst, `"topic":`...), topic), '}')
+}
+
+// appendClientConfig appends "name":{the client fields of cfg}.
+func appendClientConfig(dst []byte, name string, cfg []byte, p *fastjson.Parser) []byte {
+	dst = append(append(fastpath.AppendJSONString(dst, name), ':'), '{')
+	if doc, err := p.ParseBytes(cfg); err == nil {
+		n := 0
+		for _, f := range clientFields {
+			fv := doc.Get(f)
+			if fv == nil {
+				continue
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = fastpath.AppendJSON(append(fastpath.AppendJSONString(dst, f), ':'), fv)
+		}
+	}
+	return append(dst, '}')
 }
 
 // appendRawConfig appends "name":{config}, an empty config as {}.
@@ -92,20 +101,41 @@ func hashOf(b []byte) uint64 {
 
 // handleStreams is GET /v1/streams: the stream configuration in the action=streamconfigs shape,
 // limited to what a producer client needs (?all=true: everything, and each stream's topic),
-// filtered by ?streams=a,b (configured names, a /regex/ stream by its /regex/), with an ETag
+// filtered by ?streams=a,b (configured names, a /regex/ stream by its /regex/ or by a name it
+// matches, answered under that name), with an ETag
 // (If-None-Match answers 304) and Cache-Control: clients poll it for sampling settings.
 func (s *Server) handleStreams(ctx *fasthttp.RequestCtx) int {
-	v := s.views.get(s.cache.Current())
+	snap := s.cache.Current()
+	v := s.views.get(snap)
 	args := ctx.QueryArgs()
+	all := queryFlag(args, "all")
 	parts, hashes := v.client, v.hClient
-	if queryFlag(args, "all") {
+	if all {
 		parts, hashes = v.full, v.hFull
 	}
 	var pick []int
 	if want := args.Peek("streams"); len(want) > 0 {
 		for _, n := range strings.Split(string(want), ",") {
-			if i, ok := v.index[strings.TrimSpace(n)]; ok {
+			n = strings.TrimSpace(n)
+			if i, ok := v.index[n]; ok {
 				pick = append(pick, i)
+			} else if st := snap.Stream([]byte(n)); st != nil {
+				// Slow path: a name a /regex/ stream matches, under the name asked for (with its
+				// own topic), so that a client asking for its stream finds it by that name.
+				cfg := st.Config
+				if len(cfg) == 0 {
+					cfg = []byte("{}")
+				}
+				var part []byte
+				if all {
+					part = appendFullConfig(nil, n, cfg, st.Topic)
+				} else {
+					var p fastjson.Parser
+					part = appendClientConfig(nil, n, cfg, &p)
+				}
+				pick = append(pick, len(parts))
+				parts = append(parts[:len(parts):len(parts)], part)
+				hashes = append(hashes[:len(hashes):len(hashes)], hashOf(part))
 			}
 		}
 	} else {

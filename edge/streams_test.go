@@ -56,6 +56,17 @@ func TestStreamsEndpoint(t *testing.T) {
 	if len(one) != 1 || one["intake.error"] == nil || oneTag == etag {
 		t.Fatalf("?streams=intake.error,nope: %v (etag %s)", one, oneTag)
 	}
+	// ?streams= with a name that only a /regex/ stream matches answered nothing, so a client asking
+	// for its stream by name found it missing, and sampling sends nothing for a missing stream.
+	byRegex, _ := decode("/v1/streams?streams=example.click.checkout")
+	if len(byRegex) != 1 || byRegex["example.click.checkout"]["schema_title"] != "example/click" {
+		t.Fatalf("?streams=example.click.checkout: %v", byRegex)
+	}
+	byRegexAll, _ := decode("/v1/streams?all=true&streams=example.click.checkout,example.click")
+	if len(byRegexAll) != 2 || byRegexAll["example.click.checkout"]["topic"] != "dev.example.click.checkout" ||
+		byRegexAll["example.click"]["topic"] != "dev.example.click" {
+		t.Fatalf("?all=true&streams=example.click.checkout,example.click: %v", byRegexAll)
+	}
 	cond := func(path, tag string, want int) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", h.URL+path, nil)
