@@ -2,10 +2,13 @@ package fastpath
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"math/big"
 	"math/bits"
 	"strconv"
+
+	"github.com/valyala/fastjson"
 )
 
 // AppendJSNumber appends f as JavaScript's Number.prototype.toString writes it (and so as
@@ -29,6 +32,57 @@ func AppendJSNumber(dst []byte, f float64) []byte {
 	dst = append(dst, 'e', sign)
 	return append(dst, digits...)
 }
+
+// jsFloat returns the double JavaScript's JSON.parse makes of number v: the nearest one, as
+// strconv.ParseFloat finds it (fastjson's Float64 may be a unit off: it reads 68.659e12 as
+// 68659000000000.01, which JavaScript reads as 68659000000000). Beyond a double it is ±Inf, as in
+// JavaScript.
+func jsFloat(v *fastjson.Value) float64 {
+	s := rawNumber(v)
+	// Fast path: up to 18 characters and no exponent, read in one pass. An integer is one
+	// correctly rounded conversion; a fraction of at most 15 digits one correctly rounded
+	// division of two exact doubles (Clinger's fast path, as strconv's).
+	neg := len(s) > 0 && s[0] == '-'
+	i := 0
+	if neg {
+		i = 1
+	}
+	if n := len(s) - i; n > 0 && n <= 18 {
+		var d uint64
+		point := -1
+		for ; i < len(s); i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				if s[i] != '.' || point >= 0 {
+					break
+				}
+				point = i
+				continue
+			}
+			d = d*10 + uint64(c)
+		}
+		if i == len(s) && (point < 0 || len(s) <= 16) {
+			f := float64(d)
+			if point >= 0 {
+				f /= exactPow10[len(s)-point-1]
+			}
+			if neg {
+				return -f
+			}
+			return f
+		}
+	}
+	// Slow path: exponents (fastjson multiplies after dividing: two roundings), longer digits.
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		f, _ = v.Float64() // not JSON's grammar ("+1"): fastjson's reading
+	}
+	return f
+}
+
+// exactPow10 are the powers of ten a double holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // decimal is a JSON number's magnitude as mant * 10^exp, when its significant digits fit 64 bits.
 type decimal struct {

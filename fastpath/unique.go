@@ -23,7 +23,7 @@ func itemHash(v *fastjson.Value, depth int) uint64 {
 	}
 	switch v.Type() {
 	case fastjson.TypeNumber:
-		f, _ := v.Float64()
+		f := jsFloat(v)
 		if f == 0 {
 			f = 0 // -0 equals 0
 		}
@@ -190,7 +190,7 @@ func scalarTypeOK(ts typeSet, v *fastjson.Value) bool {
 	t := v.Type()
 	var f float64
 	if t == fastjson.TypeNumber {
-		f, _ = v.Float64()
+		f = jsFloat(v)
 	}
 	return typeOK(ts, t, f)
 }

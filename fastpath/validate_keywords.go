@@ -321,8 +321,11 @@ func compileNumber(n *node, o *fastjson.Object) error {
 		}
 	}
 	if mv := o.Get("multipleOf"); mv != nil {
-		f, err := mv.Float64()
-		if err != nil || f <= 0 || math.IsInf(f, 0) {
+		var f float64
+		if mv.Type() == fastjson.TypeNumber {
+			f = jsFloat(mv)
+		}
+		if f <= 0 || math.IsInf(f, 0) {
 			return fmt.Errorf("multipleOf at %s is not a positive number", sp)
 		}
 		m := &multipleOf{f: f, text: rawNumber(mv)}
@@ -336,11 +339,10 @@ func compileNumber(n *node, o *fastjson.Object) error {
 }
 
 func numLimitOf(v *fastjson.Value, kw, sp string) (numLimit, error) {
-	f, err := v.Float64()
-	if v.Type() != fastjson.TypeNumber || err != nil {
+	if v.Type() != fastjson.TypeNumber {
 		return numLimit{}, fmt.Errorf("%s at %s is not a number", kw, sp)
 	}
-	return numLimit{limit: f, text: rawNumber(v)}, nil
+	return numLimit{limit: jsFloat(v), text: rawNumber(v)}, nil
 }
 
 func jsNumberText(f float64) string { return string(AppendJSNumber(nil, f)) }

@@ -68,7 +68,7 @@ func (n *node) valid(v *fastjson.Value, depth int) bool {
 	t := v.Type()
 	var f float64
 	if t == fastjson.TypeNumber && (n.types != 0 || n.hasNumber) {
-		f, _ = v.Float64()
+		f = jsFloat(v)
 	}
 	if n.types != 0 && !typeOK(n.types, t, f) {
 		return false
@@ -350,9 +350,7 @@ func jsonEqual(a, b *fastjson.Value, depth int) bool {
 	}
 	switch t {
 	case fastjson.TypeNumber:
-		x, _ := a.Float64()
-		y, _ := b.Float64()
-		if x != y {
+		if jsFloat(a) != jsFloat(b) {
 			return false
 		}
 		if ra, rb := rawNumber(a), rawNumber(b); ra != rb && (needsExact(ra) || needsExact(rb)) {
@@ -485,7 +483,7 @@ func (n *node) report(v *fastjson.Value, r *reporter, depth int) {
 	t := v.Type()
 	var f float64
 	if t == fastjson.TypeNumber && (n.types != 0 || n.hasNumber) {
-		f, _ = v.Float64()
+		f = jsFloat(v)
 	}
 	if n.types != 0 && !typeOK(n.types, t, f) {
 		r.add(&n.typeErr)

@@ -41,6 +41,11 @@ func TestCompiledKeywords(t *testing.T) {
 	// Integers beyond 2^53 compare exactly.
 	f(`{"maximum":9007199254740992}`, `9007199254740993`, false)
 	f(`{"maximum":18446744073709552000}`, `18446744073709551615`, true)
+	// Numbers are the nearest double, as JavaScript reads them: fastjson's Float64 made 68.659e12
+	// 68659000000000.01, refused by all three.
+	f(`{"maximum":68659000000000}`, `68.659e12`, true)
+	f(`{"type":"integer"}`, `68.659e12`, true)
+	f(`{"const":68659000000000}`, `68.659e12`, true)
 	f(`{"type":"integer"}`, `1.0`, true)
 	f(`{"uniqueItems":true}`, `[{"a":1,"b":2},{"b":2,"a":1.0}]`, false)
 	f(`{"enum":[{"a":[1]}]}`, `{"a":[1.0]}`, true)

@@ -634,7 +634,8 @@ func jsNumberText(v *fastjson.Value) string {
 	if v == nil || v.Type() != fastjson.TypeNumber {
 		return rawJSON(v)
 	}
-	f, err := v.Float64()
+	// strconv, not fastjson's Float64, which may be a unit off (as fastpath's jsFloat says).
+	f, err := strconv.ParseFloat(rawJSON(v), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return rawJSON(v)
 	}
