@@ -163,7 +163,8 @@ func AppendAjvUniqueItems(dst []byte, i, j int) ([]byte, AjvError) {
 
 // AjvDuplicate finds the pair of equal items of a that Ajv 6's uniqueItems error names; items is
 // the schema's "items" (nil when it has none), whose types decide how Ajv looks for the pair.
-// Items are equal as the verdict has them (jsonEqual), so the pair named is always a duplicate.
+// Items are equal exactly (jsonEqual): for the pair Ajv names, pass the items as JavaScript reads
+// them (AppendJSReading), where texts are equal exactly when their doubles are.
 func AjvDuplicate(a []*fastjson.Value, items *fastjson.Value) (i, j int, ok bool) {
 	return uniqueRuleOf(items).duplicate(a)
 }

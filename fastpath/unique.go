@@ -23,7 +23,7 @@ func itemHash(v *fastjson.Value, depth int) uint64 {
 	}
 	switch v.Type() {
 	case fastjson.TypeNumber:
-		f, _ := v.Float64()
+		f := jsFloat(v)
 		if f == 0 {
 			f = 0 // -0 equals 0
 		}
@@ -83,7 +83,7 @@ func hashedItems(dst []itemHashes, a []*fastjson.Value) []itemHashes {
 // hashedDuplicate reports whether two items of a are equal, comparing only items whose hashes
 // collide. It does not allocate for arrays of up to len(stack) items: uniqueItems arrays of valid
 // events are on the hot path of their streams.
-func hashedDuplicate(a []*fastjson.Value) bool {
+func hashedDuplicate(a []*fastjson.Value, js bool) bool {
 	var stack [64]itemHashes
 	hs := hashedItems(stack[:0], a)
 	for k := 0; k < len(hs); {
@@ -93,7 +93,7 @@ func hashedDuplicate(a []*fastjson.Value) bool {
 		}
 		for x := k; x < end; x++ {
 			for y := x + 1; y < end; y++ {
-				if jsonEqual(a[hs[x].i], a[hs[y].i], 0) {
+				if jsonEqual(a[hs[x].i], a[hs[y].i], js, 0) {
 					return true
 				}
 			}
@@ -125,6 +125,7 @@ func collidingItems(a []*fastjson.Value) []bool {
 type uniqueRule struct {
 	scalar bool    // items declare only scalar types
 	types  typeSet // the types items declare
+	js     bool    // the reading of numbers (see Program)
 }
 
 // uniqueRuleOf reads the types declared by a uniqueItems array's "items".
@@ -162,11 +163,11 @@ func (u uniqueRule) duplicate(a []*fastjson.Value) (i, j int, ok bool) {
 	skip := func(k int) bool { return cand != nil && !cand[k] }
 	if u.scalar {
 		for i := len(a) - 1; i >= 0; i-- {
-			if skip(i) || !scalarTypeOK(u.types, a[i]) {
+			if skip(i) || !scalarTypeOK(u.types, a[i], u.js) {
 				continue
 			}
 			for j := i + 1; j < len(a); j++ {
-				if !skip(j) && scalarTypeOK(u.types, a[j]) && jsonEqual(a[i], a[j], 0) {
+				if !skip(j) && scalarTypeOK(u.types, a[j], u.js) && jsonEqual(a[i], a[j], u.js, 0) {
 					return i, j, true
 				}
 			}
@@ -178,7 +179,7 @@ func (u uniqueRule) duplicate(a []*fastjson.Value) (i, j int, ok bool) {
 			continue
 		}
 		for j := i - 1; j >= 0; j-- {
-			if !skip(j) && jsonEqual(a[i], a[j], 0) {
+			if !skip(j) && jsonEqual(a[i], a[j], u.js, 0) {
 				return i, j, true
 			}
 		}
@@ -186,11 +187,11 @@ func (u uniqueRule) duplicate(a []*fastjson.Value) (i, j int, ok bool) {
 	return 0, 0, false
 }
 
-func scalarTypeOK(ts typeSet, v *fastjson.Value) bool {
+func scalarTypeOK(ts typeSet, v *fastjson.Value, js bool) bool {
 	t := v.Type()
 	var f float64
 	if t == fastjson.TypeNumber {
-		f, _ = v.Float64()
+		f = jsFloat(v)
 	}
-	return typeOK(ts, t, f)
+	return typeOK(ts, v, t, f, js)
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // The hashed uniqueItems must find exactly what comparing every pair finds, Ajv's reported pair
-// included: random arrays of few distinct values (many duplicates), numbers written differently
-// (1 and 1.0), objects with keys in other orders.
+// included, in both readings of numbers: random arrays of few distinct values (many duplicates),
+// numbers written differently (1 and 1.0), numbers one double holds (12345678901234567890 and
+// 12345678901234567891), objects with keys in other orders.
 func TestUniqueItemsHashedMatchesPairwise(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	items := []string{`1`, `1.0`, `-0`, `0`, `"a"`, `"b"`, `true`, `null`, `[1,2]`, `[2,1]`,
@@ -37,15 +38,17 @@ func TestUniqueItemsHashedMatchesPairwise(t *testing.T) {
 		}
 		doc := "[" + strings.Join(parts, ",") + "]"
 		a := fastjson.MustParse(doc).GetArray()
-		for _, scalar := range []bool{false, true} {
-			u := uniqueRule{scalar: scalar, types: allTypesForTest()}
-			gi, gj, gok := u.duplicate(a)
-			wi, wj, wok := pairwiseDuplicate(a, scalar, u.types)
-			if gi != wi || gj != wj || gok != wok {
-				t.Fatalf("%s (scalar %t): hashed (%d,%d,%t), pairwise (%d,%d,%t)", doc, scalar, gi, gj, gok, wi, wj, wok)
-			}
-			if !scalar && len(a) >= uniqueHashFrom && hashedDuplicate(a) != wok {
-				t.Fatalf("%s: hashedDuplicate %t, pairwise %t", doc, !wok, wok)
+		for _, js := range []bool{false, true} {
+			for _, scalar := range []bool{false, true} {
+				u := uniqueRule{scalar: scalar, types: allTypesForTest(), js: js}
+				gi, gj, gok := u.duplicate(a)
+				wi, wj, wok := pairwiseDuplicate(a, scalar, u.types, js)
+				if gi != wi || gj != wj || gok != wok {
+					t.Fatalf("%s (scalar %t, js %t): hashed (%d,%d,%t), pairwise (%d,%d,%t)", doc, scalar, js, gi, gj, gok, wi, wj, wok)
+				}
+				if !scalar && len(a) >= uniqueHashFrom && hashedDuplicate(a, js) != wok {
+					t.Fatalf("%s (js %t): hashedDuplicate %t, pairwise %t", doc, js, !wok, wok)
+				}
 			}
 		}
 	}
@@ -79,14 +82,14 @@ func TestUniqueItemsManyItems(t *testing.T) {
 	}
 }
 
-func pairwiseDuplicate(a []*fastjson.Value, scalar bool, ts typeSet) (int, int, bool) {
+func pairwiseDuplicate(a []*fastjson.Value, scalar bool, ts typeSet, js bool) (int, int, bool) {
 	if scalar {
 		for i := len(a) - 1; i >= 0; i-- {
-			if !scalarTypeOK(ts, a[i]) {
+			if !scalarTypeOK(ts, a[i], js) {
 				continue
 			}
 			for j := i + 1; j < len(a); j++ {
-				if scalarTypeOK(ts, a[j]) && jsonEqual(a[i], a[j], 0) {
+				if scalarTypeOK(ts, a[j], js) && jsonEqual(a[i], a[j], js, 0) {
 					return i, j, true
 				}
 			}
@@ -95,7 +98,7 @@ func pairwiseDuplicate(a []*fastjson.Value, scalar bool, ts typeSet) (int, int, 
 	}
 	for i := len(a) - 1; i >= 0; i-- {
 		for j := i - 1; j >= 0; j-- {
-			if jsonEqual(a[i], a[j], 0) {
+			if jsonEqual(a[i], a[j], js, 0) {
 				return i, j, true
 			}
 		}

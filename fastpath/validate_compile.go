@@ -34,9 +34,23 @@ const defaultMaxErrors = 100
 
 // Program is a JSON schema compiled into checks that walk fastjson values directly. It is
 // immutable and safe for concurrent use.
+//
+// It reads an event's numbers two ways, and the event is valid when either reading meets the
+// schema. root reads them as JavaScript does, as Ajv 6 in EventGate does: each number is the
+// double JSON.parse makes of it (100000000000000001 is 1e17, within "maximum": 1e17), compared
+// and divided as doubles (jsFloat, ajvMultiple). So intake never refuses an event EventGate
+// accepted. exact reads them as their text says, as JSON Schema does (9007199254740993 and
+// 9007199254740992 are two items, "exclusiveMinimum": 9007199254740992 admits
+// 9007199254740993), and is tried only when root refuses: the bytes go to Kafka as written, and
+// what they say exactly meets the schema too. A refused event is reported in Ajv's reading, in
+// EventGate's words.
 type Program struct {
-	root      *node
-	maxErrors int
+	root  *node
+	exact *node // nil when no keyword reads a number: then both readings agree
+	// exactAlways: the readings may differ on any event (multipleOf, or a number of the schema
+	// with a shortTwin); else only on an event holding a number that needsExact.
+	exactAlways bool
+	maxErrors   int
 	// parsers own the documents (the schema and what its $refs loaded): enum and const values
 	// point into them.
 	parsers []*fastjson.Parser
@@ -71,8 +85,17 @@ func Compile(doc []byte, opts CompileOptions) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.js = true
 	if p.root, err = c.compile(root, base, draftOf(root, draft7), "#"); err != nil {
 		return nil, err
+	}
+	p.exactAlways = c.exactAlways
+	if c.readsNumbers {
+		c.js = false
+		c.memo = map[memoKey]*node{}
+		if p.exact, err = c.compile(root, base, draftOf(root, draft7), "#"); err != nil {
+			return nil, err
+		}
 	}
 	p.parsers = c.parsers
 	return p, nil
@@ -132,6 +155,11 @@ type compiler struct {
 	loaded    map[string]bool
 	memo      map[memoKey]*node
 	parsers   []*fastjson.Parser
+	// js is the reading of the tree being compiled (see Program); readsNumbers is set by any
+	// keyword whose verdict depends on it.
+	js           bool
+	readsNumbers bool
+	exactAlways  bool
 }
 
 // parse parses and registers one document retrieved from uri.
@@ -346,6 +374,7 @@ func (c *compiler) compile(v *fastjson.Value, base string, d draft, sp string) (
 		return n, nil
 	}
 	n := newNode(sp)
+	n.js = c.js
 	c.memo[key] = n
 	switch v.Type() {
 	case fastjson.TypeTrue:
@@ -366,7 +395,44 @@ func (c *compiler) compile(v *fastjson.Value, base string, d draft, sp string) (
 	if err := c.compileKeywords(n, o, base, d); err != nil {
 		return nil, err
 	}
+	if n.types&tInteger != 0 || n.hasNumber || n.arr.uniqueItems || n.gen.constV != nil || n.gen.enum != nil {
+		c.readsNumbers = true
+	}
+	if n.num.multipleOf != nil || hasShortTwin(n.gen.constV, 0) {
+		c.exactAlways = true
+	}
+	for _, l := range n.num.limits {
+		c.exactAlways = c.exactAlways || shortTwin(l.text, l.limit)
+	}
+	for _, e := range n.gen.enum {
+		c.exactAlways = c.exactAlways || hasShortTwin(e, 0)
+	}
 	return n, nil
+}
+
+// hasShortTwin reports whether a value of the schema (const, enum) holds a number with a
+// shortTwin.
+func hasShortTwin(v *fastjson.Value, depth int) bool {
+	if v == nil || depth > maxSchemaDepth {
+		return false
+	}
+	switch v.Type() {
+	case fastjson.TypeNumber:
+		return shortTwin(rawNumber(v), jsFloat(v))
+	case fastjson.TypeArray:
+		for _, e := range v.GetArray() {
+			if hasShortTwin(e, depth+1) {
+				return true
+			}
+		}
+	case fastjson.TypeObject:
+		for _, kv := range objectMembers(v.GetObject()) {
+			if hasShortTwin(kv.v, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sub compiles the subschema under keyword (and an optional member name or index).

@@ -47,6 +47,9 @@ type node struct {
 	hasArray   bool
 	hasObject  bool
 	hasGeneric bool
+	// js: this node reads numbers as JavaScript does (Ajv 6's reading); else exactly. See
+	// Program.
+	js bool
 
 	// The families are embedded by value, not by pointer: the walk reads a family right after
 	// the header, and a pointer would add a dependent load to every value of that type. Within
@@ -85,6 +88,7 @@ type numLimit struct {
 	text  string // the limit as written, for the exact slow branch
 	max   bool   // a maximum (else a minimum)
 	excl  bool
+	js    bool // compare the doubles only, as Ajv 6 does
 	err   check
 }
 
@@ -94,6 +98,7 @@ type multipleOf struct {
 	isInt bool // an integer float64 holds exactly
 	dec   decimal
 	decOK bool
+	js    *multipleOf // Ajv's reading (see ajvMultiple): the divisor as JavaScript writes it
 	err   check
 }
 
@@ -189,6 +194,7 @@ type genericKeywords struct {
 	ref    *node
 	constV *fastjson.Value
 	enum   []*fastjson.Value
+	js     bool // const and enum compare numbers as doubles, as Ajv 6 does
 	not    *node
 	anyOf  []*node
 	oneOf  []*node
@@ -304,6 +310,7 @@ func compileNumber(n *node, o *fastjson.Object) error {
 			}
 			l.max = max
 			l.excl = draft4Excl
+			l.js = n.js
 			l.err = check{AjvNumberLimit(kw, jsNumberText(l.limit), draft4Excl), sp + "/" + kw}
 			num.limits = append(num.limits, l)
 			n.hasNumber = true
@@ -315,19 +322,24 @@ func compileNumber(n *node, o *fastjson.Object) error {
 			}
 			l.max = max
 			l.excl = true
+			l.js = n.js
 			l.err = check{AjvNumberLimit(exclKw, jsNumberText(l.limit), true), sp + "/" + exclKw}
 			num.limits = append(num.limits, l)
 			n.hasNumber = true
 		}
 	}
 	if mv := o.Get("multipleOf"); mv != nil {
-		f, err := mv.Float64()
-		if err != nil || f <= 0 || math.IsInf(f, 0) {
+		var f float64
+		if mv.Type() == fastjson.TypeNumber {
+			f = jsFloat(mv)
+		}
+		if f <= 0 || math.IsInf(f, 0) {
 			return fmt.Errorf("multipleOf at %s is not a positive number", sp)
 		}
-		m := &multipleOf{f: f, text: rawNumber(mv)}
-		m.isInt = f == math.Trunc(f) && f < 1<<53
-		m.dec, m.decOK = parseDecimal(m.text)
+		m := newMultipleOf(f, rawNumber(mv))
+		if n.js {
+			m.js = newMultipleOf(f, jsNumberText(f))
+		}
 		m.err = check{AjvMultipleOf(jsNumberText(f)), sp + "/multipleOf"}
 		num.multipleOf = m
 		n.hasNumber = true
@@ -335,12 +347,18 @@ func compileNumber(n *node, o *fastjson.Object) error {
 	return nil
 }
 
+func newMultipleOf(f float64, text string) *multipleOf {
+	m := &multipleOf{f: f, text: text}
+	m.isInt = f == math.Trunc(f) && f < 1<<53
+	m.dec, m.decOK = parseDecimal(text)
+	return m
+}
+
 func numLimitOf(v *fastjson.Value, kw, sp string) (numLimit, error) {
-	f, err := v.Float64()
-	if v.Type() != fastjson.TypeNumber || err != nil {
+	if v.Type() != fastjson.TypeNumber {
 		return numLimit{}, fmt.Errorf("%s at %s is not a number", kw, sp)
 	}
-	return numLimit{limit: f, text: rawNumber(v)}, nil
+	return numLimit{limit: jsFloat(v), text: rawNumber(v)}, nil
 }
 
 func jsNumberText(f float64) string { return string(AppendJSNumber(nil, f)) }
@@ -493,6 +511,7 @@ func (c *compiler) compileArray(n *node, o *fastjson.Object, base string, d draf
 		arr.uniqueSP = sp + "/uniqueItems"
 		n.hasArray = true
 		arr.unique = uniqueRuleOf(o.Get("items"))
+		arr.unique.js = n.js
 	}
 	return nil
 }
@@ -701,6 +720,7 @@ func (obj *objectKeywords) index() {
 // compileGeneric compiles the keywords for values of any type but $ref (see compileRef).
 func (c *compiler) compileGeneric(n *node, o *fastjson.Object, base string, d draft) error {
 	sp, gen := n.sp, &n.gen
+	gen.js = n.js
 	if cv := o.Get("const"); cv != nil {
 		gen.constV = cv
 		gen.constErr = check{AjvConst(string(AppendJSON(nil, cv))), sp + "/const"}

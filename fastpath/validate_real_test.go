@@ -101,6 +101,42 @@ func realExampleEvents(t testing.TB, p *fastjson.Parser, title, version string) 
 	return v.GetArray()
 }
 
+// intake refused real events EventGate accepts: "maximum": 100000000000000000 of
+// analytics/legacy/codemirrorusage's edit_start_ts_ms refused 100000000000000001, which Ajv 6
+// reads as 1e17 (see TestNumbersInBothReadings). Each line: a real schema, the property of its
+// first example event set to a number, and the errors (none: valid), as EventGate's Ajv has them.
+func TestRealSchemasNumbersBeyondDoubles(t *testing.T) {
+	f := func(title, version, path, number, want string) {
+		t.Helper()
+		s := realSchema(t, title, version)
+		var p fastjson.Parser
+		ev := realExampleEvents(t, &p, title, version)[0]
+		keys := strings.Split(path, ".")
+		ev.Get(keys[:len(keys)-1]...).Set(keys[len(keys)-1], fastjson.MustParse(number))
+		var errs Errors
+		ok := s.Validator().Validate(ev, &errs)
+		if got := errs.Text(); ok != (want == "") || got != want {
+			t.Errorf("%s/%s %s=%s: valid=%v %q, want %q", title, version, path, number, ok, got, want)
+		}
+	}
+	const cm, cmv = "analytics/legacy/codemirrorusage", "1.0.0"
+	f(cm, cmv, "event.edit_start_ts_ms", "100000000000000000", "")
+	f(cm, cmv, "event.edit_start_ts_ms", "100000000000000001", "") // refused before
+	f(cm, cmv, "event.edit_start_ts_ms", "100000000000000008", "") // refused before
+	f(cm, cmv, "event.edit_start_ts_ms", "100000000000000009", "'.event.edit_start_ts_ms' should be <= 100000000000000000")
+	f(cm, cmv, "event.edit_start_ts_ms", "-9007199254740992", "'.event.edit_start_ts_ms' should be >= -9007199254740991")
+	f(cm, cmv, "event.edit_start_ts_ms", "1.5", "'.event.edit_start_ts_ms' should be integer")
+	const wr, wrv = "development/webrequest", "1.0.0"
+	// sequence: "maximum": 18446744073709552000, 2^64 as JavaScript writes it.
+	f(wr, wrv, "sequence", "18446744073709551615", "")
+	f(wr, wrv, "sequence", "18446744073709552001", "") // refused before
+	f(wr, wrv, "sequence", "18446744073709555000", "'.sequence' should be <= 18446744073709552000")
+	// response_size: "maximum": 9007199254740991, JavaScript's largest safe integer.
+	f(wr, wrv, "response_size", "9007199254740991", "")
+	f(wr, wrv, "response_size", "9007199254740992", "'.response_size' should be <= 9007199254740991")
+	f(wr, wrv, "response_size", "9007199254740991.4", "") // whole and within the limit as a double
+}
+
 // Everything the real schemas use compiles to the fast program (none falls back), and every
 // real example event is valid, with EventGate's defaults filled in first.
 func TestRealSchemasCompileAndExamplesValidate(t *testing.T) {
@@ -120,6 +156,11 @@ func TestRealSchemasCompileAndExamplesValidate(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: %v", uri, err)
 			continue
+		}
+		if prog.exactAlways {
+			// No multipleOf, no limit a short number rounds onto: an invalid event is walked in
+			// the exact reading only when it holds a long number.
+			t.Errorf("%s: every invalid event would be walked twice", uri)
 		}
 		s, err := NewSchema(uri, doc, prog)
 		if err != nil {

@@ -18,8 +18,13 @@ const maxValidateDepth = 512
 // strings it adds).
 func (p *Program) Validate(v *fastjson.Value, errs *Errors) bool {
 	// Fast path: the verdict alone, stopping at the first failure and visiting the event's
-	// keys in the event's order.
+	// keys in the event's order; numbers read as Ajv 6 reads them (see Program).
 	if p.root.valid(v, 0) {
+		return true
+	}
+	// Valid when its numbers, read exactly, meet the schema. Most events hold no number that
+	// reads differently exactly (exactNumbers), and then the walk would repeat the first.
+	if p.exact != nil && (p.exactAlways || exactNumbers(v, 0)) && p.exact.valid(v, 0) {
 		return true
 	}
 	// Slow path: walk again in Ajv 6's order (keywords by rule, properties in schema order) and
@@ -37,15 +42,51 @@ func (p *Program) Validate(v *fastjson.Value, errs *Errors) bool {
 	return false
 }
 
-func isInteger(f float64) bool { return f == math.Trunc(f) && !math.IsInf(f, 0) }
+// exactNumbers reports whether v holds a number that needsExact.
+func exactNumbers(v *fastjson.Value, depth int) bool {
+	if depth > maxValidateDepth {
+		return true
+	}
+	switch v.Type() {
+	case fastjson.TypeNumber:
+		return needsExact(rawNumber(v))
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		for _, e := range a {
+			if exactNumbers(e, depth+1) {
+				return true
+			}
+		}
+	case fastjson.TypeObject:
+		for _, kv := range objectMembers(v.GetObject()) {
+			if exactNumbers(kv.v, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
-// typeOK reports whether a value of JSON type t (and number f) is one of ts.
-func typeOK(ts typeSet, t fastjson.Type, f float64) bool {
+// exactInteger reports whether number v, whose double f is whole, is an integer exactly: its text
+// is a whole number. In Ajv's reading, !(x % 1), a whole double is enough (9007199254740992.5 and
+// Infinity are integers).
+func exactInteger(v *fastjson.Value, f float64) bool {
+	if raw := rawNumber(v); math.IsInf(f, 0) || needsExact(raw) {
+		// Slow path: the double may be whole where the number is not.
+		return integralText(raw)
+	}
+	return true
+}
+
+// typeOK reports whether value v of JSON type t (and double f, when a number) is one of ts, in a
+// reading (see exactInteger).
+func typeOK(ts typeSet, v *fastjson.Value, t fastjson.Type, f float64, js bool) bool {
 	switch t {
 	case fastjson.TypeString:
 		return ts&tString != 0
 	case fastjson.TypeNumber:
-		return ts&tNumber != 0 || ts&tInteger != 0 && isInteger(f)
+		// A number whose double is not whole is not whole either: doubles round to the nearest.
+		return ts&tNumber != 0 || ts&tInteger != 0 && f == math.Trunc(f) && (js || exactInteger(v, f))
 	case fastjson.TypeObject:
 		return ts&tObject != 0
 	case fastjson.TypeArray:
@@ -68,9 +109,9 @@ func (n *node) valid(v *fastjson.Value, depth int) bool {
 	t := v.Type()
 	var f float64
 	if t == fastjson.TypeNumber && (n.types != 0 || n.hasNumber) {
-		f, _ = v.Float64()
+		f = jsFloat(v)
 	}
-	if n.types != 0 && !typeOK(n.types, t, f) {
+	if n.types != 0 && !typeOK(n.types, v, t, f, n.js) {
 		return false
 	}
 	switch t {
@@ -110,11 +151,13 @@ func (str *stringKeywords) valid(v *fastjson.Value) bool {
 	return str.format == nil || str.format(s)
 }
 
+// ok compares the doubles (Ajv's reading, and the exact one wherever they differ: doubles keep
+// the order of the numbers they round), then, exactly, numbers whose doubles are equal.
 func (l *numLimit) ok(f float64, v *fastjson.Value) bool {
 	if f == l.limit {
-		if raw := rawNumber(v); needsExact(raw) || needsExact(l.text) {
+		if raw := rawNumber(v); !l.js && (needsExact(raw) || needsExact(l.text)) {
 			// Slow path: float64 cannot tell these apart (integers beyond 2^53, long decimals).
-			if c, ok := compareExact(raw, l.text); ok && c != 0 {
+			if c := compareExact(raw, l.text); c != 0 {
 				return c < 0 == l.max
 			}
 		}
@@ -123,13 +166,20 @@ func (l *numLimit) ok(f float64, v *fastjson.Value) bool {
 	return f < l.limit == l.max
 }
 
+func (m *multipleOf) ok(f float64, v *fastjson.Value) bool {
+	if m.js != nil {
+		return ajvMultiple(f, m)
+	}
+	return isMultiple(f, rawNumber(v), m)
+}
+
 func (num *numberKeywords) valid(v *fastjson.Value, f float64) bool {
 	for i := range num.limits {
 		if !num.limits[i].ok(f, v) {
 			return false
 		}
 	}
-	return num.multipleOf == nil || isMultiple(f, rawNumber(v), num.multipleOf)
+	return num.multipleOf == nil || num.multipleOf.ok(f, v)
 }
 
 func (arr *arrayKeywords) valid(v *fastjson.Value, depth int) bool {
@@ -159,11 +209,11 @@ func (arr *arrayKeywords) valid(v *fastjson.Value, depth int) bool {
 	}
 	if arr.uniqueItems {
 		if len(a) >= uniqueHashFrom {
-			return !hashedDuplicate(a)
+			return !hashedDuplicate(a, arr.unique.js)
 		}
 		for i := 1; i < len(a); i++ {
 			for j := 0; j < i; j++ {
-				if jsonEqual(a[i], a[j], 0) {
+				if jsonEqual(a[i], a[j], arr.unique.js, 0) {
 					return false
 				}
 			}
@@ -289,7 +339,7 @@ func (gen *genericKeywords) valid(v *fastjson.Value, depth int) bool {
 	if gen.ref != nil && !gen.ref.valid(v, depth+1) {
 		return false
 	}
-	if gen.constV != nil && !jsonEqual(v, gen.constV, 0) {
+	if gen.constV != nil && !jsonEqual(v, gen.constV, gen.js, 0) {
 		return false
 	}
 	if gen.enum != nil && !gen.inEnum(v) {
@@ -331,34 +381,31 @@ func (gen *genericKeywords) valid(v *fastjson.Value, depth int) bool {
 
 func (gen *genericKeywords) inEnum(v *fastjson.Value) bool {
 	for _, e := range gen.enum {
-		if jsonEqual(v, e, 0) {
+		if jsonEqual(v, e, gen.js, 0) {
 			return true
 		}
 	}
 	return false
 }
 
-// jsonEqual is JSON Schema's equality: numbers by value (1 == 1.0), exactly even where float64
-// cannot tell them apart, objects whatever their key order. It is the one equality of both
-// validators: of const, enum and uniqueItems here, and of the duplicate pair uniqueItems' error
-// names (AjvDuplicate, which schemacache's reference validator words with too). Ajv 6's
-// fast-deep-equal compares numbers as doubles; intake's verdicts do not.
-func jsonEqual(a, b *fastjson.Value, depth int) bool {
+// jsonEqual is JSON Schema's equality: numbers by value (1 == 1.0), objects whatever their key
+// order. Numbers are equal as doubles in Ajv's reading (js: fast-deep-equal's ===, so
+// 9007199254740993 equals 9007199254740992), exactly otherwise, even where float64 cannot tell
+// them apart. It is the one equality of const, enum and uniqueItems, and of the duplicate pair
+// uniqueItems' error names (AjvDuplicate, which schemacache's reference validator words with too).
+func jsonEqual(a, b *fastjson.Value, js bool, depth int) bool {
 	t := a.Type()
 	if t != b.Type() || depth > maxValidateDepth {
 		return false
 	}
 	switch t {
 	case fastjson.TypeNumber:
-		x, _ := a.Float64()
-		y, _ := b.Float64()
-		if x != y {
+		if jsFloat(a) != jsFloat(b) {
 			return false
 		}
-		if ra, rb := rawNumber(a), rawNumber(b); ra != rb && (needsExact(ra) || needsExact(rb)) {
+		if ra, rb := rawNumber(a), rawNumber(b); !js && ra != rb && (needsExact(ra) || needsExact(rb)) {
 			// Slow path: equal as float64, maybe not as numbers.
-			c, ok := compareExact(ra, rb)
-			return !ok || c == 0
+			return compareExact(ra, rb) == 0
 		}
 		return true
 	case fastjson.TypeString:
@@ -372,7 +419,7 @@ func jsonEqual(a, b *fastjson.Value, depth int) bool {
 			return false
 		}
 		for i := range x {
-			if !jsonEqual(x[i], y[i], depth+1) {
+			if !jsonEqual(x[i], y[i], js, depth+1) {
 				return false
 			}
 		}
@@ -389,7 +436,7 @@ func jsonEqual(a, b *fastjson.Value, depth int) bool {
 				return
 			}
 			yv := y.Get(b2s(k))
-			eq = yv != nil && jsonEqual(xv, yv, depth+1)
+			eq = yv != nil && jsonEqual(xv, yv, js, depth+1)
 		})
 		return eq
 	}
@@ -485,9 +532,9 @@ func (n *node) report(v *fastjson.Value, r *reporter, depth int) {
 	t := v.Type()
 	var f float64
 	if t == fastjson.TypeNumber && (n.types != 0 || n.hasNumber) {
-		f, _ = v.Float64()
+		f = jsFloat(v)
 	}
-	if n.types != 0 && !typeOK(n.types, t, f) {
+	if n.types != 0 && !typeOK(n.types, v, t, f, n.js) {
 		r.add(&n.typeErr)
 	}
 	switch t {
@@ -536,7 +583,7 @@ func (num *numberKeywords) report(v *fastjson.Value, f float64, r *reporter) {
 			r.add(&num.limits[i].err)
 		}
 	}
-	if num.multipleOf != nil && !isMultiple(f, rawNumber(v), num.multipleOf) {
+	if num.multipleOf != nil && !num.multipleOf.ok(f, v) {
 		r.add(&num.multipleOf.err)
 	}
 }
@@ -705,7 +752,7 @@ func (gen *genericKeywords) report(v *fastjson.Value, r *reporter, depth int) {
 	if gen.ref != nil {
 		gen.ref.report(v, r, depth+1)
 	}
-	if gen.constV != nil && !jsonEqual(v, gen.constV, 0) {
+	if gen.constV != nil && !jsonEqual(v, gen.constV, gen.js, 0) {
 		r.add(&gen.constErr)
 	}
 	if gen.enum != nil && !gen.inEnum(v) {

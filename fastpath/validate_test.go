@@ -38,9 +38,16 @@ func TestCompiledKeywords(t *testing.T) {
 	f(`{"multipleOf":0.0001}`, `0.00751`, false)
 	f(`{"multipleOf":0.5}`, `1e308`, true)
 	f(`{"multipleOf":3}`, `9007199254740993`, true)
-	// Integers beyond 2^53 compare exactly.
-	f(`{"maximum":9007199254740992}`, `9007199254740993`, false)
+	// Integers beyond 2^53 are within a limit when they are exactly or as the doubles Ajv 6 reads
+	// (this case said false before: see TestNumbersInBothReadings).
+	f(`{"maximum":9007199254740992}`, `9007199254740993`, true)
+	f(`{"maximum":9007199254740992}`, `9007199254740994`, false)
 	f(`{"maximum":18446744073709552000}`, `18446744073709551615`, true)
+	// Numbers are the nearest double, as JavaScript reads them: fastjson's Float64 made 68.659e12
+	// 68659000000000.01, refused by all three.
+	f(`{"maximum":68659000000000}`, `68.659e12`, true)
+	f(`{"type":"integer"}`, `68.659e12`, true)
+	f(`{"const":68659000000000}`, `68.659e12`, true)
 	f(`{"type":"integer"}`, `1.0`, true)
 	f(`{"uniqueItems":true}`, `[{"a":1,"b":2},{"b":2,"a":1.0}]`, false)
 	f(`{"enum":[{"a":[1]}]}`, `{"a":[1.0]}`, true)
@@ -54,6 +61,90 @@ func TestCompiledKeywords(t *testing.T) {
 	f(`{"$ref":"#"}`, `1`, false) // a ref cycle that never descends ends at the depth limit
 	// Misspelled keywords are ignored.
 	f(`{"mexLength":1,"maxiumum":1}`, `"long string"`, true)
+}
+
+// intake refused events EventGate accepted: Ajv 6 reads every number as the double JSON.parse
+// makes of it, so 100000000000000001 passed "maximum": 100000000000000000 there (it is 1e17),
+// while intake compared exactly and refused it. An event is now valid when its numbers meet the
+// schema either as Ajv reads them or exactly (see Program), and a refused one is reported in
+// Ajv's words. Each line: the schema, the event, Ajv 6's verdict (recorded with ajv 6.15.0 as
+// EventGate configures it: useDefaults, allErrors, schemaId auto), intake's verdict, and Ajv's
+// message when both refuse. intake may accept what Ajv refuses (the number's exact value meets
+// the schema: what the Kafka bytes say), never the reverse.
+func TestNumbersInBothReadings(t *testing.T) {
+	f := func(schema, event string, ajv, want bool, msg string) {
+		t.Helper()
+		if ajv && !want {
+			t.Fatalf("%s on %s: intake may not refuse what Ajv accepts", schema, event)
+		}
+		p := compileForTest(t, schema, CompileOptions{})
+		var errs Errors
+		ok := p.Validate(fastjson.MustParse(event), &errs)
+		if ok != want {
+			t.Errorf("%s on %s: valid=%v, want %v: %s", schema, event, ok, want, errs.Text())
+			return
+		}
+		if !ok && (errs.Len() != 1 || errs.List[0].Message != msg) {
+			t.Errorf("%s on %s: %s, want Ajv's one error %q", schema, event, errs.Text(), msg)
+		}
+	}
+	// maximum, minimum: the doubles Ajv compares keep the numbers' order, so the exact reading
+	// adds nothing; 1e17 + 8 is 1e17 as a double, 1e17 + 9 is 1e17 + 16.
+	f(`{"maximum":100000000000000000}`, `100000000000000001`, true, true, "")
+	f(`{"maximum":100000000000000000}`, `100000000000000008`, true, true, "")
+	f(`{"maximum":100000000000000000}`, `100000000000000009`, false, false, "should be <= 100000000000000000")
+	f(`{"maximum":9007199254740992}`, `9007199254740993`, true, true, "")
+	f(`{"maximum":9007199254740991}`, `9007199254740992`, false, false, "should be <= 9007199254740991")
+	f(`{"maximum":9007199254740991}`, `9007199254740991.4`, true, true, "")
+	f(`{"maximum":18446744073709552000}`, `18446744073709551615`, true, true, "")
+	f(`{"maximum":18446744073709552000}`, `18446744073709552001`, true, true, "")
+	f(`{"maximum":18446744073709552000}`, `18446744073709555000`, false, false, "should be <= 18446744073709552000")
+	f(`{"maximum":99999999999999999}`, `100000000000000000`, true, true, "") // the limit is read too
+	f(`{"minimum":-9007199254740991}`, `-9007199254740992`, false, false, "should be >= -9007199254740991")
+	f(`{"minimum":100000000000000000}`, `99999999999999999`, true, true, "")
+	f(`{"minimum":0}`, `-1e-400`, true, true, "") // JavaScript reads 0
+	// exclusiveMaximum, exclusiveMinimum: a number that rounds onto the limit is outside it for
+	// Ajv, inside it exactly.
+	f(`{"exclusiveMaximum":100000000000000000}`, `99999999999999999`, false, true, "")
+	f(`{"exclusiveMaximum":9007199254740992}`, `9007199254740993`, false, false, "should be < 9007199254740992")
+	f(`{"exclusiveMinimum":9007199254740992}`, `9007199254740993`, false, true, "")
+	f(`{"exclusiveMinimum":0}`, `1e-400`, false, true, "")
+	f(`{"$schema":"http://json-schema.org/draft-04/schema#","maximum":100000000000000000,"exclusiveMaximum":true}`, `99999999999999999`, false, true, "")
+	// A limit written with more digits than a double keeps tells apart even a short number.
+	f(`{"exclusiveMaximum":0.1000000000000000055511151231257827}`, `0.1`, false, true, "")
+	// multipleOf: Ajv divides the doubles and calls the quotient whole by parseInt, so a quotient
+	// rounded to a whole number is one (1e17/3), and one of 1e21 or more never is.
+	f(`{"multipleOf":2}`, `100000000000000001`, true, true, "")
+	f(`{"multipleOf":3}`, `100000000000000000`, true, true, "")
+	f(`{"multipleOf":3}`, `9007199254740993`, false, true, "")
+	f(`{"multipleOf":1}`, `1.0000000000000001`, true, true, "")
+	f(`{"multipleOf":1}`, `1e21`, false, true, "")
+	f(`{"multipleOf":0.5}`, `1e308`, false, true, "")
+	f(`{"multipleOf":0.123456789}`, `1e308`, false, false, "should be multiple of 0.123456789")
+	f(`{"multipleOf":0.1}`, `0.3`, false, true, "") // 0.3/0.1 is 2.9999999999999996
+	f(`{"multipleOf":0.01}`, `4.35`, false, true, "")
+	// type integer: Ajv's !(x % 1) on the double.
+	f(`{"type":"integer"}`, `1.0`, true, true, "")
+	f(`{"type":"integer"}`, `9007199254740993`, true, true, "")
+	f(`{"type":"integer"}`, `9007199254740992.5`, true, true, "")
+	f(`{"type":"integer"}`, `1e-400`, true, true, "")
+	f(`{"type":"integer"}`, `1.5`, false, false, "should be integer")
+	// Each reading is one whole reading of the event: under not, the exact one may pass.
+	f(`{"not":{"type":"integer"}}`, `9007199254740992.5`, false, true, "")
+	f(`{"not":{"maximum":100000000000000000}}`, `100000000000000001`, false, true, "")
+	f(`{"properties":{"a":{"exclusiveMinimum":9007199254740992},"b":{"maximum":100000000000000000}}}`, `{"a":9007199254740993,"b":100000000000000001}`, false, false, "should be > 9007199254740992")
+	// const, enum: equal as doubles, at any depth.
+	f(`{"const":9007199254740993}`, `9007199254740992`, true, true, "")
+	f(`{"const":9007199254740993}`, `9007199254740994`, false, false, "should be equal to constant")
+	f(`{"not":{"const":0.1000000000000000055511151231257827}}`, `0.1`, false, true, "")
+	f(`{"enum":[100000000000000000,"x"]}`, `100000000000000001`, true, true, "")
+	f(`{"enum":[{"id":[18446744073709552000]}]}`, `{"id":[18446744073709551615]}`, true, true, "")
+	// uniqueItems: items that are one double are duplicates for Ajv, not exactly; Ajv names its
+	// pair.
+	f(`{"uniqueItems":true}`, `[9007199254740993,9007199254740992]`, false, true, "")
+	f(`{"uniqueItems":true}`, `[{"a":9007199254740993},{"a":9007199254740992}]`, false, true, "")
+	f(`{"uniqueItems":true}`, `[9007199254740993,9007199254740992,9007199254740993]`, false, false, "should NOT have duplicate items (items ## 1 and 2 are identical)")
+	f(`{"uniqueItems":true,"items":{"type":"integer"}}`, `[9007199254740993,9007199254740992,9007199254740993]`, false, false, "should NOT have duplicate items (items ## 2 and 1 are identical)")
 }
 
 func TestCompileRefsAcrossDocuments(t *testing.T) {

@@ -57,6 +57,9 @@ func (c *Cache) validatorFor(ref schemaRef, doc []byte) (fastpath.Validator, err
 		Resolve:    c.resolveRef,
 	})
 	if err != nil {
+		if err := c.addJSReading(ref, doc, reference); err != nil {
+			return nil, err
+		}
 		validatorsFallback.Inc()
 		c.log.Warn("schema validated by the reference validator, which is much slower: the compiled validator cannot take it",
 			"schema", ref.canonical, "reason", err)
@@ -77,7 +80,59 @@ func (c *Cache) ReferenceValidator(uri string) (fastpath.Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.compileValidator(ref, s.Doc)
+	return c.fallbackValidator(ref, s.Doc)
+}
+
+// fallbackValidator compiles the kaptinlin validator a schema falls back to: both readings of
+// numbers, as the compiled program has them.
+func (c *Cache) fallbackValidator(ref schemaRef, doc []byte) (*validator, error) {
+	v, err := c.compileValidator(ref, doc)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.addJSReading(ref, doc, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// addJSReading compiles v's second kaptinlin schema: the document, and every document its $refs
+// load, with their numbers as JavaScript reads them (fastpath.AppendJSReading), as Ajv 6 reads a
+// schema. Only a validator that validates events needs it (see validator.Validate); the load-time
+// check does without.
+func (c *Cache) addJSReading(ref schemaRef, doc []byte, v *validator) error {
+	kdoc, err := dedupeIDs(doc)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrSchemaInvalid, ref.canonical, err)
+	}
+	if kdoc, err = jsReading(kdoc); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrSchemaInvalid, ref.canonical, err)
+	}
+	ks, err := c.compileKaptinlin(ref, kdoc, func(uri string) (io.ReadCloser, error) {
+		doc, err := c.resolveRef(uri)
+		if err == nil {
+			doc, err = jsReading(doc)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return io.NopCloser(bytes.NewReader(doc)), nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %s, numbers as JavaScript reads them: %w", ErrSchemaInvalid, ref.canonical, err)
+	}
+	v.js = ks
+	return nil
+}
+
+// jsReading returns a JSON document with its numbers as JavaScript reads them.
+func jsReading(doc []byte) ([]byte, error) {
+	var p fastjson.Parser
+	root, err := p.ParseBytes(doc)
+	if err != nil {
+		return nil, err
+	}
+	return fastpath.AppendJSReading(nil, root), nil
 }
 
 func (c *Cache) compileValidator(ref schemaRef, doc []byte) (*validator, error) {
@@ -97,7 +152,16 @@ func (c *Cache) compileValidator(ref schemaRef, doc []byte) (*validator, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrSchemaInvalid, ref.canonical, err)
 	}
+	ks, err := c.compileKaptinlin(ref, kdoc, c.refLoader())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrSchemaInvalid, ref.canonical, err)
+	}
+	v.schema = ks
+	return v, nil
+}
 
+// compileKaptinlin compiles kdoc with kaptinlin, loading what its $refs name through load.
+func (c *Cache) compileKaptinlin(ref schemaRef, kdoc []byte, load func(string) (io.ReadCloser, error)) (*jsonschema.Schema, error) {
 	// A fresh compiler per document: the repositories repeat nested $ids with different content
 	// across files, which one shared compiler would mix up (or refuse as conflicts).
 	comp := jsonschema.NewCompiler()
@@ -105,7 +169,6 @@ func (c *Cache) compileValidator(ref schemaRef, doc []byte) (*validator, error) 
 	// Its default http(s) loaders go to the network at compile time. Every scheme a $ref can use
 	// resolves through the same resolver as event URIs: inside the bases or not at all.
 	clear(comp.Loaders)
-	load := c.refLoader()
 	for _, scheme := range []string{"http", "https", "file", refScheme} {
 		comp.RegisterLoader(scheme, load)
 	}
@@ -114,12 +177,7 @@ func (c *Cache) compileValidator(ref schemaRef, doc []byte) (*validator, error) 
 			comp.RegisterFormat(name, fn, "string")
 		}
 	}
-	ks, err := comp.Compile(kdoc, refPrefix+ref.stem)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrSchemaInvalid, ref.canonical, err)
-	}
-	v.schema = ks
-	return v, nil
+	return comp.Compile(kdoc, refPrefix+ref.stem)
 }
 
 // refLoader loads the documents a $ref names for kaptinlin, through the resolver.

@@ -27,7 +27,7 @@ func validate(t *testing.T, c *Cache, uri, event string) (bool, string, string) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		kv, err := c.compileValidator(ref, s.Doc)
+		kv, err := c.fallbackValidator(ref, s.Doc)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,8 +21,16 @@ import (
 // tree is reworded into the errors Ajv 6 (and so EventGate) reports, because EventGate clients
 // read them. The words and their order are fastpath's (AjvOrder, AjvError), as the compiled
 // program's are.
+//
+// Like the compiled program (fastpath.Program), it reads an event's numbers two ways and the
+// event is valid when either reading meets the schema: schema reads them exactly, as kaptinlin
+// does; js is the same schema with its numbers as JavaScript reads them, given the event with its
+// numbers read so too (fastpath.AppendJSReading), which is Ajv 6's reading but for one thing:
+// kaptinlin's multipleOf divides exactly, where Ajv's floating-point division also calls a
+// quotient whole that rounds to one (1e17 is a multiple of 3 for Ajv and the program, not here).
 type validator struct {
 	schema *jsonschema.Schema
+	js     *jsonschema.Schema // nil: only the exact reading (the load-time check)
 	// doc is the schema as written, for wording errors (the limit, the pattern, the enum). Frozen
 	// at build time (see freeze), read-only afterwards; parser owns it.
 	doc    *fastjson.Value
@@ -61,7 +69,16 @@ func (vd *validator) Validate(v *fastjson.Value, errs *fastpath.Errors) bool {
 	buf := fastpath.AppendJSON((*bp)[:0], v)
 	res := vd.schema.ValidateJSON(buf)
 	ok := res.IsValid()
-	if !ok {
+	if !ok && vd.js != nil {
+		// Slow path: invalid read exactly; maybe valid as Ajv 6 reads its numbers. Reported in
+		// that reading, as EventGate would.
+		start := len(buf)
+		buf = fastpath.AppendJSReading(buf, v)
+		res = vd.js.ValidateJSON(buf[start:])
+		if ok = res.IsValid(); !ok {
+			vd.render(res, buf[start:], errs)
+		}
+	} else if !ok {
 		// Slow path: the event is invalid. Word its errors from a private parse of buf (v may
 		// share values with other requests, and reading fastjson values is not always
 		// race-free).
@@ -634,7 +651,8 @@ func jsNumberText(v *fastjson.Value) string {
 	if v == nil || v.Type() != fastjson.TypeNumber {
 		return rawJSON(v)
 	}
-	f, err := v.Float64()
+	// strconv, not fastjson's Float64, which may be a unit off (as fastpath's jsFloat says).
+	f, err := strconv.ParseFloat(rawJSON(v), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return rawJSON(v)
 	}
