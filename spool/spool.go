@@ -276,7 +276,7 @@ func Open(dir string, o Options) (*Spool, error) {
 // is then not spooled, and nothing spooled before is lost. Safe for concurrent use.
 func (s *Spool) Append(topic string, key, value []byte, ts time.Time) error {
 	n := frameLen(topic, key, value)
-	if n-frameHeaderLen > MaxRecordBytes || len(topic) > maxTopicBytes || int64(n)+segHeaderLen > s.maxBytes {
+	if n-frameHeaderLen > MaxRecordBytes || len(topic) > maxTopicBytes || int64(n)+3*segHeaderLen > s.maxBytes {
 		return ErrTooLarge
 	}
 	now := time.Now().UnixMilli()
@@ -288,7 +288,9 @@ func (s *Spool) Append(topic string, key, value []byte, ts time.Time) error {
 		}
 		end := s.woff + int64(s.inflight+len(s.pend))
 		rotate := s.wfile == nil || end > segHeaderLen && end+int64(n) > s.segBytes
-		need := int64(n)
+		// One segment header more is always kept free, for the new segment a failed write forces
+		// (flushLocked), so that the files never pass maxBytes.
+		need := int64(n) + segHeaderLen
 		if rotate {
 			need += segHeaderLen
 		}
