@@ -731,6 +731,8 @@ func unavailableMessage(err error) string {
 		return "intake's queue to Kafka is full; retry later"
 	case errors.Is(err, kafkaout.ErrClosed):
 		return "intake is shutting down; retry against another instance"
+	case errors.Is(err, kafkaout.ErrSpool):
+		return "Kafka cannot take the event now and intake's spool is full; retry later"
 	case errors.Is(err, kafkaout.ErrDown):
 		return "Kafka is failing: fire-and-forget events are not queued until it recovers; retry later"
 	}

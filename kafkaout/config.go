@@ -59,7 +59,15 @@ type Config struct {
 	// Discard completes every record at once, acknowledged, without Kafka (no clients, no
 	// Brokers needed): benchmarks and allocation tests measure everything up to Kafka with it.
 	Discard bool
-	Logger  *slog.Logger // nil = slog.Default(); franz-go warnings and throttled produce failures
+
+	// SpoolDir, when set, is the directory of an on-disk spool (package spool) for fire-and-forget
+	// records Kafka cannot take now (it is down, or a ring is full): TryProduce appends them there
+	// and succeeds, and a goroutine replays them into Kafka once it answers. One producer per
+	// directory (a lock). Empty: no spool, such records fail with ErrDown or ErrFull.
+	SpoolDir      string
+	SpoolSync     string       // when spooled records are fsynced: "always" (before TryProduce returns) or an interval; "" = "1s"
+	SpoolMaxBytes int64        // bound of the spool's files; 0 = 4 GiB; else at least 64 KiB
+	Logger        *slog.Logger // nil = slog.Default(); franz-go warnings and throttled produce failures
 }
 
 // The defaults of Config's zero fields.

@@ -11,5 +11,10 @@
 // returns. A franz-go record is the producer's until its promise runs: only then does it report to
 // its Batch and go back to the free list.
 //
-// It imports internal/configerr (its ConfigError) and no other package of the project.
+// With Config.SpoolDir, fire-and-forget records Kafka cannot take now (it is down, a ring is full,
+// or spooled records wait) go to an on-disk spool (package spool) instead of failing, and one
+// goroutine replays them into Kafka, in the order they were appended, once it answers (spool.go).
+//
+// It imports internal/configerr (its ConfigError) and spool (a leaf), and no other package of the
+// project.
 package kafkaout

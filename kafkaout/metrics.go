@@ -49,6 +49,14 @@ var (
 	// Records whose timestamp was too far from the time they were queued: they got that time
 	// instead (recordTimestamp).
 	timestampsReplaced = metrics.NewCounter(`intake_kafka_timestamps_replaced_total`)
+
+	// The spool (Config.SpoolDir): appends refused (the request answered 503), records replayed
+	// and refused by Kafka for good (dropped).
+	spoolRefused  = metrics.NewCounter(`intake_spool_refused_total`)
+	spoolReplayed = metrics.NewCounter(`intake_spool_replayed_total`)
+	spoolDropped  = metrics.NewCounter(`intake_spool_dropped_total`)
+	// Fire-and-forget records taken into a ring that then failed as unavailable, spooled.
+	spoolRespooled = metrics.NewCounter(`intake_spool_respooled_total`)
 )
 
 // countFailure counts a failed record under its reason.

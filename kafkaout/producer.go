@@ -13,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"intake.dev/intake/spool"
 )
 
 var (
@@ -54,6 +56,13 @@ type Producer struct {
 	probing atomic.Bool  // a probe goroutine runs while down
 	conns   atomic.Int64 // open broker connections of the clients
 
+	spool        *spool.Spool                       // nil without Config.SpoolDir
+	replayRewind atomic.Bool                        // a replayed record failed as unavailable: Rewind once Kafka is up
+	replayWait   atomic.Pointer[context.CancelFunc] // ends the replayer's wait for records, to rewind
+	lastSpoolLog atomic.Int64                       // unix nanoseconds
+	stopReplay   context.CancelFunc
+	replayDone   chan struct{}
+
 	// Written on the hot path, each on its own cache line, away from closed, which every
 	// TryProduce reads.
 	_               cacheLinePad
@@ -87,6 +96,16 @@ func New(cfg Config) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
+	sp, err := cfg.openSpool()
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if sp != nil && !started {
+			sp.Close()
+		}
+	}()
 	cfg.warnInsecure()
 	p := &Producer{
 		cfg:    cfg,
@@ -130,6 +149,16 @@ func New(cfg Config) (*Producer, error) {
 		p.wg.Add(1)
 		go p.drain(s)
 	}
+	if sp != nil {
+		p.spool = sp
+		ctx, cancel := context.WithCancel(context.Background())
+		p.stopReplay, p.replayDone = cancel, make(chan struct{})
+		go func() {
+			defer close(p.replayDone)
+			p.replay(ctx)
+		}()
+	}
+	started = true
 	registerProducer(p)
 	return p, nil
 }
@@ -168,6 +197,13 @@ func (p *Producer) TryProduce(topic string, key, value []byte, ts time.Time, b *
 		s.pushers.Add(-1)
 		return p.rejected(b, idx, ErrClosed)
 	}
+	if b == nil && p.spool != nil && (p.down.Load() || p.spool.Len() > 0 || s.ring.full()) {
+		// Slow path: Kafka cannot take the record now, or spooled records wait for it; spooled
+		// records go to Kafka in the order they were appended, so this one goes behind them.
+		err := p.spoolRecord(topic, key, value, ts)
+		s.pushers.Add(-1)
+		return err
+	}
 	if b == nil && p.down.Load() {
 		s.pushers.Add(-1)
 		return p.rejected(b, idx, ErrDown)
@@ -189,11 +225,17 @@ func (p *Producer) TryProduce(topic string, key, value []byte, ts time.Time, b *
 		b.refs.Add(1)
 	}
 	if !s.ring.push(rec) {
-		s.pushers.Add(-1)
 		if b != nil {
 			b.refs.Add(-1)
 		}
 		putRecord(rec)
+		if b == nil && p.spool != nil {
+			// Slow path: the ring filled since the check above.
+			err := p.spoolRecord(topic, key, value, ts)
+			s.pushers.Add(-1)
+			return err
+		}
+		s.pushers.Add(-1)
 		return p.rejected(b, idx, ErrFull)
 	}
 	s.pushers.Add(-1)
@@ -314,6 +356,12 @@ func (p *Producer) Close(ctx context.Context) error {
 			runtime.Gosched()
 		}
 	}
+	if p.spool != nil {
+		// Stop replaying: what the clients hold of the spool is acknowledged by Kafka or not,
+		// and what is not stays in the spool for the next producer on the directory.
+		p.stopReplay()
+		<-p.replayDone
+	}
 	close(p.stop)
 
 	drained := make(chan struct{})
@@ -346,6 +394,11 @@ func (p *Producer) Close(ctx context.Context) error {
 	<-drained
 	if p.limits != nil {
 		p.limits.cl.Close()
+	}
+	if p.spool != nil {
+		if serr := p.spool.Close(); serr != nil {
+			p.log.Error("cannot close the spool cleanly", "spool_dir", p.spool.Dir(), "err", serr)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("cannot deliver every accepted record to Kafka before the shutdown deadline: %w", err)
@@ -435,7 +488,7 @@ func IsUnavailable(err error) bool {
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, ErrFull), errors.Is(err, ErrClosed), errors.Is(err, ErrDown), errors.Is(err, errNoResult),
+	case errors.Is(err, ErrFull), errors.Is(err, ErrClosed), errors.Is(err, ErrDown), errors.Is(err, ErrSpool), errors.Is(err, errNoResult),
 		errors.Is(err, ErrBatchTooLarge),
 		errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, kgo.ErrRecordRetries),
 		errors.Is(err, kgo.ErrMaxBuffered), errors.Is(err, kgo.ErrClientClosed),

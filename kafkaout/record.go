@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"intake.dev/intake/spool"
 )
 
 // record is a franz-go record with its own key and value storage and the way back to the request
@@ -24,6 +26,9 @@ type record struct {
 	p     *Producer
 	batch *Batch // nil for fire-and-forget
 	idx   int    // the record's result slot in batch
+
+	spooled bool      // replayed from the spool: its promise settles pos (finishSpooled)
+	pos     spool.Pos // its position in the spool
 }
 
 // recordCtx is a context.Context that never ends: franz-go treats a record whose context has a
@@ -70,6 +75,8 @@ func (r *record) reset() {
 	r.p = nil
 	r.batch = nil
 	r.idx = 0
+	r.spooled = false
+	r.pos = spool.Pos{}
 }
 
 // maxPooledRecordBytes caps the buffer a pooled record keeps: one huge event must not pin its
@@ -125,6 +132,14 @@ func (r *record) finish(err error) {
 	// much as the rest of the promise.
 	if r.p.durationSamples.Add(1)%produceDurationSampleEvery == 0 {
 		produceDuration.UpdateDuration(r.start)
+	}
+	if r.spooled {
+		r.p.finishSpooled(r, err)
+	} else if err != nil && r.batch == nil && r.p.spool != nil && IsUnavailable(err) {
+		// Slow path: a fire-and-forget record taken before Kafka was known down failed; it
+		// goes to the spool, behind records appended meanwhile (the one exception to append
+		// order being Kafka order).
+		r.p.respool(r)
 	}
 	if r.batch != nil {
 		r.batch.report(r.idx, err)

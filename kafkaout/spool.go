@@ -1,0 +1,194 @@
+package kafkaout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"intake.dev/intake/spool"
+)
+
+// ErrSpool is returned by TryProduce for a fire-and-forget record that Kafka could not take now
+// and the spool could not take either: the spool is full (Config.SpoolMaxBytes) or its disk failed.
+// IsUnavailable is true for it: the edge answers 503 with Retry-After, never a 202 then dropped.
+var ErrSpool = errors.New("kafkaout: Kafka cannot take the event now and the spool cannot hold it (room: Config.SpoolMaxBytes)")
+
+// openSpool opens Config.SpoolDir, or returns nil when it is empty.
+func (cfg Config) openSpool() (*spool.Spool, error) {
+	if cfg.SpoolDir == "" {
+		return nil, nil
+	}
+	syncPolicy := spool.Sync(spool.DefaultSyncInterval)
+	if cfg.SpoolSync != "" {
+		s, err := spool.ParseSync(cfg.SpoolSync)
+		if err != nil {
+			return nil, &ConfigError{Pkg: "kafkaout", Field: "SpoolSync", Value: cfg.SpoolSync, Reason: "want always or an interval such as 1s"}
+		}
+		syncPolicy = s
+	}
+	if cfg.SpoolMaxBytes < 0 || cfg.SpoolMaxBytes > 0 && cfg.SpoolMaxBytes < spool.MinMaxBytes {
+		return nil, &ConfigError{Pkg: "kafkaout", Field: "SpoolMaxBytes", Value: cfg.SpoolMaxBytes,
+			Reason: fmt.Sprintf("want 0 (%d) or at least %d", int64(spool.DefaultMaxBytes), int64(spool.MinMaxBytes))}
+	}
+	log := cfg.Logger
+	sp, err := spool.Open(cfg.SpoolDir, spool.Options{
+		MaxBytes: cfg.SpoolMaxBytes,
+		Sync:     syncPolicy,
+		OnError: func(err error) {
+			if de := (*spool.DamageError)(nil); errors.As(err, &de) {
+				log.Error("the spool is damaged; the damaged span is skipped", "err", err)
+				return
+			}
+			log.Error("spool failure", "err", err)
+		},
+	})
+	if err != nil {
+		return nil, &ConfigError{Pkg: "kafkaout", Field: "SpoolDir", Value: cfg.SpoolDir, Reason: err.Error()}
+	}
+	return sp, nil
+}
+
+// spoolRecord appends a fire-and-forget record Kafka cannot take now to the spool.
+// Slow path: Kafka is down, a ring is full, or the spool already holds records (which keep their
+// order: see replay).
+func (p *Producer) spoolRecord(topic string, key, value []byte, ts time.Time) error {
+	now := time.Now()
+	if err := p.spool.Append(topic, key, value, recordTimestamp(ts, now)); err != nil {
+		spoolRefused.Inc()
+		p.noteSpoolFailure(err)
+		return fmt.Errorf("%w: %w", ErrSpool, err)
+	}
+	return nil
+}
+
+// noteSpoolFailure logs a refused Append, at most once per failureLogInterval.
+func (p *Producer) noteSpoolFailure(err error) {
+	now := time.Now().UnixNano()
+	last := p.lastSpoolLog.Load()
+	if now-last < int64(failureLogInterval) || !p.lastSpoolLog.CompareAndSwap(last, now) {
+		return
+	}
+	p.log.Error("cannot spool fire-and-forget records; they are answered 503", "spool_dir", p.spool.Dir(), "err", err)
+}
+
+// replay feeds the spool's records to Kafka, in the order they were appended, while Kafka is up.
+// It is the spool Reader's only user (Next, Rewind). Each record is produced through the first
+// client with a timestamp of now (see below); its promise acknowledges its spool position when
+// Kafka acknowledged it or refused it for good, and asks for a Rewind when it failed as
+// unavailable: the replayer waits for Kafka, then hands the unacknowledged records out again.
+//
+// The Kafka timestamp of a replayed record is the time it is replayed, not the one it was spooled
+// with: franz-go times a batch out from its first record's timestamp (invariant 46), so a record
+// spooled a minute ago would fail its batch, and every record held for its partition, at once. The
+// event's own time stays in its value (meta.dt), and so does its meta.id: a record replayed twice
+// (a crash or a failure after Kafka wrote it) is a visible duplicate.
+func (p *Producer) replay(ctx context.Context) {
+	rd := p.spool.Reader()
+	var cl = p.shards[0].cl
+	for {
+		// Wait while Kafka is down: records produced now would fail after the delivery timeout.
+		for p.down.Load() || p.replayRewind.Load() {
+			if !p.down.Load() && p.replayRewind.Swap(false) {
+				rd.Rewind()
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		e, ok, err := rd.TryNext()
+		if !ok && err == nil {
+			// Slow path: nothing to replay now. Wait for records, or for a failed replay
+			// (finishSpooled cancels the wait) to rewind.
+			wctx, cancel := context.WithCancel(ctx)
+			p.replayWait.Store(&cancel)
+			if !p.replayRewind.Load() {
+				e, err = rd.Next(wctx)
+			} else {
+				err = context.Canceled
+			}
+			p.replayWait.Store(nil)
+			cancel()
+			if err != nil && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+				continue // to rewind
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, spool.ErrClosed) {
+				return
+			}
+			// A read error: the same record is tried again at the next call.
+			p.noteSpoolFailure(err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		rec := getRecord()
+		rec.set(e.Topic, e.Key, e.Value)
+		rec.start = time.Now()
+		rec.Timestamp = rec.start
+		rec.p = p
+		rec.spooled, rec.pos = true, e.Pos
+		spoolReplayed.Inc()
+		if cl == nil {
+			rec.finish(nil) // Config.Discard
+			continue
+		}
+		if err := p.limits.check(rec); err != nil {
+			rec.finish(err)
+			continue
+		}
+		cl.Produce(context.Background(), &rec.Record, promise)
+	}
+}
+
+// finishSpooled settles a replayed record's spool position: acknowledged, or refused for good
+// (counted and dropped: replaying it would fail again), or left for a Rewind.
+func (p *Producer) finishSpooled(rec *record, err error) {
+	switch {
+	case err == nil:
+		p.spool.Reader().Ack(rec.pos)
+	case IsUnavailable(err):
+		p.replayRewind.Store(true)
+		if c := p.replayWait.Load(); c != nil {
+			(*c)()
+		}
+	default:
+		spoolDropped.Inc()
+		p.spool.Reader().Ack(rec.pos)
+	}
+}
+
+// SpoolStats reports the spool's state; ok is false without a spool.
+func (p *Producer) SpoolStats() (st spool.Stats, ok bool) {
+	if p.spool == nil {
+		return st, false
+	}
+	return p.spool.Stats(), true
+}
+
+// SpoolDir is the spool's directory; empty without a spool.
+func (p *Producer) SpoolDir() string {
+	if p.spool == nil {
+		return ""
+	}
+	return p.spool.Dir()
+}
+
+// respool appends a fire-and-forget record that failed as unavailable to the spool, from its
+// promise. Under SyncAlways that waits for an fsync, on franz-go's promise goroutine: rare (the
+// records in flight when Kafka fell), and bounded by the disk.
+func (p *Producer) respool(r *record) {
+	if err := p.spool.Append(r.Topic, r.Key, r.Value, r.Timestamp); err != nil {
+		spoolRefused.Inc()
+		p.noteSpoolFailure(err)
+		return
+	}
+	spoolRespooled.Inc()
+}

@@ -1,0 +1,139 @@
+package kafkaout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// waitFor polls cond until it holds, failing the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Kafka down: fire-and-forget records go to the spool and TryProduce succeeds; the broker back,
+// they reach Kafka in the order they were appended and the spool empties. Sync records never
+// use the spool.
+func TestSpoolWhileDown(t *testing.T) {
+	addr := deadBroker(t)
+	dir := t.TempDir()
+	p := newProducer(t, Config{Brokers: []string{addr}, DeliveryTimeout: time.Second, Shards: 1, SpoolDir: dir})
+	const topic = "eqiad.test.spool"
+	b := AcquireBatch()
+	defer ReleaseBatch(b)
+	b.Add(1)
+	if err := p.TryProduce(topic, nil, []byte("sync"), time.Time{}, b, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Wait(time.Minute) || b.Err(0) == nil {
+		t.Fatalf("a sync record to a dead broker did not fail: %v", b.Err(0))
+	}
+	waitFor(t, 20*time.Second, "down", p.Down)
+	if st, _ := p.SpoolStats(); st.Records != 0 {
+		t.Fatalf("a failed sync record went to the spool: %d records", st.Records)
+	}
+	const n = 200
+	for i := range n {
+		if err := p.TryProduce(topic, nil, fmt.Appendf(nil, "%d", i), time.Now(), nil, 0); err != nil {
+			t.Fatalf("fire-and-forget %d while down with a spool: %v", i, err)
+		}
+	}
+	if st, _ := p.SpoolStats(); st.Records != n || st.Written != n {
+		t.Fatalf("spool holds %d records (%d written), want %d", st.Records, st.Written, n)
+	}
+
+	e, err := StartEmbedded(EmbeddedConfig{Addr: addr, Partitions: 1, Logger: discardLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	recs := consume(t, []string{addr}, topic, n)
+	for i, r := range recs {
+		if got, want := string(r.Value), fmt.Sprint(i); got != want {
+			t.Fatalf("record %d is %q, want %q (append order)", i, got, want)
+		}
+		if d := time.Since(r.Timestamp); d < 0 || d > time.Minute {
+			t.Fatalf("replayed record %d has timestamp %s, want the time it was replayed", i, r.Timestamp)
+		}
+	}
+	waitFor(t, 20*time.Second, "the spool empties", func() bool { return p.spool.Len() == 0 })
+	// Spool empty and Kafka up: records take the ring again.
+	if err := p.TryProduce(topic, nil, []byte("after"), time.Time{}, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := p.SpoolStats(); st.Written != n {
+		t.Fatalf("a record went to the spool with Kafka up and the spool empty (%d written)", st.Written)
+	}
+	consume(t, []string{addr}, topic, n+1)
+}
+
+// A full spool refuses with ErrSpool, which the edge answers 503.
+func TestSpoolFull(t *testing.T) {
+	addr := deadBroker(t)
+	p := newProducer(t, Config{Brokers: []string{addr}, DeliveryTimeout: time.Second, SpoolDir: t.TempDir(), SpoolMaxBytes: 64 << 10})
+	_ = p.TryProduce("eqiad.test.spool", nil, []byte("v"), time.Time{}, nil, 0)
+	waitFor(t, 20*time.Second, "down", p.Down)
+	v := make([]byte, 1000)
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		err = p.TryProduce("eqiad.test.spool", nil, v, time.Time{}, nil, 0)
+	}
+	if !errors.Is(err, ErrSpool) || !IsUnavailable(err) {
+		t.Fatalf("fire-and-forget into a full spool: %v, want ErrSpool (unavailable)", err)
+	}
+}
+
+// Close with Kafka down keeps the spooled records; a new producer on the directory replays them.
+func TestSpoolSurvivesClose(t *testing.T) {
+	addr := deadBroker(t)
+	dir := t.TempDir()
+	const topic = "eqiad.test.spool.restart"
+	p, err := New(Config{Brokers: []string{addr}, DeliveryTimeout: time.Second, Shards: 1, RingSize: 64, SpoolDir: dir, SpoolSync: "always", Logger: discardLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = p.TryProduce(topic, nil, []byte("0"), time.Time{}, nil, 0) // taken by the ring, failed, respooled
+	waitFor(t, 20*time.Second, "down", p.Down)
+	const n = 50
+	for i := 1; i < n; i++ {
+		if err := p.TryProduce(topic, nil, fmt.Appendf(nil, "%d", i), time.Time{}, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second producer on the directory is refused: it is locked.
+	if _, err := New(Config{Brokers: []string{addr}, SpoolDir: dir, Logger: discardLogger}); err == nil {
+		t.Fatal("a second producer opened a spool directory in use")
+	} else if ce := (*ConfigError)(nil); !errors.As(err, &ce) || ce.Field != "SpoolDir" {
+		t.Fatalf("a locked spool directory: %v, want a ConfigError naming SpoolDir", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = p.Close(ctx)
+
+	e, err := StartEmbedded(EmbeddedConfig{Addr: addr, Partitions: 1, Logger: discardLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	p2 := newProducer(t, Config{Brokers: []string{addr}, SpoolDir: dir})
+	recs := consume(t, []string{addr}, topic, n)
+	seen := map[string]bool{}
+	for _, r := range recs {
+		seen[string(r.Value)] = true
+	}
+	for i := range n {
+		if !seen[fmt.Sprint(i)] {
+			t.Fatalf("record %d did not reach Kafka after the restart", i)
+		}
+	}
+	waitFor(t, 20*time.Second, "the spool empties", func() bool { return p2.spool.Len() == 0 })
+}
