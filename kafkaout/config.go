@@ -103,6 +103,8 @@ func DefaultConfig() Config {
 		Acks:            defaultAcks,
 		DeliveryTimeout: defaultDeliveryTimeout,
 		ClientID:        defaultClientID,
+		SpoolSync:       "1s",
+		SpoolMaxBytes:   4 << 30,
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"intake.dev/intake/kafkaout"
 )
 
 // commands are the options of every command, freshly bound.
@@ -243,6 +246,17 @@ func TestErrorsNameTheFlag(t *testing.T) {
 	f("cannot use --kafka-delivery-timeout 500ms", "--kafka-delivery-timeout", "500ms")
 	f(`cannot use --kafka-compression "brotli"`, "--kafka-compression", "brotli")
 	f(`cannot use --kafka-acks "some"`, "--kafka-acks", "some")
+	f(`cannot use --spool-dir "`+notDir+`"`, "--spool-dir", notDir)
+	f(`cannot use --spool-fsync "sometimes"`, "--spool-fsync", "sometimes", "--spool-dir", filepath.Join(dir, "spool-fsync"))
+	f(`cannot use --spool-max-bytes 100`, "--spool-max-bytes", "100", "--spool-dir", filepath.Join(dir, "spool-max"))
+	// A spool directory in use by another edge (here a producer of this process) is refused.
+	locked := filepath.Join(dir, "spool-locked")
+	holder, err := kafkaout.New(kafkaout.Config{Discard: true, SpoolDir: locked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f(`cannot use --spool-dir "`+locked+`"`, "--spool-dir", locked)
+	_ = holder.Close(context.Background())
 	f(`cannot use --kafka-tls-cert-file "c.pem" without --kafka-tls-key-file`, "--kafka-tls-cert-file", "c.pem")
 	f(`cannot use --kafka-tls-key-file "k.pem" without --kafka-tls-cert-file`, "--kafka-tls-key-file", "k.pem")
 	f(`cannot use --kafka-tls-ca-file "/nonexistent/ca.pem"`, "--kafka-tls-ca-file", "/nonexistent/ca.pem")
@@ -266,7 +280,7 @@ func TestErrorsNameTheFlag(t *testing.T) {
 	f("kafka_ring_size", "--config", file)
 
 	// The other commands.
-	_, err := validate([]string{"--schema-base-uri", "../../examples/schemas", "--format-mode", "slow"}, strings.NewReader("{}"), new(strings.Builder))
+	_, err = validate([]string{"--schema-base-uri", "../../examples/schemas", "--format-mode", "slow"}, strings.NewReader("{}"), new(strings.Builder))
 	check("validate", err, `cannot use --format-mode "slow"`)
 	_, err = validate([]string{"--schema-base-uri", "ftp://x/y"}, strings.NewReader("{}"), new(strings.Builder))
 	check("validate", err, `cannot use --schema-base-uri "ftp://x/y"`)

@@ -85,6 +85,9 @@ func (c *serveConfig) settings() []setting {
 		num32("kafka-batch-max-bytes", &c.Kafka.BatchMaxBytes, "largest producer batch, bytes: 512 up to 1 GiB (0: the default)"),
 		str("kafka-acks", &c.Kafka.Acks, "acknowledgements a produce waits for: all, leader or none (all keeps idempotence)"),
 		dur("kafka-delivery-timeout", &c.Kafka.DeliveryTimeout, "how long a record may take to reach Kafka before it fails (sync requests answer 503); at least 1s (0: the default)"),
+		str("spool-dir", &c.Kafka.SpoolDir, "directory of the on-disk spool that keeps fire-and-forget events Kafka cannot take now, replayed when it answers (\"\": off, such events answer 503); one edge per directory"),
+		str("spool-fsync", &c.Kafka.SpoolSync, "when spooled events are fsynced: always (before the 202) or an interval; a process crash loses nothing written either way"),
+		num64("spool-max-bytes", &c.Kafka.SpoolMaxBytes, "bound of the spool's files; when full, fire-and-forget events answer 503 (at least 65536)"),
 	}
 	// Security of --kafka-brokers; the embedded broker speaks plaintext only, serve refuses these
 	// without --kafka-brokers.
