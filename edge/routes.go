@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
@@ -146,14 +147,15 @@ func publicRead(path []byte) bool {
 		bytes.HasPrefix(path, []byte(streamConfigsPath+"/")) || bytes.HasPrefix(path, []byte("/v1/schemas/"))
 }
 
-// handleReady is /readyz: schemas and stream config loaded, a broker answering, not shutting down.
+// handleReady is /readyz: schemas and stream config loaded, a broker answering or a spool taking
+// fire-and-forget events meanwhile (--spool-dir: hasty traffic is served), not shutting down.
 func (s *Server) handleReady(ctx *fasthttp.RequestCtx) int {
 	switch {
 	case s.draining.Load():
 		return s.respondUnavailable(ctx, "shutting down")
 	case !s.cache.Ready():
 		return s.respondUnavailable(ctx, "stream configuration not loaded yet")
-	case !s.brokerOK.Load():
+	case !s.brokerOK.Load() && s.prod.SpoolDir() == "":
 		return s.respondUnavailable(ctx, "no Kafka broker answers")
 	}
 	return respondText(ctx, fasthttp.StatusOK, "ready\n")
@@ -169,6 +171,21 @@ func (s *Server) handleInfo(ctx *fasthttp.RequestCtx) int {
 	}
 	for k, v := range s.cfg.Info {
 		info[k] = v
+	}
+	if st, ok := s.prod.SpoolStats(); ok {
+		sp := map[string]any{
+			"dir":      s.prod.SpoolDir(),
+			"bytes":    st.Bytes,
+			"records":  st.Records,
+			"written":  st.Written,
+			"replayed": st.Replayed,
+			"damaged":  st.Damaged,
+			"full":     st.Full,
+		}
+		if !st.Oldest.IsZero() {
+			sp["oldest"] = st.Oldest.UTC().Format(time.RFC3339Nano)
+		}
+		info["spool"] = sp
 	}
 	return respondJSON(ctx, fasthttp.StatusOK, info)
 }

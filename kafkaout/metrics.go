@@ -10,6 +10,8 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"intake.dev/intake/spool"
 )
 
 // Registered once; the hot path only increments.
@@ -27,6 +29,20 @@ var (
 
 	_ = metrics.NewGauge(`intake_kafka_queued_records`, queuedRecords)
 	_ = metrics.NewGauge(`intake_kafka_buffered_bytes`, bufferedBytes)
+
+	// The spools' state (Config.SpoolDir), read from spool.Stats when scraped. damaged counts the
+	// damaged spans skipped, at Open and since: a counter the spool keeps.
+	_ = metrics.NewGauge(`intake_spool_bytes`, func() float64 { return spoolSum(func(st spool.Stats) float64 { return float64(st.Bytes) }) })
+	_ = metrics.NewGauge(`intake_spool_records`, func() float64 { return spoolSum(func(st spool.Stats) float64 { return float64(st.Records) }) })
+	_ = metrics.NewGauge(`intake_spool_oldest_seconds`, func() float64 {
+		return spoolSum(func(st spool.Stats) float64 {
+			if st.Oldest.IsZero() {
+				return 0
+			}
+			return time.Since(st.Oldest).Seconds()
+		})
+	})
+	_ = metrics.NewGauge(`intake_spool_damaged_total`, func() float64 { return spoolSum(func(st spool.Stats) float64 { return float64(st.Damaged) }) })
 
 	// Why records failed, for reconciling intake_events_total{outcome="accepted"} with what
 	// Kafka has: timeout (not acknowledged within the delivery timeout: brokers down, slow or
@@ -52,6 +68,7 @@ var (
 
 	// The spool (Config.SpoolDir): appends refused (the request answered 503), records replayed
 	// and refused by Kafka for good (dropped).
+	spoolWritten  = metrics.NewCounter(`intake_spool_written_total`)
 	spoolRefused  = metrics.NewCounter(`intake_spool_refused_total`)
 	spoolReplayed = metrics.NewCounter(`intake_spool_replayed_total`)
 	spoolDropped  = metrics.NewCounter(`intake_spool_dropped_total`)
@@ -154,4 +171,17 @@ func queuedRecords() float64 {
 		n += p.Queued()
 	}
 	return float64(n)
+}
+
+// spoolSum adds f of the Stats of every open producer's spool (one in the binary).
+func spoolSum(f func(spool.Stats) float64) float64 {
+	producersMu.Lock()
+	defer producersMu.Unlock()
+	var n float64
+	for p := range producers {
+		if st, ok := p.SpoolStats(); ok {
+			n += f(st)
+		}
+	}
+	return n
 }

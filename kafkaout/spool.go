@@ -59,6 +59,7 @@ func (p *Producer) spoolRecord(topic string, key, value []byte, ts time.Time) er
 		p.noteSpoolFailure(err)
 		return fmt.Errorf("%w: %w", ErrSpool, err)
 	}
+	spoolWritten.Inc()
 	return nil
 }
 
@@ -191,4 +192,5 @@ func (p *Producer) respool(r *record) {
 		return
 	}
 	spoolRespooled.Inc()
+	spoolWritten.Inc()
 }
