@@ -18,6 +18,11 @@ import (
 func TestValidRequestsDoNotAllocate(t *testing.T) {
 	t.Run("validation stubbed", func(t *testing.T) { testValidRequestsDoNotAllocate(t, discardEdge(t, false, nil)) })
 	t.Run("compiled validator", func(t *testing.T) { testValidRequestsDoNotAllocate(t, discardEdge(t, true, nil)) })
+	// --spool-dir with Kafka up and the spool empty: fire-and-forget events take the ring as
+	// without a spool, one atomic load later.
+	t.Run("spool configured", func(t *testing.T) {
+		testValidRequestsDoNotAllocate(t, edgetest.Start(t, edgetest.Options{Discard: true, Listener: edgetest.NoListener, SpoolDir: t.TempDir()}))
+	})
 }
 
 func testValidRequestsDoNotAllocate(t *testing.T, e *edgetest.Edge) {

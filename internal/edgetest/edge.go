@@ -50,6 +50,8 @@ type Options struct {
 	Discard bool
 	// Kafka changes the producer's config: kafkaout.DefaultConfig with the brokers and logger.
 	Kafka func(*kafkaout.Config)
+	// SpoolDir is the producer's spool directory (--spool-dir); "": none.
+	SpoolDir string
 
 	Access *edge.AccessConfig // nil: no access layer
 	// Edge changes the edge's config, after everything above is applied to it.
@@ -175,6 +177,7 @@ func Start(t testing.TB, o Options) *Edge {
 	kcfg := kafkaout.DefaultConfig()
 	kcfg.Brokers = e.Brokers
 	kcfg.Discard = o.Discard
+	kcfg.SpoolDir = o.SpoolDir
 	kcfg.Logger = o.Logger
 	if o.Kafka != nil {
 		o.Kafka(&kcfg)
