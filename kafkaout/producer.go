@@ -445,7 +445,11 @@ func (p *Producer) noteDown(err error) {
 	if p.cfg.Discard || !IsUnavailable(err) || errors.Is(err, ErrClosed) || errors.Is(err, ErrBatchTooLarge) || p.closed.Load() || p.down.Swap(true) {
 		return
 	}
-	p.log.Warn("kafka is failing; fire-and-forget records are refused (503) until it recovers", "err", err)
+	if p.spool != nil {
+		p.log.Warn("kafka is failing; fire-and-forget records are spooled until it recovers", "spool_dir", p.spool.Dir(), "err", err)
+	} else {
+		p.log.Warn("kafka is failing; fire-and-forget records are refused (503) until it recovers", "err", err)
+	}
 	if !p.probing.CompareAndSwap(false, true) {
 		return
 	}
