@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ type edgeCase struct {
 	event    *eventCase
 	n        int    // events per body
 	gzip     bool   // Content-Encoding: gzip
-	producer string // "discard", "kfake", or "" for the bare fasthttp baseline
+	producer string // "discard", "kfake", "spool-down-1s", "spool-down-always", or "" for the bare fasthttp baseline
 	hasty    bool
 }
 
@@ -43,6 +44,8 @@ func edgeCases() []benchCase {
 		{event: rc, n: 1, producer: "discard", hasty: true},
 		{event: rc, n: 1, producer: "kfake"},
 		{event: rc, n: 1, producer: "kfake", hasty: true},
+		{event: rc, n: 1, producer: "spool-down-1s", hasty: true},
+		{event: rc, n: 1, producer: "spool-down-always", hasty: true},
 		{event: rc, n: 100},
 		{event: rc, n: 100, producer: "discard"},
 		{event: rc, n: 100, producer: "discard", hasty: true},
@@ -100,14 +103,24 @@ func benchEdge(b *testing.B, c edgeCase) {
 	default:
 		// The edge and its producer with the service's defaults, over the shared cache of the real schemas.
 		o := edgetest.Options{Cache: cache(b, true), TopicPrefix: "eqiad.", Listener: edgetest.InMemory, Logger: quietLogger}
-		if c.producer == "kfake" {
+		fsync, spooling := strings.CutPrefix(c.producer, "spool-down-")
+		switch {
+		case c.producer == "kfake":
 			br := kfakeBroker(b)
 			o.Brokers, brokerPID = []string{br.addr}, br.pid
-		} else {
+		case spooling:
+			// Kafka down (its address refuses connections) with --spool-dir: every hasty event is
+			// spooled, with --spool-fsync 1s or always.
+			o.Brokers, o.SpoolDir = []string{refusedAddr(b)}, b.TempDir()
+			o.Kafka = func(cfg *kafkaout.Config) { cfg.SpoolSync, cfg.DeliveryTimeout = fsync, time.Second }
+		default:
 			o.Discard = true
 		}
 		e := edgetest.Start(b, o)
 		prod, dial = e.Producer, e.Dial
+		if spooling {
+			waitDown(b, prod, c.event.record(b))
+		}
 		if c.hasty {
 			want = fasthttp.StatusAccepted
 		}

@@ -98,6 +98,7 @@ var groups = map[string]func() []benchCase{
 	"Validate":  validateCases,
 	"Serialize": serializeCases,
 	"Ring":      ringCases,
+	"Spool":     spoolCases,
 	"Produce":   produceCases,
 	"Edge":      edgeCases,
 	"Compress":  compressCases,
