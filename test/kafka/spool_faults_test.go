@@ -122,9 +122,9 @@ func TestFault6AllBrokersDownSpool(t *testing.T) {
 	dir := t.TempDir()
 	e := startEdge(t, p, append(edgeArgs, "--kafka-ring-size", "1024", "--spool-dir", dir)...)
 	w := watchEdge(e)
-	// 6 s before, 30 s down, up to 20 s for the brokers to come back, some after.
-	load := startLoad(t, e.url, 60*time.Second, false)
-	hasty := startLoad(t, e.url, 60*time.Second, true)
+	// 6 s before, 30 s down, about 25 s for stop-all and start-all, 15 s after.
+	load := startLoad(t, e.url, 80*time.Second, false)
+	hasty := startLoad(t, e.url, 80*time.Second, true)
 	time.Sleep(6 * time.Second)
 	kafkaScript(t, nil, "stop-all")
 	down := time.Now()
