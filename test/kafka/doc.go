@@ -1,8 +1,9 @@
 // Package kafka holds the tests that need a real Apache Kafka: the integration suite (make
 // test-kafka: the intake binary producing to the cluster, read back with franz-go and checked
 // against Kafka's own Java tools) and the fault scenarios (make test-faults: brokers killed,
-// stopped, paused, the edge stopped, the schema repository gone, under load from loadtest/gen,
-// proving that no acknowledged event is lost).
+// stopped, paused, the edge stopped, the schema repository gone, an outage ridden out on the
+// edge's spool and the edge killed during it, under load from loadtest/gen, proving that no
+// acknowledged event is lost).
 //
 // The cluster comes from scripts/kafka/kafka.sh (make kafka-up); the tests find it through
 // INTAKE_KAFKA_BROKERS and skip without it, so `go test ./...` passes on a machine without Java.

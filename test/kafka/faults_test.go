@@ -158,13 +158,7 @@ func report(t *testing.T, scenario string, c tally, rep *gen.Report, notes ...st
 		line += "; " + strings.Join(notes, "; ")
 	}
 	t.Log(line)
-	if path := os.Getenv("INTAKE_FAULTS_REPORT"); path != "" {
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err == nil {
-			fmt.Fprintln(f, line)
-			f.Close()
-		}
-	}
+	appendReport(line)
 	if c.Accepted == 0 {
 		t.Fatal("no event was acknowledged: the scenario proves nothing")
 	}
@@ -179,6 +173,17 @@ func report(t *testing.T, scenario string, c tally, rep *gen.Report, notes ...st
 	}
 	if n := rep.Status["timeouts"]; n > 0 {
 		t.Errorf("%d requests hung past the client's 20s timeout (the delivery timeout is %s)", n, deliveryTimeout)
+	}
+}
+
+// appendReport appends a result line to INTAKE_FAULTS_REPORT, if set.
+func appendReport(line string) {
+	if path := os.Getenv("INTAKE_FAULTS_REPORT"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintln(f, line)
+			f.Close()
+		}
 	}
 }
 
