@@ -134,13 +134,9 @@ func ForEvents(remote netip.Addr, xForwardedFor [][]byte, xClientIP []byte, trus
 	}
 	var firstTrusted netip.Addr
 	for _, line := range xForwardedFor {
-		for start := 0; start <= len(line); {
-			end := start
-			for end < len(line) && line[end] != ',' {
-				end++
-			}
-			hop := httpval.TrimOWS(line[start:end])
-			start = end + 1
+		for rest := line; rest != nil; {
+			var hop []byte
+			hop, rest = httpval.Next(rest)
 			a, ok := parseHop(hop)
 			if !ok {
 				continue // empty elements, names ("unknown") and garbage name no one
