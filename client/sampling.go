@@ -243,17 +243,22 @@ func (c *Client) unitsOf(ev *Units) *Units {
 	if ev == nil || *ev == (Units{}) {
 		return u
 	}
-	m := *u
-	if ev.Session != "" {
-		m.Session = ev.Session
-	}
-	if ev.Pageview != "" {
-		m.Pageview = ev.Pageview
-	}
-	if ev.Device != "" {
-		m.Device = ev.Device
-	}
+	m := u.with(*ev)
 	return &m
+}
+
+// with is u with the ids that o sets (non-empty) in their place.
+func (u Units) with(o Units) Units {
+	if o.Session != "" {
+		u.Session = o.Session
+	}
+	if o.Pageview != "" {
+		u.Pageview = o.Pageview
+	}
+	if o.Device != "" {
+		u.Device = o.Device
+	}
+	return u
 }
 
 // awaitStreams returns the stream configuration, fetching it when none is loaded yet: attempts
@@ -302,16 +307,7 @@ func (c *Client) batchStreams() (*streamConfig, error) {
 func (c *Client) SetUnits(u Units) {
 	for {
 		old := c.units.Load()
-		n := *old
-		if u.Session != "" {
-			n.Session = u.Session
-		}
-		if u.Pageview != "" {
-			n.Pageview = u.Pageview
-		}
-		if u.Device != "" {
-			n.Device = u.Device
-		}
+		n := old.with(u)
 		if c.units.CompareAndSwap(old, &n) {
 			return
 		}
