@@ -145,7 +145,8 @@ test-kafka-secure:
 ## test-faults: the fault scenarios on a three-node cluster (started, or reused, by kafka.sh up):
 ## a leader killed, every broker down 30 s, the edge SIGTERMed, the schema repository gone, every
 ## broker paused, every broker down 30 s with a spool, the edge SIGKILLed in that outage and
-## restarted on its spool; each prints accepted/found/lost/duplicated (lost must be 0)
+## restarted on its spool, a full spool, a damaged spool; each prints accepted/found/lost/duplicated
+## (lost must be 0)
 test-faults:
 	KAFKA_BROKERS=3 bash scripts/kafka/kafka.sh up >/dev/null
 	@rm -f .cache/faults-report.txt

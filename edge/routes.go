@@ -148,7 +148,8 @@ func publicRead(path []byte) bool {
 }
 
 // handleReady is /readyz: schemas and stream config loaded, a broker answering or a spool taking
-// fire-and-forget events meanwhile (--spool-dir: hasty traffic is served), not shutting down.
+// fire-and-forget events meanwhile (--spool-dir: hasty traffic is served; not once it refused
+// them, full or failing, until it takes one again or a broker answers), not shutting down.
 func (s *Server) handleReady(ctx *fasthttp.RequestCtx) int {
 	switch {
 	case s.draining.Load():
@@ -157,6 +158,8 @@ func (s *Server) handleReady(ctx *fasthttp.RequestCtx) int {
 		return s.respondUnavailable(ctx, "stream configuration not loaded yet")
 	case !s.brokerOK.Load() && s.prod.SpoolDir() == "":
 		return s.respondUnavailable(ctx, "no Kafka broker answers")
+	case !s.brokerOK.Load() && s.prod.SpoolRefusing():
+		return s.respondUnavailable(ctx, "no Kafka broker answers and the spool refuses events (full, or its disk failed)")
 	}
 	return respondText(ctx, fasthttp.StatusOK, "ready\n")
 }

@@ -67,6 +67,10 @@ func TestSpoolKeepsHastyEventsThroughAnOutage(t *testing.T) {
 	if !got503 {
 		t.Fatal("a 64 KiB spool never answered 503 with Retry-After")
 	}
+	// Kafka down and the spool full: the edge takes nothing, and says so to load balancers.
+	if r := h.Get("/readyz"); r.Code != 503 || !strings.Contains(string(r.Body), "spool") {
+		t.Fatalf("/readyz with Kafka down and the spool full: %d %s, want 503 naming the spool", r.Code, r.Body)
+	}
 
 	// Kafka comes back on the address: the spool drains into it, in the order it was written.
 	e, err := kafkaout.StartEmbedded(kafkaout.EmbeddedConfig{Addr: addr, Partitions: 1})
@@ -103,12 +107,12 @@ func TestSpoolKeepsHastyEventsThroughAnOutage(t *testing.T) {
 	// spool filled (the 503 lists none of a hasty request's events as taken).
 	t.Logf("%d events answered 202 while Kafka was down, %d records in Kafka, %d duplicates", accepted, len(recs), dups)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if st, _ := h.Producer.SpoolStats(); st.Records == 0 {
+		if st, _ := h.Producer.SpoolStats(); st.Records == 0 && h.Get("/readyz").Code == 200 {
 			break
 		}
 		if time.Now().After(deadline) {
 			st, _ := h.Producer.SpoolStats()
-			t.Fatalf("the spool still holds %d records 30s after Kafka came back", st.Records)
+			t.Fatalf("the spool still holds %d records 30s after Kafka came back (/readyz %d)", st.Records, h.Get("/readyz").Code)
 		}
 	}
 }

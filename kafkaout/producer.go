@@ -60,6 +60,8 @@ type Producer struct {
 	replayRewind atomic.Bool                        // a replayed record failed as unavailable: Rewind once Kafka is up
 	replayWait   atomic.Pointer[context.CancelFunc] // ends the replayer's wait for records, to rewind
 	lastSpoolLog atomic.Int64                       // unix nanoseconds
+	spoolRefused atomic.Int64                       // unix nanoseconds of the last record the spool refused
+	spoolTaken   atomic.Int64                       // unix nanoseconds of the last record the spool took
 	stopReplay   context.CancelFunc
 	replayDone   chan struct{}
 

@@ -56,11 +56,20 @@ func (p *Producer) spoolRecord(topic string, key, value []byte, ts time.Time) er
 	now := time.Now()
 	if err := p.spool.Append(topic, key, value, recordTimestamp(ts, now)); err != nil {
 		spoolRefused.Inc()
+		p.spoolRefused.Store(now.UnixNano())
 		p.noteSpoolFailure(err)
 		return fmt.Errorf("%w: %w", ErrSpool, err)
 	}
 	spoolWritten.Inc()
+	p.spoolTaken.Store(now.UnixNano())
 	return nil
+}
+
+// SpoolRefusing reports whether the spool refuses fire-and-forget records: the last one it was
+// given it refused (full, or its disk failed), and none since was taken. With Kafka down too, the
+// edge can take no event at all (/readyz answers 503 so that a load balancer sends elsewhere).
+func (p *Producer) SpoolRefusing() bool {
+	return p.spool != nil && p.spoolRefused.Load() > p.spoolTaken.Load()
 }
 
 // noteSpoolFailure logs a refused Append, at most once per failureLogInterval.

@@ -46,11 +46,21 @@ const hastyStream = "example.click.hasty"
 
 func startLoad(t *testing.T, url string, d time.Duration, hasty bool) *loadRun {
 	t.Helper()
+	rate := 200
+	if hasty {
+		rate = 100
+	}
+	return startLoadRate(t, url, d, hasty, rate)
+}
+
+// startLoadRate is startLoad at rate requests/s.
+func startLoadRate(t *testing.T, url string, d time.Duration, hasty bool, rate int) *loadRun {
+	t.Helper()
 	cfg := gen.Defaults()
 	cfg.URL = url + "/v1/events"
 	// Open loop at a fixed rate, as clients arrive: a closed loop would spin on the immediate 503s
 	// of a fault and starve the edge and the brokers of CPU on a small machine.
-	cfg.Rate = 200
+	cfg.Rate = float64(rate)
 	// Room for every request in flight (a sync one waits up to the delivery timeout and its 1 s
 	// margin: 200/s x 4 s), so latencies are the edge's, not the generator's queue.
 	cfg.Connections = 1000
@@ -58,7 +68,6 @@ func startLoad(t *testing.T, url string, d time.Duration, hasty bool) *loadRun {
 	cfg.Hasty = hasty
 	if hasty {
 		cfg.Stream = hastyStream
-		cfg.Rate = 100
 	}
 	cfg.InvalidRatio = 0.1
 	cfg.Duration = d

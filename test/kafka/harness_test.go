@@ -240,6 +240,9 @@ func consumeWith(t *testing.T, conn []kgo.Opt, n int, timeout time.Duration, top
 		if !extra.IsZero() {
 			end = extra
 		}
+		if idleEnd := lastNew.Add(idle + time.Millisecond); idleEnd.Before(end) {
+			end = idleEnd
+		}
 		ctx, cancel := context.WithDeadline(context.Background(), end)
 		fs := cl.PollFetches(ctx)
 		cancel()
