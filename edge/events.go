@@ -168,6 +168,10 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 	if !st.hasty {
 		st.batch = kafkaout.AcquireBatch()
 		defer kafkaout.ReleaseBatch(st.batch)
+	} else if !st.dryRun && !s.prod.SpoolAdmits(int64(len(body)+len(st.events)*spoolEventOverhead), len(st.events)) {
+		// Slow path: Kafka down (or the spool replaying) and no room in the spool for the whole
+		// request: refused before any of its events is spooled.
+		return s.respondUnavailable(ctx, "Kafka cannot take events now and intake's spool has no room for them; retry later")
 	}
 	s.processEvents(st, snap, req, now)
 	s.collectAcks(st, snap, req)
@@ -475,6 +479,10 @@ func (s *Server) reportTooLarge(st *requestState, snap *schemacache.Snapshot, re
 	s.produceErrorEvent(st, snap, req, r, ev, true)
 	return statusInvalid
 }
+
+// spoolEventOverhead is about how many bytes an event's spooled record takes beyond its bytes in
+// the request: enrichment (meta.dt, meta.id, the headers' fields), the topic and the frame.
+const spoolEventOverhead = 384
 
 // respondEvents picks the status from the events' fates, as EventGate does, with 503 when any event
 // could not reach Kafka (queue full, Kafka unavailable): the client must retry those.

@@ -65,6 +65,25 @@ func (p *Producer) spoolRecord(topic string, key, value []byte, ts time.Time) er
 	return nil
 }
 
+// SpoolAdmits reports whether a fire-and-forget request whose records take about bytes (their
+// frames: events, enrichment, topic) may go ahead: true without a spool, or while records go to
+// Kafka directly (it is up and nothing is spooled), or when the spool has room for them. The edge
+// asks before producing any of a request's events, so that a full spool refuses a request whole
+// rather than after spooling its first events (a client retrying the 503 would send those
+// twice). Concurrent requests may still take the room first: then the request is refused
+// partway, its first events spooled.
+func (p *Producer) SpoolAdmits(bytes int64, events int) bool {
+	if p.spool == nil || !p.down.Load() && p.spool.Len() == 0 {
+		return true
+	}
+	if p.spool.Room() >= bytes {
+		return true
+	}
+	spoolRefused.Add(events)
+	p.spoolRefused.Store(time.Now().UnixNano())
+	return false
+}
+
 // SpoolRefusing reports whether the spool refuses fire-and-forget records: the last one it was
 // given it refused (full, or its disk failed), and none since was taken. With Kafka down too, the
 // edge can take no event at all (/readyz answers 503 so that a load balancer sends elsewhere).

@@ -493,6 +493,19 @@ func notify(ch chan struct{}) {
 // Len is the number of records not yet acknowledged (one atomic load).
 func (s *Spool) Len() int64 { return s.records.Load() }
 
+// Room is about how many bytes of records Append can still take before ErrFull: MaxBytes less
+// the files' bytes and the segment headers that rotations may need. Records take their frame's
+// bytes (FrameBytes). Concurrent Appends may take the room first.
+func (s *Spool) Room() int64 {
+	s.mu.Lock()
+	room := s.maxBytes - s.bytes - int64(s.inflight+len(s.pend)) - 2*segHeaderLen
+	s.mu.Unlock()
+	return max(room, 0)
+}
+
+// FrameBytes is how many bytes of the spool a record takes.
+func FrameBytes(topic string, key, value []byte) int64 { return int64(frameLen(topic, key, value)) }
+
 // Dir is the spool's directory.
 func (s *Spool) Dir() string { return s.dir }
 

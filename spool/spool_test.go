@@ -263,7 +263,11 @@ func TestErrFullAtTheBound(t *testing.T) {
 	s := open(t, dir, o, nil)
 	n := 0
 	for ; ; n++ {
+		room, need := s.Room(), FrameBytes("test.topic", nil, value(n))
 		err := s.Append("test.topic", nil, value(n), time.Now())
+		if room >= need+segHeaderLen && err != nil {
+			t.Fatalf("Room %d said record %d (%d bytes) fits, but Append: %v", room, n, need, err)
+		}
 		if errors.Is(err, ErrFull) {
 			break
 		}
@@ -273,6 +277,9 @@ func TestErrFullAtTheBound(t *testing.T) {
 		if n > 10000 {
 			t.Fatal("no ErrFull")
 		}
+	}
+	if room, need := s.Room(), FrameBytes("test.topic", nil, value(n)); room >= need {
+		t.Fatalf("Room %d on a full spool, and the record refused takes %d", room, need)
 	}
 	for range 100 {
 		if err := s.Append("test.topic", nil, value(n), time.Now()); !errors.Is(err, ErrFull) {
