@@ -53,6 +53,7 @@ type requestState struct {
 	status   []eventStatus
 	streams  []*fastpath.Stream // its stream, for the counters once Kafka answers
 	messages []string           // why it was rate limited, unavailable or failed
+	canary   []bool             // a canary event (meta.domain "canary"), counted apart once accepted
 	batch    *kafkaout.Batch    // sync requests: a result slot per event; nil for hasty and dry ones
 	pending  int                // events queued in batch, their result not known yet
 
@@ -96,6 +97,7 @@ func (st *requestState) reset() {
 	st.streams = st.streams[:0]
 	clear(st.messages)
 	st.messages = st.messages[:0]
+	st.canary = st.canary[:0]
 	st.batch = nil
 	st.pending = 0
 	clear(st.debugEntries)
@@ -288,20 +290,24 @@ func (s *Server) processEvents(st *requestState, snap *schemacache.Snapshot, req
 		st.status = make([]eventStatus, n)
 		st.streams = make([]*fastpath.Stream, n)
 		st.messages = make([]string, n)
+		st.canary = make([]bool, n)
 	}
-	st.status, st.streams, st.messages = st.status[:n], st.streams[:n], st.messages[:n]
+	st.status, st.streams, st.messages, st.canary = st.status[:n], st.streams[:n], st.messages[:n], st.canary[:n]
 	if st.batch != nil {
 		st.batch.Add(n) // a result slot per event, by event index
 	}
 	r := &st.res
 	for i, ev := range st.events {
 		fastpath.Process(snap, &s.cfg.Fields, ev, req, r)
-		st.streams[i] = r.Stream
+		st.streams[i], st.canary[i] = r.Stream, r.Canary
 		if st.debug {
 			st.debugEntry(i, r, ev)
 		}
 		if r.Outcome == fastpath.Accepted {
 			st.status[i] = s.queueEvent(st, snap, r, i, now)
+			if len(r.Flagged) > 0 && !st.dryRun {
+				s.produceAlarms(st, snap, req, r, ev)
+			}
 		} else {
 			st.status[i] = s.reportEvent(st, snap, req, r, i, ev)
 		}
@@ -327,7 +333,7 @@ func (s *Server) queueEvent(st *requestState, snap *schemacache.Snapshot, r *fas
 		return statusUnavailable
 	}
 	if st.batch == nil {
-		count(snap, r.Stream, fastpath.Accepted)
+		countAccepted(snap, r.Stream, r.Canary)
 		return statusAccepted
 	}
 	st.pending++
@@ -412,6 +418,37 @@ func (s *Server) produceErrorEvent(st *requestState, snap *schemacache.Snapshot,
 	errorEventsQueued.Inc()
 }
 
+// produceAlarms queues, for each flag rule the event violated, an alarm event to the quality
+// alarm stream: the rule, the values of the fields it reads, the event as produced. Best effort,
+// as error events: dropped and counted when the queue is full. Slow path: violations are rare.
+func (s *Server) produceAlarms(st *requestState, snap *schemacache.Snapshot, req *fastpath.Request, r *fastpath.Result, ev *fastjson.Value) {
+	if s.cfg.QualityAlarmStream == "" {
+		return
+	}
+	topic := s.alarmTopic
+	if as := snap.Stream(s.alarmStreamName); as != nil {
+		topic = as.Topic
+	}
+	for _, ru := range r.Flagged {
+		st.scratch = ru.AppendValues(st.scratch[:0], ev)
+		a := fastpath.AlarmEvent{
+			SchemaURI: s.cfg.QualityAlarmSchemaURI,
+			Stream:    s.cfg.QualityAlarmStream,
+			EmitterID: s.cfg.EmitterID,
+			Rule:      ru,
+			Source:    r.Stream.Name,
+			Values:    st.scratch,
+			RawEvent:  r.Value,
+		}
+		st.errEvent = req.AppendAlarmEvent(st.errEvent[:0], &a, ev)
+		if err := s.prod.TryProduce(topic, nil, st.errEvent, req.Time, nil, 0); err != nil {
+			alarmEventsDropped.Inc()
+			continue
+		}
+		alarmEventsQueued.Inc()
+	}
+}
+
 // collectAcks waits for Kafka's answers to the events a sync request queued, up to AckTimeout,
 // and settles each: accepted, invalid (larger than its topic takes), failed (Kafka refused it
 // otherwise), or unavailable (no answer in time, or Kafka unavailable).
@@ -427,7 +464,7 @@ func (s *Server) collectAcks(st *requestState, snap *schemacache.Snapshot, req *
 		switch err := st.batch.Err(i); {
 		case err == nil:
 			st.status[i] = statusAccepted
-			count(snap, st.streams[i], fastpath.Accepted)
+			countAccepted(snap, st.streams[i], st.canary[i])
 		case errors.Is(err, kafkaout.ErrTooLarge):
 			// The event will never fit its topic: invalid, as one over --max-event-bytes is.
 			st.status[i] = s.reportTooLarge(st, snap, req, i, err)
@@ -634,6 +671,12 @@ func (st *requestState) debugEntry(i int, r *fastpath.Result, ev *fastjson.Value
 	}
 	start := len(st.debugBuf)
 	b := st.debugBuf
+	if r.Stream != nil && len(r.Stream.Rules) > 0 && (r.Outcome == fastpath.Accepted || r.Errors.Len() > 0 && r.Errors.List[0].Keyword == "qualityRule") {
+		// The rules ran: every one's verdict (on the event as validated).
+		b = append(b, `"quality":`...)
+		b = fastpath.AppendRuleVerdicts(b, r.Stream.Rules, ev)
+		b = append(b, ',')
+	}
 	if r.Outcome == fastpath.Accepted {
 		b = append(b, `"event":`...)
 		b = append(b, r.Value...)
@@ -724,6 +767,17 @@ func count(snap *schemacache.Snapshot, st *fastpath.Stream, o fastpath.Outcome) 
 	case fastpath.Refused:
 		c.Refused.Inc()
 	}
+}
+
+// countAccepted counts an accepted event on its stream's counters: a canary apart from real traffic.
+func countAccepted(snap *schemacache.Snapshot, st *fastpath.Stream, canary bool) {
+	if canary && st != nil && st.Canary != nil {
+		// Slow path: one canary per stream and interval.
+		st.Canary.Events.Inc()
+		st.Canary.LastSeen.Set(float64(time.Now().Unix()))
+		return
+	}
+	count(snap, st, fastpath.Accepted)
 }
 
 // countErrored counts an event Kafka refused on its stream's counters.

@@ -14,6 +14,8 @@ var (
 
 	errorEventsQueued  = metrics.NewCounter(`intake_error_events_total{outcome="queued"}`)
 	errorEventsDropped = metrics.NewCounter(`intake_error_events_total{outcome="dropped"}`)
+	alarmEventsQueued  = metrics.NewCounter(`intake_quality_alarm_events_total{outcome="queued"}`)
+	alarmEventsDropped = metrics.NewCounter(`intake_quality_alarm_events_total{outcome="dropped"}`)
 
 	connectionsRejectedTotal      = metrics.NewCounter(`intake_http_connections_rejected_total{reason="max_connections"}`)
 	connectionsPerIPRejectedTotal = metrics.NewCounter(`intake_http_connections_rejected_total{reason="max_conns_per_ip"}`)

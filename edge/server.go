@@ -75,6 +75,11 @@ type Config struct {
 	ErrorStream string
 	// ErrorSchemaURI is the $schema of error events.
 	ErrorSchemaURI string
+	// QualityAlarmStream receives an alarm event for every violation of a flag quality rule;
+	// "" disables them (the violations are still counted).
+	QualityAlarmStream string
+	// QualityAlarmSchemaURI is the $schema of alarm events.
+	QualityAlarmSchemaURI string
 	// TopicPrefix makes the error stream's topic when the stream config does not list it.
 	TopicPrefix string
 	// EmitterID names this service in error events.
@@ -110,30 +115,32 @@ const DefaultMaxEventBytes = 1_000_000
 // DefaultConfig returns the defaults documented in the README.
 func DefaultConfig() Config {
 	return Config{
-		MaxBodyBytes:         4 << 20,
-		MaxDecompressedBytes: 16 << 20,
-		MaxEvents:            10000,
-		MaxDepth:             64,
-		MaxStringBytes:       1 << 20,
-		MaxKeyBytes:          1024,
-		MaxMembers:           10000,
-		MaxGzipRatio:         250,
-		MaxHeaderBytes:       16 << 10,
-		MaxHeaders:           100,
-		MaxURLBytes:          8 << 10,
-		MaxEventBytes:        DefaultMaxEventBytes,
-		MaxConnsPerIP:        0,
-		MaxConnections:       fasthttp.DefaultConcurrency,
-		ReadTimeout:          30 * time.Second,
-		WriteTimeout:         30 * time.Second,
-		IdleTimeout:          120 * time.Second,
-		AckTimeout:           6 * time.Second,
-		RetryAfter:           1 * time.Second,
-		ErrorStream:          "intake.error",
-		ErrorSchemaURI:       "/error/2.1.0",
-		EmitterID:            "intake",
-		Fields:               fastpath.DefaultOptions(),
-		Version:              "dev",
+		MaxBodyBytes:          4 << 20,
+		MaxDecompressedBytes:  16 << 20,
+		MaxEvents:             10000,
+		MaxDepth:              64,
+		MaxStringBytes:        1 << 20,
+		MaxKeyBytes:           1024,
+		MaxMembers:            10000,
+		MaxGzipRatio:          250,
+		MaxHeaderBytes:        16 << 10,
+		MaxHeaders:            100,
+		MaxURLBytes:           8 << 10,
+		MaxEventBytes:         DefaultMaxEventBytes,
+		MaxConnsPerIP:         0,
+		MaxConnections:        fasthttp.DefaultConcurrency,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		AckTimeout:            6 * time.Second,
+		RetryAfter:            1 * time.Second,
+		ErrorStream:           "intake.error",
+		ErrorSchemaURI:        "/error/2.1.0",
+		QualityAlarmStream:    "intake.quality_alarm",
+		QualityAlarmSchemaURI: "/intake/quality_alarm/1.0.0",
+		EmitterID:             "intake",
+		Fields:                fastpath.DefaultOptions(),
+		Version:               "dev",
 	}
 }
 
@@ -149,6 +156,8 @@ type Server struct {
 	trusted         *clientip.Proxies
 	errorTopic      string
 	errorStreamName []byte
+	alarmTopic      string // the quality alarm stream's, when the stream config does not list it
+	alarmStreamName []byte
 	retryAfter      string
 	draining        atomic.Bool
 	access          *Access
@@ -209,6 +218,8 @@ func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) (*Server
 		trusted:         trusted,
 		errorTopic:      cfg.TopicPrefix + cfg.ErrorStream,
 		errorStreamName: []byte(cfg.ErrorStream),
+		alarmTopic:      cfg.TopicPrefix + cfg.QualityAlarmStream,
+		alarmStreamName: []byte(cfg.QualityAlarmStream),
 		retryAfter:      retryAfterValue(cfg.RetryAfter),
 		stopPing:        make(chan struct{}),
 	}

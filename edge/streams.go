@@ -40,7 +40,7 @@ func buildStreamsView(snap *schemacache.Snapshot) *streamsView {
 		if len(cfg) == 0 {
 			cfg = []byte("{}")
 		}
-		full := appendFullConfig(nil, st.Name, cfg, st.Topic)
+		full := appendFullConfig(nil, st.Name, cfg, st)
 		client := appendClientConfig(nil, st.Name, cfg, &p)
 		raw := appendRawConfig(nil, st.Name, cfg)
 		v.index[st.Name] = len(v.names)
@@ -55,13 +55,29 @@ func buildStreamsView(snap *schemacache.Snapshot) *streamsView {
 	return v
 }
 
-// appendFullConfig appends "name":{config,"topic":topic}; cfg is a JSON object ({} when empty).
-func appendFullConfig(dst []byte, name string, cfg []byte, topic string) []byte {
+// appendFullConfig appends "name":{config,"topic":topic}, and the stream's quality rules that
+// did not compile ("quality_rules_errors": [{"index","name","reason"}]); cfg is a JSON object
+// ({} when empty).
+func appendFullConfig(dst []byte, name string, cfg []byte, st *fastpath.Stream) []byte {
 	dst = append(append(fastpath.AppendJSONString(dst, name), ':'), cfg[:len(cfg)-1]...)
 	if len(cfg) > 2 {
 		dst = append(dst, ',')
 	}
-	return append(fastpath.AppendJSONString(append(dst, `"topic":`...), topic), '}')
+	dst = fastpath.AppendJSONString(append(dst, `"topic":`...), st.Topic)
+	if len(st.RuleErrors) > 0 {
+		dst = append(dst, `,"quality_rules_errors":[`...)
+		for i, e := range st.RuleErrors {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = strconv.AppendInt(append(dst, `{"index":`...), int64(e.Index), 10)
+			dst = fastpath.AppendJSONString(append(dst, `,"name":`...), e.Name)
+			dst = fastpath.AppendJSONString(append(dst, `,"reason":`...), e.Reason)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}')
 }
 
 // appendClientConfig appends "name":{the client fields of cfg}.
@@ -128,7 +144,7 @@ func (s *Server) handleStreams(ctx *fasthttp.RequestCtx) int {
 				}
 				var part []byte
 				if all {
-					part = appendFullConfig(nil, n, cfg, st.Topic)
+					part = appendFullConfig(nil, n, cfg, st)
 				} else {
 					var p fastjson.Parser
 					part = appendClientConfig(nil, n, cfg, &p)

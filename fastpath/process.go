@@ -47,6 +47,11 @@ type Result struct {
 	Topic      string
 	Key        []byte // nil when the stream has no message_key_fields
 	Value      []byte
+	// Flagged are the stream's flag rules the event violated (see RuleFlag); the edge produces
+	// an alarm event for each.
+	Flagged []*Rule
+	// Canary is true for an accepted event whose meta.domain is "canary".
+	Canary bool
 	// Timestamp is the event's meta.dt as a time, its Kafka timestamp: the ingestion time when
 	// enrichment wrote it (Request.Time), the event's own when it brought one; Request.Time when
 	// it has none that parses.
@@ -75,6 +80,9 @@ func (r *Result) Reset() {
 	r.Key = nil
 	r.Value = r.Value[:0]
 	r.Timestamp = time.Time{}
+	clear(r.Flagged)
+	r.Flagged = r.Flagged[:0]
+	r.Canary = false
 	r.ErrorType = ""
 	r.Errors.reset()
 }
@@ -194,6 +202,11 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 		return
 	}
 
+	// 7b. The stream's data-quality rules, on the event as validated (see Rule).
+	if len(st.Rules) > 0 && !checkRules(st.Rules, ev, r) {
+		return
+	}
+
 	// 8. The Kafka key from message_key_fields.
 	if len(st.KeyFields) > 0 {
 		var ok bool
@@ -217,7 +230,23 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 		return
 	}
 	r.Timestamp = eventTime(ev, req)
+	r.Canary = isCanary(ev)
 	r.Outcome = Accepted
+}
+
+// isCanary reports whether meta.domain is "canary": an event the canary command posts to prove
+// the stream's pipeline works, counted apart from real traffic.
+func isCanary(ev *fastjson.Value) bool {
+	meta := ev.Get("meta")
+	if meta == nil {
+		return false
+	}
+	d := meta.Get("domain")
+	if d == nil || d.Type() != fastjson.TypeString {
+		return false
+	}
+	b, _ := d.StringBytes()
+	return string(b) == "canary"
 }
 
 func enrich(ev *fastjson.Value, sc *Schema, st *Stream, req *Request) {

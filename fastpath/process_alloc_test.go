@@ -68,3 +68,40 @@ func TestProcessRequestValuesDoNotAllocate(t *testing.T) {
 type byteHeaders map[string][]byte
 
 func (h byteHeaders) Peek(k string) []byte { return h[k] }
+
+// Quality rules on the hot path: holding, and violated with count and flag (a flag's alarm is the
+// edge's, a slow path), allocate nothing once warm.
+func TestProcessRulesDoNotAllocate(t *testing.T) {
+	l := newFakeLookup(t, AcceptAll)
+	st := *l.streams["test.event"]
+	st.Name = "ruled"
+	st.Rules = mustRules(t, "ruled", `[
+	  {"name": "holds", "if": {"test": "x"}, "then": {"nested.inner": {"greater_than": 6}}},
+	  {"name": "counted", "if": {"test": {"in": ["x", "y"]}}, "then": {"nested.inner": {"greater_than": 7}}},
+	  {"name": "flagged", "action": "flag", "then": {"wiki_id": {"exists": true}}},
+	  {"name": "groups", "then": {"any": [{"page.page_id": {"less_than": 0}}, {"test": {"contains": "z"}}]}}]`)
+	l.streams["ruled"] = &st
+	o := DefaultOptions()
+	body := []byte(`[{"$schema":"/test/event/1.0.0","meta":{"stream":"ruled"},"test":"x"},{"$schema":"/test/event/1.0.0","meta":{"stream":"ruled"},"test":"y","page":{"page_id":3}}]`)
+	var p fastjson.Parser
+	var r Result
+	now := time.Now()
+	n := testing.AllocsPerRun(1000, func() {
+		req := AcquireRequest()
+		req.Start(now, nil, nil)
+		v, err := p.ParseBytes(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range v.GetArray() {
+			Process(l, &o, ev, req, &r)
+			if r.Outcome != Accepted || len(r.Flagged) != 1 {
+				t.Fatalf("want accepted and flagged once: %v %v %s", r.Outcome, r.Flagged, r.Errors.Text())
+			}
+		}
+		ReleaseRequest(req)
+	})
+	if n != 0 {
+		t.Fatalf("the valid path with quality rules allocates %.2f times per request, want 0", n)
+	}
+}

@@ -32,6 +32,13 @@ type Stream struct {
 	Counters *StreamCounters
 	// Access is who may produce to the stream, as configured for this service.
 	Access StreamAccess
+	// Rules are the stream's data-quality rules ("quality_rules") that compiled, run in order on
+	// every valid event; RuleErrors the ones that did not, left out.
+	Rules      []Rule
+	RuleErrors []RuleError
+	// Canary counts the stream's canary events (meta.domain "canary"), apart from Counters'
+	// accepted; nil counts nothing.
+	Canary *CanaryCounters
 	// Ext is what the service derives from the stream's config once per snapshot (the edge's
 	// compiled access policy), set by schemacache's Config.OnStream; fastpath never reads it. The
 	// streams a /regex/ name resolves to share their configured stream's.
@@ -71,6 +78,13 @@ type StreamCounters struct {
 	Invalid  *metrics.Counter
 	Refused  *metrics.Counter
 	Errored  *metrics.Counter
+}
+
+// CanaryCounters count a stream's canary events (intake_canary_events_total and
+// intake_canary_last_seen_timestamp_seconds).
+type CanaryCounters struct {
+	Events   *metrics.Counter
+	LastSeen *metrics.Gauge // Unix seconds of the last one accepted
 }
 
 // SplitPath splits a dotted field path ("meta.stream") into its segments.

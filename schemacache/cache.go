@@ -82,6 +82,10 @@ var (
 	streamConfigRefreshFailures = metrics.NewCounter(`intake_config_refresh_failures_total{source="stream_config"}`)
 	schemaRefreshFailures       = metrics.NewCounter(`intake_config_refresh_failures_total{source="schemas"}`)
 
+	// The current snapshot's quality rules: compiled and in use, or left out (not compiling).
+	qualityRulesActive = metrics.NewGauge(`intake_quality_rules{state="active"}`, nil)
+	qualityRulesBroken = metrics.NewGauge(`intake_quality_rules{state="invalid"}`, nil)
+
 	schemaLoadsOK       = metrics.NewCounter(`intake_schema_loads_total{result="ok"}`)
 	schemaLoadsNotFound = metrics.NewCounter(`intake_schema_loads_total{result="not_found"}`)
 	schemaLoadsRefused  = metrics.NewCounter(`intake_schema_loads_total{result="refused"}`)
@@ -310,5 +314,7 @@ func (c *Cache) reloadStreamConfig(ctx context.Context) error {
 	}
 	c.streamConfigSum = sum
 	c.snap.Store(snap)
+	qualityRulesActive.Set(float64(snap.rules))
+	qualityRulesBroken.Set(float64(snap.brokenRules))
 	return nil
 }

@@ -29,6 +29,8 @@ type Snapshot struct {
 	streams []*fastpath.Stream
 	unknown *fastpath.StreamCounters
 	loaded  time.Time
+	// rules and brokenRules count the streams' quality rules, compiled and left out.
+	rules, brokenRules int
 
 	// resolved caches the streams made for event names that matched a regex stream. Readers load
 	// the map without a lock (the hot path of every regex stream's events, on every core);
@@ -160,6 +162,12 @@ func (c *Cache) buildSnapshot(data []byte) (*Snapshot, error) {
 	if len(snap.streams) == 0 {
 		c.log.Warn("the stream config configures no streams; every event will be refused", "source", c.cfg.StreamConfig)
 	}
+	active, broken := 0, 0
+	for _, st := range snap.streams {
+		active += len(st.Rules)
+		broken += len(st.RuleErrors)
+	}
+	snap.rules, snap.brokenRules = active, broken
 	return snap, nil
 }
 
@@ -236,10 +244,42 @@ func (c *Cache) buildStream(name string, v *fastjson.Value) (*fastpath.Stream, s
 			}
 		})
 	}
+	c.buildRules(st, v.Get("quality_rules"))
+	st.Canary = canaryCounters(name)
 	if c.cfg.OnStream != nil {
 		c.cfg.OnStream(st)
 	}
 	return st, prefix
+}
+
+// buildRules compiles the stream's quality_rules (fastpath.CompileRules), with a violation counter
+// for each rule; a rule that does not compile is logged and left out (st.RuleErrors).
+func (c *Cache) buildRules(st *fastpath.Stream, rules *fastjson.Value) {
+	if rules == nil {
+		return
+	}
+	st.Rules, st.RuleErrors = fastpath.CompileRules(st.Name, rules, fastpath.CompileOptions{
+		FormatMode: c.cfg.FormatMode,
+		Resolve:    c.resolveRef,
+	})
+	for i := range st.Rules {
+		ru := &st.Rules[i]
+		ru.Violations = metrics.GetOrCreateCounter(`intake_quality_violations_total{stream="` + escapeLabel(st.Name) +
+			`",rule="` + escapeLabel(ru.Name) + `",action="` + ru.Action.String() + `"}`)
+	}
+	for _, e := range st.RuleErrors {
+		c.log.Error("skipping a quality rule that does not compile; the stream works without it",
+			"stream", st.Name, "rule", e.Name, "index", e.Index, "reason", e.Reason)
+	}
+}
+
+// canaryCounters returns the stream's canary counters, registered once per name.
+func canaryCounters(stream string) *fastpath.CanaryCounters {
+	l := escapeLabel(stream)
+	return &fastpath.CanaryCounters{
+		Events:   metrics.GetOrCreateCounter(`intake_canary_events_total{stream="` + l + `"}`),
+		LastSeen: metrics.GetOrCreateGauge(`intake_canary_last_seen_timestamp_seconds{stream="`+l+`"}`, nil),
+	}
 }
 
 // streamAccess reads producers.<service>'s auth, allowed_origins and allow_debug. An auth value it

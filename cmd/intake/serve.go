@@ -68,6 +68,8 @@ func (c *serveConfig) settings() []setting {
 		str("topic-prefix", &c.Cache.TopicPrefix, "prefix of every topic, e.g. a datacenter's \"eqiad.\" (streams with topic_prefixes: null get none)"),
 		str("error-stream", &c.Edge.ErrorStream, "stream that receives an error event for every invalid event (\"\" disables)"),
 		str("error-schema-uri", &c.Edge.ErrorSchemaURI, "$schema of error events"),
+		str("quality-alarm-stream", &c.Edge.QualityAlarmStream, "stream that receives an alarm event for every violation of a flag quality rule (\"\" disables; the violations are still counted)"),
+		str("quality-alarm-schema-uri", &c.Edge.QualityAlarmSchemaURI, "$schema of quality alarm events"),
 		path("stream-field", &c.Edge.Fields.StreamField, "event field that names its stream"),
 		path("schema-field", &c.Edge.Fields.SchemaField, "event field that names its schema"),
 		str("stream-query-param", &c.Edge.StreamQueryParam, "query parameter whose value is the stream of events that name none, e.g. stream for browsers' Reporting API (\"\": off)"),
@@ -225,13 +227,14 @@ func serve(args []string) error {
 	c.Edge.Logger = log
 	c.Edge.Access = access
 	c.Edge.Info = map[string]any{
-		"service_name":     c.Cache.ServiceName,
-		"schema_base_uris": c.Cache.SchemaBaseURIs,
-		"stream_config":    c.Cache.StreamConfig,
-		"topic_prefix":     c.Cache.TopicPrefix,
-		"error_stream":     c.Edge.ErrorStream,
-		"kafka_brokers":    c.Kafka.Brokers,
-		"embedded_broker":  embedded != nil,
+		"service_name":         c.Cache.ServiceName,
+		"schema_base_uris":     c.Cache.SchemaBaseURIs,
+		"stream_config":        c.Cache.StreamConfig,
+		"topic_prefix":         c.Cache.TopicPrefix,
+		"error_stream":         c.Edge.ErrorStream,
+		"quality_alarm_stream": c.Edge.QualityAlarmStream,
+		"kafka_brokers":        c.Kafka.Brokers,
+		"embedded_broker":      embedded != nil,
 		// Whether and how intake authenticates, never the credentials.
 		"kafka_tls":            kafkaTLS,
 		"kafka_sasl_mechanism": strings.ToLower(c.Kafka.SASLMechanism),

@@ -1,0 +1,177 @@
+package edge_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"intake.dev/intake/internal/edgetest"
+)
+
+// qualityStreamConfig is the examples' click stream with data-quality rules of each action, one
+// rule that does not compile, and the alarm stream.
+const qualityStreamConfig = `{"streams": {
+ "example.click": {
+  "schema_title": "example/click", "destination_event_service": "intake", "topic_prefixes": ["dev."],
+  "quality_rules": [
+   {"name": "saves_name_their_page", "if": {"button": "save"}, "then": {"page.title": {"exists": true}}},
+   {"name": "page_one_is_the_main_page", "action": "flag", "if": {"page.id": 1}, "then": {"page.title": "Main Page"}},
+   {"name": "no_test_pages", "action": "reject", "then": {"page.title": {"not_in": ["Test", "Sandbox"]}}},
+   {"name": "broken", "then": {"page.id": {"bigger_than": 1}}}
+  ]},
+ "intake.error": {"schema_title": "error", "destination_event_service": "intake", "topic_prefixes": ["dev."]},
+ "intake.quality_alarm": {"schema_title": "intake/quality_alarm", "destination_event_service": "intake", "topic_prefixes": ["dev."]}
+}}`
+
+func clickEvent(page string, extra ...string) string {
+	ev := `{"$schema":"/example/click/1.0.0","dt":"2026-11-23T12:00:00.000Z","meta":{"stream":"example.click"},"page":` + page + `,"button":"save"`
+	for _, e := range extra {
+		ev += "," + e
+	}
+	return ev + "}"
+}
+
+// Rules of every action, end to end: count (produced, counted), flag (produced, counted, an alarm
+// event in the alarm stream with the rule, the values and the event), reject (400 naming the
+// rule, an error event naming it); a rule that does not compile is left out, logged and shown by
+// /v1/streams?all=true; dry runs show every rule's verdict.
+func TestQualityRules(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "streams.json")
+	if err := os.WriteFile(path, []byte(qualityStreamConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := edgetest.Start(t, edgetest.Options{StreamConfig: path})
+	metric := func(name string) float64 {
+		t.Helper()
+		for _, line := range strings.Split(string(h.Get("/metrics").Body), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				var f float64
+				fmt.Sscan(v, &f)
+				return f
+			}
+		}
+		return 0
+	}
+	violations := func(rule, action string) float64 {
+		return metric(`intake_quality_violations_total{stream="example.click",rule="` + rule + `",action="` + action + `"}`)
+	}
+	count0, flag0, reject0 := violations("saves_name_their_page", "count"), violations("page_one_is_the_main_page", "flag"), violations("no_test_pages", "reject")
+
+	holds := clickEvent(`{"id":42,"title":"Main Page"}`)
+	counted := clickEvent(`{"id":42}`)
+	flagged := clickEvent(`{"id":1,"title":"Not Main"}`, `"count":3`)
+	rejected := clickEvent(`{"id":7,"title":"Sandbox"}`)
+
+	r := h.Post("/v1/events", []byte("["+holds+","+counted+","+flagged+","+rejected+"]"))
+	if r.Code != 207 {
+		t.Fatalf("got %d %s, want 207 (one event rejected by a rule)", r.Code, r.Body)
+	}
+	if body := string(r.Body); !strings.Contains(body, `should satisfy quality rule 'no_test_pages' of stream 'example.click': page.title not_in [\"Test\",\"Sandbox\"]`) {
+		t.Fatalf("the answer does not name the rule: %s", body)
+	}
+	recs := h.Consume("dev.example.click", 3)
+	if len(recs) != 3 {
+		t.Fatalf("%d events produced, want the 3 the rules let through", len(recs))
+	}
+	if got := []float64{violations("saves_name_their_page", "count") - count0, violations("page_one_is_the_main_page", "flag") - flag0,
+		violations("no_test_pages", "reject") - reject0}; got[0] != 1 || got[1] != 1 || got[2] != 1 {
+		t.Fatalf("violations counted (count, flag, reject): %v, want one each", got)
+	}
+	if metric(`intake_quality_violations_total{stream="example.click",rule="broken",action="count"}`) != 0 {
+		t.Fatal("a rule that does not compile has a violation counter")
+	}
+
+	// The flag's alarm: the rule, the values it read, the event as produced (with its meta.id).
+	alarms := h.Consume("dev.intake.quality_alarm", 1)
+	if len(alarms) != 1 {
+		t.Fatalf("%d alarm events, want 1", len(alarms))
+	}
+	alarm := edgetest.MustJSON(t, alarms[0].Value)
+	produced := edgetest.MustJSON(t, recs[2].Value)
+	for field, want := range map[string]any{
+		"$schema":     "/intake/quality_alarm/1.0.0",
+		"meta.stream": "intake.quality_alarm",
+		"rule":        "page_one_is_the_main_page",
+		"action":      "flag",
+		"rule_text":   `if page.id equals 1 then page.title equals "Main Page"`,
+		"stream":      "example.click",
+		"event_id":    edgetest.Field(produced, "meta.id"),
+		"values":      map[string]any{"page.id": "1", "page.title": `"Not Main"`},
+		"raw_event":   string(recs[2].Value),
+	} {
+		if got := edgetest.Field(alarm, field); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("alarm %s = %v, want %v", field, got, want)
+		}
+	}
+
+	// The reject's error event names the rule.
+	errs := h.Consume("dev.intake.error", 1)
+	if len(errs) != 1 || !strings.Contains(string(errs[0].Value), "quality rule 'no_test_pages'") {
+		t.Fatalf("error events: %d, %v", len(errs), errs)
+	}
+
+	// A dry run shows every compiled rule's verdict, per event.
+	r = h.Post("/v1/events?dry_run=true", []byte("["+holds+","+counted+","+flagged+","+rejected+"]"))
+	events, _ := edgetest.Field(edgetest.MustJSON(t, r.Body), "events").([]any)
+	if len(events) != 4 {
+		t.Fatalf("dry run: %s", r.Body)
+	}
+	for i, want := range []string{
+		"holds not_applicable holds", "violated not_applicable holds", "holds violated holds", "holds not_applicable violated",
+	} {
+		var got []string
+		verdicts, _ := events[i].(map[string]any)["quality"].([]any)
+		for _, v := range verdicts {
+			got = append(got, v.(map[string]any)["verdict"].(string))
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("dry run event %d: verdicts %v, want %s", i, got, want)
+		}
+	}
+
+	// The rule that does not compile: shown with the stream's whole configuration, and counted.
+	all := h.Get("/v1/streams?all=true&streams=example.click").JSON(t)
+	click, _ := edgetest.Field(all, "streams").(map[string]any)["example.click"].(map[string]any)
+	errList, _ := click["quality_rules_errors"].([]any)
+	if len(errList) != 1 || !strings.Contains(fmt.Sprint(errList[0]), `unknown operator "bigger_than"`) || !strings.Contains(fmt.Sprint(errList[0]), "broken") {
+		t.Fatalf("/v1/streams?all=true quality_rules_errors: %v", errList)
+	}
+	if metric(`intake_quality_rules{state="invalid"}`) != 1 || metric(`intake_quality_rules{state="active"}`) != 3 {
+		t.Errorf("intake_quality_rules: active %v, invalid %v", metric(`intake_quality_rules{state="active"}`), metric(`intake_quality_rules{state="invalid"}`))
+	}
+}
+
+// Canary events (meta.domain "canary") are counted apart from real traffic.
+func TestCanaryEventsAreCountedApart(t *testing.T) {
+	h := edgetest.Start(t, edgetest.Options{})
+	metric := func(name string) float64 {
+		t.Helper()
+		for _, line := range strings.Split(string(h.Get("/metrics").Body), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				var f float64
+				fmt.Sscan(v, &f)
+				return f
+			}
+		}
+		return 0
+	}
+	accepted := `intake_events_total{stream="example.click",outcome="accepted"}`
+	canaries := `intake_canary_events_total{stream="example.click"}`
+	a0, c0 := metric(accepted), metric(canaries)
+	canary := `{"$schema":"/example/click/1.0.0","dt":"2026-11-23T12:00:00.000Z","meta":{"stream":"example.click","domain":"canary"},"page":{"id":1},"button":"save"}`
+	if r := h.Post("/v1/events", []byte("["+canary+","+click("example.click")+"]")); r.Code != 201 {
+		t.Fatalf("got %d %s", r.Code, r.Body)
+	}
+	if r := h.Post("/v1/events?hasty=true", []byte(canary)); r.Code != 202 {
+		t.Fatalf("hasty: got %d %s", r.Code, r.Body)
+	}
+	h.Consume("dev.example.click", 3)
+	if a, c := metric(accepted)-a0, metric(canaries)-c0; a != 1 || c != 2 {
+		t.Fatalf("accepted +%v, canaries +%v; want +1 and +2", a, c)
+	}
+	if metric(`intake_canary_last_seen_timestamp_seconds{stream="example.click"}`) < 1e9 {
+		t.Fatal("intake_canary_last_seen_timestamp_seconds not set")
+	}
+}
