@@ -184,6 +184,7 @@ func (s *Server) handleInfo(ctx *fasthttp.RequestCtx) int {
 			"replayed": st.Replayed,
 			"damaged":  st.Damaged,
 			"full":     st.Full,
+			"refused":  s.prod.SpoolRefused(),
 		}
 		if !st.Oldest.IsZero() {
 			sp["oldest"] = st.Oldest.UTC().Format(time.RFC3339Nano)

@@ -56,14 +56,15 @@ type Producer struct {
 	probing atomic.Bool  // a probe goroutine runs while down
 	conns   atomic.Int64 // open broker connections of the clients
 
-	spool        *spool.Spool                       // nil without Config.SpoolDir
-	replayRewind atomic.Bool                        // a replayed record failed as unavailable: Rewind once Kafka is up
-	replayWait   atomic.Pointer[context.CancelFunc] // ends the replayer's wait for records, to rewind
-	lastSpoolLog atomic.Int64                       // unix nanoseconds
-	spoolRefused atomic.Int64                       // unix nanoseconds of the last record the spool refused
-	spoolTaken   atomic.Int64                       // unix nanoseconds of the last record the spool took
-	stopReplay   context.CancelFunc
-	replayDone   chan struct{}
+	spool         *spool.Spool                       // nil without Config.SpoolDir
+	replayRewind  atomic.Bool                        // a replayed record failed as unavailable: Rewind once Kafka is up
+	replayWait    atomic.Pointer[context.CancelFunc] // ends the replayer's wait for records, to rewind
+	lastSpoolLog  atomic.Int64                       // unix nanoseconds
+	spoolRefused  atomic.Int64                       // unix nanoseconds of the last record the spool refused
+	spoolTaken    atomic.Int64                       // unix nanoseconds of the last record the spool took
+	spoolRefusedN atomic.Uint64                      // records the spool could not take
+	stopReplay    context.CancelFunc
+	replayDone    chan struct{}
 
 	// Written on the hot path, each on its own cache line, away from closed, which every
 	// TryProduce reads.

@@ -55,7 +55,7 @@ func (cfg Config) openSpool() (*spool.Spool, error) {
 func (p *Producer) spoolRecord(topic string, key, value []byte, ts time.Time) error {
 	now := time.Now()
 	if err := p.spool.Append(topic, key, value, recordTimestamp(ts, now)); err != nil {
-		spoolRefused.Inc()
+		p.noteSpoolRefused(1)
 		p.spoolRefused.Store(now.UnixNano())
 		p.noteSpoolFailure(err)
 		return fmt.Errorf("%w: %w", ErrSpool, err)
@@ -79,10 +79,20 @@ func (p *Producer) SpoolAdmits(bytes int64, events int) bool {
 	if p.spool.Room() >= bytes {
 		return true
 	}
-	spoolRefused.Add(events)
+	p.noteSpoolRefused(events)
 	p.spoolRefused.Store(time.Now().UnixNano())
 	return false
 }
+
+// noteSpoolRefused counts n fire-and-forget records the spool could not take.
+func (p *Producer) noteSpoolRefused(n int) {
+	spoolRefused.Add(n)
+	p.spoolRefusedN.Add(uint64(n))
+}
+
+// SpoolRefused is how many fire-and-forget records the spool could not take (full, or its disk
+// failing) since the producer started: intake_spool_refused_total of this producer.
+func (p *Producer) SpoolRefused() uint64 { return p.spoolRefusedN.Load() }
 
 // SpoolRefusing reports whether the spool refuses fire-and-forget records: the last one it was
 // given it refused (full, or its disk failed), and none since was taken. With Kafka down too, the
@@ -215,7 +225,7 @@ func (p *Producer) SpoolDir() string {
 // records in flight when Kafka fell), and bounded by the disk.
 func (p *Producer) respool(r *record) {
 	if err := p.spool.Append(r.Topic, r.Key, r.Value, r.Timestamp); err != nil {
-		spoolRefused.Inc()
+		p.noteSpoolRefused(1)
 		p.noteSpoolFailure(err)
 		return
 	}

@@ -117,11 +117,15 @@ func TestFault8FullSpool(t *testing.T) {
 			if d := dirBytes(t, dir); d > maxDisk {
 				maxDisk = d
 			}
-			if fullAt.IsZero() && spoolInfo(t, e).Full > 0 {
+			if fullAt.IsZero() && spoolInfo(t, e).Refused > 0 {
 				fullAt, rssFull = time.Now(), rssOf(e.cmd.Process.Pid)
-				code, hdr, err := postWithHeaders(e.url+"/v1/events?hasty=true", []byte(click(hastyStream, 1, "full")))
+				var evs []string
+				for i := range 20 {
+					evs = append(evs, click(hastyStream, i+1, "full"))
+				}
+				code, hdr, err := postWithHeaders(e.url+"/v1/events?hasty=true", batchOf(evs))
 				if err != nil || code != 503 {
-					t.Errorf("a hasty event to the full spool: %d %v, want 503", code, err)
+					t.Errorf("20 hasty events to the full spool: %d %v, want 503", code, err)
 				}
 				retryAfter = hdr.Get("Retry-After")
 			}
@@ -162,9 +166,9 @@ func TestFault8FullSpool(t *testing.T) {
 	}
 	hc := count(t, hasty.ids(t), p+hastyStream)
 	reportSpool(t, "8 full spool (1 MiB), brokers unreachable", hc, hrep,
-		fmt.Sprintf("full after %s with %d records; %d appends refused (503, Retry-After %s)",
+		fmt.Sprintf("full after %s with %d records; %d events refused (503, Retry-After %s)",
 			fullAt.Sub(loadStart).Round(100*time.Millisecond),
-			full.Records, full.Full, retryAfter),
+			full.Records, full.Refused, retryAfter),
 		fmt.Sprintf("spool files at most %d KB (max %d KB); RSS %d MB when full, at most %d MB after",
 			maxDisk>>10, maxBytes>>10, rssFull>>20, w.maxRSS.Load()>>20),
 		fmt.Sprintf("SIGTERM exit %s; the next edge replayed %d records in %s",

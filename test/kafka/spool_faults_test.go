@@ -22,6 +22,7 @@ type spoolState struct {
 	Replayed int64 `json:"replayed"`
 	Damaged  int64 `json:"damaged"`
 	Full     int64 `json:"full"`
+	Refused  int64 `json:"refused"`
 }
 
 func spoolInfo(t *testing.T, e *edge) spoolState {
