@@ -5,8 +5,10 @@ import (
 	"bytes"
 	stdgzip "compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -244,15 +246,67 @@ func processCases() []benchCase {
 	var cases []benchCase
 	for _, e := range eventCases {
 		cases = append(cases,
-			benchCase{name: e.name + "/novalidate", fn: func(b *testing.B) { benchProcess(b, e, false) }},
-			benchCase{name: e.name + "/compiled", fn: func(b *testing.B) { benchProcess(b, e, true) }},
+			benchCase{name: e.name + "/novalidate", fn: func(b *testing.B) { benchProcess(b, e, false, 0) }},
+			benchCase{name: e.name + "/compiled", fn: func(b *testing.B) { benchProcess(b, e, true, 0) }},
 		)
+	}
+	// Data-quality rules on the stream (see revisionCreateRules), beside compiled with none.
+	for _, n := range []int{1, 10, 100} {
+		cases = append(cases, benchCase{name: fmt.Sprintf("revision-create/rules-%d", n),
+			fn: func(b *testing.B) { benchProcess(b, revisionCreate, true, n) }})
 	}
 	return cases
 }
 
-func benchProcess(b *testing.B, e *eventCase, validate bool) {
+// ruledLookup is a snapshot whose streams carry quality rules.
+type ruledLookup struct {
+	fastpath.Lookup
+	streams map[string]*fastpath.Stream
+}
+
+func (l *ruledLookup) Stream(name []byte) *fastpath.Stream {
+	if st := l.streams[string(name)]; st != nil {
+		return st
+	}
+	return l.Lookup.Stream(name)
+}
+
+// revisionCreateRules are n quality rules for mediawiki.revision-create, plausibility checks of
+// the kinds an analyst writes, cycling through the operators; each with its own thresholds.
+// On the example event some hold, some do not apply, and one in ten is violated (counted).
+func revisionCreateRules(n int) string {
+	templates := []string{
+		`"if": {"page_namespace": {"equals": 0}}, "then": {"performer.user_edit_count": {"greater_than_or_equals": %d}}`,
+		`"if": {"performer.user_is_bot": true}, "then": {"performer.user_groups": {"contains": "bot%d"}}`,
+		`"if": {"rev_content_model": "wikitext"}, "then": {"rev_slots.main.rev_slot_size": {"less_than": %d}}`,
+		`"then": {"rev_len": {"less_than_or_equals": %d}}`,
+		`"if": {"rev_is_revert": true}, "then": {"rev_parent_id": {"exists": true}, "page_id": {"not_equals": %d}}`,
+		`"then": {"database": {"matches": "^[a-z_]+$|^x%d$"}}`,
+		`"then": {"rev_content_format": {"in": ["text/x-wiki", "text/css", "text/javascript", "application/json", "x%d"]}}`,
+		`"then": {"any": [{"page_is_redirect": false}, {"rev_len": {"less_than": %d}}]}`,
+		`"if": {"performer.user_groups": {"contains_any": ["sysop", "bureaucrat"]}}, "then": {"performer.user_edit_count": {"greater_than": %d}}`,
+		`"if": {"meta.domain": {"not_in": ["canary"]}}, "then": {"performer.user_edit_count": {"greater_than": %d}}`, // violated
+	}
+	var rules []string
+	for i := range n {
+		t := templates[i%len(templates)]
+		rules = append(rules, fmt.Sprintf(`{"name": "rule_%d", `, i)+fmt.Sprintf(t, 1000000+i)+`}`)
+	}
+	return "[" + strings.Join(rules, ",") + "]"
+}
+
+func benchProcess(b *testing.B, e *eventCase, validate bool, rules int) {
 	c := cache(b, validate)
+	var lookup fastpath.Lookup = c.Current()
+	if rules > 0 {
+		st := *c.Current().Stream([]byte("mediawiki.revision-create"))
+		var errs []fastpath.RuleError
+		st.Rules, errs = fastpath.CompileRules(st.Name, fastjson.MustParse(revisionCreateRules(rules)), fastpath.CompileOptions{})
+		if len(errs) > 0 || len(st.Rules) != rules {
+			b.Fatalf("%d rules compiled, errors %v", len(st.Rules), errs)
+		}
+		lookup = &ruledLookup{Lookup: c.Current(), streams: map[string]*fastpath.Stream{st.Name: &st}}
+	}
 	o := fastpath.DefaultOptions()
 	const chunk = 1024
 	body := e.array(b, chunk)
@@ -272,7 +326,7 @@ func benchProcess(b *testing.B, e *eventCase, validate bool) {
 	op := func() {
 		req := fastpath.AcquireRequest()
 		req.Start(time.Now(), rid, hdr)
-		fastpath.Process(c.Current(), &o, evs[i], req, &r)
+		fastpath.Process(lookup, &o, evs[i], req, &r)
 		if r.Outcome != fastpath.Accepted {
 			b.Fatalf("not accepted: %s", r.Errors.Text())
 		}

@@ -1,12 +1,16 @@
 package edge_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/valyala/fastjson"
+
+	"intake.dev/intake/fastpath"
 	"intake.dev/intake/internal/edgetest"
 )
 
@@ -173,5 +177,39 @@ func TestCanaryEventsAreCountedApart(t *testing.T) {
 	}
 	if metric(`intake_canary_last_seen_timestamp_seconds{stream="example.click"}`) < 1e9 {
 		t.Fatal("intake_canary_last_seen_timestamp_seconds not set")
+	}
+}
+
+// The README's example rules for mediawiki.revision-create compile, and on the real example event
+// (an edit by a registered editor, not a revert, not a bot) each holds or does not apply.
+func TestREADMEQualityRules(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)[strings.Index(string(readme), "### Quality rules"):]
+	start := strings.Index(section, "```json\n") + len("```json\n")
+	block := section[start : start+strings.Index(section[start:], "```")]
+	cfg := `{"streams": {` + block + `}}`
+	var doc map[string]map[string]map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(cfg), &doc); err != nil {
+		t.Fatalf("the README's rules are not JSON: %v\n%s", err, cfg)
+	}
+	rules, errs := fastpath.CompileRules("mediawiki.revision-create", fastjson.MustParseBytes(doc["streams"]["mediawiki.revision-create"]["quality_rules"]), fastpath.CompileOptions{})
+	if len(errs) > 0 || len(rules) != 4 {
+		t.Fatalf("%d rules, errors %v", len(rules), errs)
+	}
+	examples, err := os.ReadFile(edgetest.SharedData("examples", "mediawiki.revision.create", "2.0.0.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := fastjson.MustParseBytes(examples).GetArray()[0]
+	var got []string
+	for i := range rules {
+		got = append(got, rules[i].Name+"="+rules[i].Verdict(ev))
+	}
+	want := "bots_are_in_the_bot_group=not_applicable reverts_have_a_parent=not_applicable wikitext_is_wikitext=holds registered_editors_have_a_registration=holds"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("verdicts %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
