@@ -213,3 +213,63 @@ func TestREADMEQualityRules(t *testing.T) {
 		t.Fatalf("verdicts %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
+
+// On the production stream config, with the README's rules added to mediawiki.revision-create and
+// a flag rule the real example event violates: the example goes through the edge into Kafka, its
+// alarm into the alarm stream; an event breaking the reject rule is refused naming it.
+func TestQualityRulesOnProductionConfig(t *testing.T) {
+	raw, err := os.ReadFile(edgetest.SharedData("streamconfig.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]map[string]map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var rules []any
+	if err := json.Unmarshal([]byte(`[
+	  {"name": "wikitext_is_wikitext", "action": "reject", "if": {"rev_content_model": "wikitext"}, "then": {"rev_content_format": {"in": ["text/x-wiki"]}}},
+	  {"name": "new_editors_edit_articles", "action": "flag", "if": {"performer.user_edit_count": {"less_than": 10}}, "then": {"page_namespace": {"not_equals": 0}}}
+	]`), &rules); err != nil {
+		t.Fatal(err)
+	}
+	cfg["streams"]["mediawiki.revision-create"]["quality_rules"] = rules
+	cfg["streams"]["intake.quality_alarm"] = map[string]any{"schema_title": "intake/quality_alarm"}
+	b, _ := json.Marshal(cfg)
+	path := filepath.Join(t.TempDir(), "streamconfig.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := edgetest.RealData()
+	o.StreamConfig = path
+	h := edgetest.Start(t, o)
+
+	examples, err := os.ReadFile(edgetest.SharedData("examples", "mediawiki.revision.create", "2.0.0.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := fastjson.MustParseBytes(examples).GetArray()[0]
+	good := string(ev.MarshalTo(nil))
+	bad := strings.Replace(good, `"rev_content_format":"text/x-wiki"`, `"rev_content_format":"text/css"`, 1)
+	if bad == good {
+		t.Fatal("the example has no rev_content_format text/x-wiki")
+	}
+	r := h.Post("/v1/events", []byte("["+good+","+bad+"]"))
+	if r.Code != 207 || !strings.Contains(string(r.Body), "quality rule 'wikitext_is_wikitext'") {
+		t.Fatalf("got %d %s, want 207 naming the reject rule", r.Code, r.Body)
+	}
+	recs := h.Consume("eqiad.mediawiki.revision-create", 1)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want the example's", len(recs))
+	}
+	alarms := h.Consume("eqiad.intake.quality_alarm", 1)
+	if len(alarms) != 1 {
+		t.Fatalf("%d alarms, want 1", len(alarms))
+	}
+	a := edgetest.MustJSON(t, alarms[0].Value)
+	if edgetest.Field(a, "rule") != "new_editors_edit_articles" || edgetest.Field(a, "stream") != "mediawiki.revision-create" ||
+		fmt.Sprint(edgetest.Field(a, "values")) != `map[page_namespace:0 performer.user_edit_count:1]` ||
+		edgetest.Field(a, "raw_event") != string(recs[0].Value) {
+		t.Fatalf("alarm: %s", alarms[0].Value)
+	}
+}
