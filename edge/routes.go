@@ -151,17 +151,25 @@ func publicRead(path []byte) bool {
 // fire-and-forget events meanwhile (--spool-dir: hasty traffic is served; not once it refused
 // them, full or failing, until it takes one again or a broker answers), not shutting down.
 func (s *Server) handleReady(ctx *fasthttp.RequestCtx) int {
-	switch {
-	case s.draining.Load():
-		return s.respondUnavailable(ctx, "shutting down")
-	case !s.cache.Ready():
-		return s.respondUnavailable(ctx, "stream configuration not loaded yet")
-	case !s.brokerOK.Load() && s.prod.SpoolDir() == "":
-		return s.respondUnavailable(ctx, "no Kafka broker answers")
-	case !s.brokerOK.Load() && s.prod.SpoolRefusing():
-		return s.respondUnavailable(ctx, "no Kafka broker answers and the spool refuses events (full, or its disk failed)")
+	if reason := s.notReady(); reason != "" {
+		return s.respondUnavailable(ctx, reason)
 	}
 	return respondText(ctx, fasthttp.StatusOK, "ready\n")
+}
+
+// notReady says why the edge is not ready, "" when it is (/readyz, intake_ready).
+func (s *Server) notReady() string {
+	switch {
+	case s.draining.Load():
+		return "shutting down"
+	case !s.cache.Ready():
+		return "stream configuration not loaded yet"
+	case !s.brokerOK.Load() && s.prod.SpoolDir() == "":
+		return "no Kafka broker answers"
+	case !s.brokerOK.Load() && s.prod.SpoolRefusing():
+		return "no Kafka broker answers and the spool refuses events (full, or its disk failed)"
+	}
+	return ""
 }
 
 func (s *Server) handleInfo(ctx *fasthttp.RequestCtx) int {
