@@ -22,8 +22,8 @@ type dashboard struct {
 		} `json:"list"`
 	} `json:"templating"`
 	Panels []struct {
-		Type    string `json:"type"`
-		Title   string `json:"title"`
+		Type    string                   `json:"type"`
+		Title   string                   `json:"title"`
 		GridPos struct{ H, W, X, Y int } `json:"gridPos"`
 		Targets []struct {
 			RefID string `json:"refId"`
