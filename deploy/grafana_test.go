@@ -138,3 +138,38 @@ func monitoredEdge(t *testing.T) *edgetest.Edge {
 	}
 	return h
 }
+
+// The alert rules name only metrics an edge exports (promtool checks their syntax and behaviour:
+// make test-alerts).
+func TestAlertRulesNameExportedMetrics(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("prometheus", "intake-*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no alert rules: %v", err)
+	}
+	h := monitoredEdge(t)
+	exported := map[string]bool{}
+	for _, line := range strings.Split(string(h.Get("/metrics").Body), "\n") {
+		if name := metricName.FindString(line); name != "" && strings.HasPrefix(line, name) {
+			exported[name] = true
+		}
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, ".test.yaml") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "description:") || strings.Contains(line, "summary:") || strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue
+			}
+			for _, name := range metricName.FindAllString(line, -1) {
+				if !exported[name] && !strings.HasPrefix(name, "intake_canary_") {
+					t.Errorf("%s: %s names %s, which the edge does not export", f, strings.TrimSpace(line), name)
+				}
+			}
+		}
+	}
+}
