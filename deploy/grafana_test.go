@@ -113,7 +113,7 @@ func TestDashboard(t *testing.T) {
 }
 
 // monitoredEdge is an edge exporting every series the dashboard and the alerts read: a spool, a
-// quality rule on example.click, and an event posted (histograms appear with their first value).
+// quality rule on example.click (which takes canaries), and an event posted (histograms appear with their first value).
 func monitoredEdge(t *testing.T) *edgetest.Edge {
 	t.Helper()
 	var cfg map[string]map[string]map[string]any
@@ -124,6 +124,7 @@ func monitoredEdge(t *testing.T) *edgetest.Edge {
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		t.Fatal(err)
 	}
+	cfg["streams"]["example.click"]["canary_events_enabled"] = true
 	cfg["streams"]["example.click"]["quality_rules"] = []any{map[string]any{
 		"name": "saves_name_their_page", "if": map[string]any{"button": "save"}, "then": map[string]any{"page.title": map[string]any{"exists": true}}}}
 	b, _ = json.Marshal(cfg)

@@ -216,6 +216,7 @@ func TestDashboardAndAlertsWithPrometheus(t *testing.T) {
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		t.Fatal(err)
 	}
+	cfg["streams"]["example.click"]["canary_events_enabled"] = true
 	cfg["streams"]["example.click"]["quality_rules"] = []any{map[string]any{
 		"name": "saves_name_their_page", "if": map[string]any{"button": "save"}, "then": map[string]any{"page.title": map[string]any{"exists": true}}}}
 	b, _ = json.Marshal(cfg)
