@@ -1,0 +1,226 @@
+package canary_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"intake.dev/intake/canary"
+	"intake.dev/intake/internal/edgetest"
+)
+
+// canaryEnabledStreams are the production config's streams with canary_events_enabled.
+func canaryEnabledStreams(t *testing.T) map[string]bool {
+	t.Helper()
+	var cfg struct {
+		Streams map[string]struct {
+			Canary bool `json:"canary_events_enabled"`
+		} `json:"streams"`
+	}
+	b, err := os.ReadFile(edgetest.SharedData("streamconfig.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for name, s := range cfg.Streams {
+		if s.Canary {
+			names[name] = true
+		}
+	}
+	return names
+}
+
+func newProber(t *testing.T, url string, streams ...string) *canary.Prober {
+	t.Helper()
+	cfg := canary.DefaultConfig()
+	cfg.URL = url
+	cfg.Streams = streams
+	cfg.Cache = edgetest.CacheConfig(edgetest.RealData())
+	p, err := canary.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// Every canary-enabled production stream whose schema is in ../shared/data gets a canary through
+// an edge on the production config into Kafka, where it is read back marked meta.domain
+// "canary". The streams that cannot get one are counted by reason; each must be one the canary
+// could not build (no schema, no example) or whose example fails the edge's checks, never one
+// the edge refused or lost.
+func TestEveryProductionStreamGetsItsCanary(t *testing.T) {
+	e := edgetest.Start(t, edgetest.RealData())
+	enabled := canaryEnabledStreams(t)
+	p := newProber(t, e.URL)
+	results := p.Round(context.Background())
+
+	if len(results) != len(enabled) {
+		t.Fatalf("%d results, want one per canary-enabled stream (%d)", len(results), len(enabled))
+	}
+	byOutcome := map[canary.Outcome][]string{}
+	ok := map[string]canary.Result{} // by meta.id
+	snap := e.Cache.Current()
+	topics := map[string]bool{}
+	for _, r := range results {
+		if !enabled[r.Stream] {
+			t.Errorf("stream %s got a canary but is not canary-enabled", r.Stream)
+		}
+		byOutcome[r.Outcome] = append(byOutcome[r.Outcome], r.Stream)
+		switch r.Outcome {
+		case canary.OK:
+			ok[r.ID] = r
+			topics[snap.Stream([]byte(r.Stream)).Topic] = true
+		case canary.NoSchema:
+			// Only a schema that is really missing from the repositories.
+			title := snap.Stream([]byte(r.Stream)).SchemaTitle
+			for _, repo := range []string{"primary", "secondary"} {
+				if _, err := os.Stat(edgetest.SharedData("schemas", repo, "jsonschema", title)); err == nil {
+					t.Errorf("%s: no_schema, but %s has %s: %s", r.Stream, repo, title, r.Reason)
+				}
+			}
+			t.Logf("%s: %s: %s", r.Stream, r.Outcome, r.Reason)
+		case canary.NoExample, canary.ExampleInvalid:
+			t.Logf("%s: %s: %s", r.Stream, r.Outcome, r.Reason)
+		default:
+			t.Errorf("%s: %s (%d): %s", r.Stream, r.Outcome, r.Status, r.Reason)
+		}
+	}
+	var summary []string
+	for o, names := range byOutcome {
+		summary = append(summary, fmt.Sprintf("%s %d", o, len(names)))
+	}
+	sort.Strings(summary)
+	t.Logf("%d canary-enabled streams: %s; %d could not get a canary", len(enabled), strings.Join(summary, ", "),
+		len(enabled)-len(byOutcome[canary.OK]))
+	// Streams whose schema is in the repositories all have examples today: a stream that loses its
+	// canary to a change in the data or the edge shows up here first.
+	if len(byOutcome[canary.OK]) == 0 {
+		t.Fatal("no stream got its canary")
+	}
+
+	// Read every topic back until every accepted canary is found.
+	var names []string
+	for tp := range topics {
+		names = append(names, tp)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Brokers...), kgo.ConsumeTopics(names...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	found := map[string]bool{}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(found) < len(ok) && time.Now().Before(deadline) {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		cl.PollFetches(ctx).EachRecord(func(rec *kgo.Record) {
+			ev := edgetest.MustJSON(t, rec.Value)
+			id, _ := edgetest.Field(ev, "meta.id").(string)
+			r, mine := ok[id]
+			if !mine {
+				t.Errorf("topic %s: a record that is no canary of this test: %s", rec.Topic, rec.Value)
+				return
+			}
+			if got := edgetest.Field(ev, "meta.domain"); got != canary.Domain {
+				t.Errorf("%s: meta.domain %v, want %q", r.Stream, got, canary.Domain)
+			}
+			if got := edgetest.Field(ev, "meta.stream"); got != r.Stream {
+				t.Errorf("%s: meta.stream %v", r.Stream, got)
+			}
+			if want := snap.Stream([]byte(r.Stream)).Topic; rec.Topic != want {
+				t.Errorf("%s: in topic %s, want %s", r.Stream, rec.Topic, want)
+			}
+			if found[id] {
+				t.Errorf("%s: canary %s read twice", r.Stream, id)
+			}
+			found[id] = true
+		})
+		cancel()
+	}
+	for id, r := range ok {
+		if !found[id] {
+			t.Errorf("%s: the edge answered 201 but its canary %s is not in Kafka", r.Stream, id)
+		}
+	}
+	t.Logf("%d canaries read back from %d topics", len(found), len(names))
+}
+
+// A canary is the schema's first example with the canary's own meta, dt and $schema; fields the
+// schema does not declare are not added.
+func TestBuild(t *testing.T) {
+	p := newProber(t, "http://127.0.0.1:1")
+	f := func(stream string, wantDT bool) {
+		t.Helper()
+		var res canary.Result
+		st := p.Stream(stream)
+		if st == nil {
+			t.Fatalf("no stream %s", stream)
+		}
+		now := time.Date(2026, 12, 6, 5, 0, 0, 123e6, time.UTC)
+		body, err := p.Build(st, now, &res)
+		if err != nil {
+			t.Fatalf("%s: %v", stream, err)
+		}
+		ev := edgetest.MustJSON(t, body)
+		for path, want := range map[string]any{
+			"meta.domain": "canary", "meta.stream": stream, "meta.dt": "2026-12-06T05:00:00.123Z",
+			"meta.id": res.ID, "$schema": res.Schema,
+		} {
+			if got := edgetest.Field(ev, path); got != want {
+				t.Errorf("%s: %s = %v, want %v", stream, path, got, want)
+			}
+		}
+		if !edgetest.UUIDv4.MatchString(res.ID) {
+			t.Errorf("%s: meta.id %q is no UUID v4", stream, res.ID)
+		}
+		dt, hasDT := ev["dt"]
+		if hasDT != wantDT || (wantDT && dt != "2026-12-06T05:00:00.123Z") {
+			t.Errorf("%s: dt %v (present %v), want present %v and now", stream, dt, hasDT, wantDT)
+		}
+	}
+	f("mediawiki.revision-create", true)
+	f("mediawiki.client.error", false) // its schema declares no dt
+}
+
+// Named streams: a /regex/ one is skipped, an unknown one fails, a name the regex matches gets its
+// canary; the edge's refusal and an edge that is gone are reported with their reason.
+func TestNamedStreamsAndAnswers(t *testing.T) {
+	e := edgetest.Start(t, edgetest.RealData())
+	f := func(url, stream string, want canary.Outcome, reason string) {
+		t.Helper()
+		rs := newProber(t, url, stream).Round(context.Background())
+		if len(rs) != 1 || rs[0].Outcome != want || !strings.Contains(rs[0].Reason, reason) {
+			t.Fatalf("%s: got %+v, want %s with %q", stream, rs, want, reason)
+		}
+	}
+	f(e.URL, "/^mediawiki\\.job\\..+/", canary.Skipped, "regex")
+	f(e.URL, "no.such.stream", canary.UnknownStream, "configures no stream")
+	f(e.URL, "mediawiki.revision-create", canary.OK, "")
+	f("http://127.0.0.1:1", "mediawiki.revision-create", canary.PostFailed, "connection refused")
+
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(403)
+		w.Write([]byte(`{"invalid":[{"status":"invalid","event":null,"context":{"message":"stream is not allowed here"}}],"error":[]}`))
+	}))
+	defer refusing.Close()
+	f(refusing.URL, "mediawiki.revision-create", canary.Refused, "stream is not allowed here")
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(503)
+		w.Write([]byte(`{"invalid":[],"error":[{"status":"error","event":null,"context":{"message":"Kafka did not acknowledge"}}]}`))
+	}))
+	defer down.Close()
+	f(down.URL, "mediawiki.revision-create", canary.Unavailable, "Kafka did not acknowledge")
+}
