@@ -21,7 +21,8 @@ func commands() map[string]*options {
 	tailO, _ := tailOptions()
 	validateO, _ := validateOptions()
 	brokerO, _ := brokerOptions()
-	return map[string]*options{"serve": serveO, "tail": tailO, "validate": validateO, "broker": brokerO}
+	canaryO, _ := canaryOptions()
+	return map[string]*options{"serve": serveO, "tail": tailO, "validate": validateO, "broker": brokerO, "canary": canaryO}
 }
 
 // The flags, environment variables, YAML keys and defaults of every command are those of
