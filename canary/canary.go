@@ -434,6 +434,16 @@ func newUUID() string {
 	return string(s[:])
 }
 
+// Streams are the names of the streams a round sends canaries to now (skipped ones included).
+func (p *Prober) Streams() []string {
+	ts := p.targets(p.cache.Current())
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.name
+	}
+	return names
+}
+
 // Stream is the stream of this name in the current stream config (a /regex/ stream's match
 // included), nil when none.
 func (p *Prober) Stream(name string) *fastpath.Stream {

@@ -102,6 +102,9 @@ func canaryCmd(args []string, stdout io.Writer) (int, error) {
 	}
 	defer p.Close()
 
+	if len(c.Canary.Streams) == 0 && len(p.Streams()) == 0 {
+		log.Warn("no stream of the stream config has canary_events_enabled: name streams with --streams", "stream_config", c.Canary.Cache.StreamConfig)
+	}
 	if c.Interval == 0 {
 		results := p.Round(context.Background())
 		printResults(stdout, results)
