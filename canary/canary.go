@@ -68,8 +68,12 @@ func (r *Result) Failed() bool { return r.Outcome != OK && r.Outcome != Skipped 
 type Config struct {
 	// URL is the edge's base URL (http://host:port); canaries go to URL + "/v1/events".
 	URL string
-	// Streams are the streams to send canaries to; none: every stream with canary_events_enabled.
+	// Streams are the streams to send canaries to; none: every stream with canary_events_enabled
+	// (and, with ServiceName, destination_event_service ServiceName).
 	Streams []string
+	// ServiceName keeps, of the canary-enabled streams, those whose destination_event_service
+	// it is: the streams the edge at URL serves when it runs with this --service-name. "": all.
+	ServiceName string
 	// Cache loads the stream config and the schemas, as the edge's does.
 	Cache schemacache.Config
 	// Timeout bounds one POST, answer included.
@@ -170,7 +174,8 @@ type target struct {
 }
 
 // Round sends one canary to every stream of the round and returns their results, sorted by
-// stream name; each is counted in the metrics.
+// stream name; each is counted in the metrics. A round whose ctx is done before it ends returns
+// nil and counts nothing.
 func (p *Prober) Round(ctx context.Context) []Result {
 	snap := p.cache.Current()
 	targets := p.targets(snap)
@@ -191,6 +196,9 @@ func (p *Prober) Round(ctx context.Context) []Result {
 		}(i)
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return nil // cut short (a signal): the posts it cancelled say nothing about the streams
+	}
 	sort.SliceStable(results, func(i, j int) bool { return results[i].Stream < results[j].Stream })
 	for i := range results {
 		count(&results[i])
@@ -203,7 +211,7 @@ func (p *Prober) targets(snap *schemacache.Snapshot) []target {
 	var ts []target
 	if len(p.cfg.Streams) == 0 {
 		for _, st := range snap.Streams() {
-			if !canaryEnabled(st.Config) {
+			if !canaryEnabled(st.Config) || (p.cfg.ServiceName != "" && st.DestinationService != p.cfg.ServiceName) {
 				continue
 			}
 			if isRegex(st.Name) {

@@ -224,3 +224,58 @@ func TestNamedStreamsAndAnswers(t *testing.T) {
 	defer down.Close()
 	f(down.URL, "mediawiki.revision-create", canary.Unavailable, "Kafka did not acknowledge")
 }
+
+// An edge run with --service-name refuses the streams of the other services: their canaries are
+// refused with the edge's reason (403), and a canary run with the same service name sends only
+// to the edge's own streams, all accepted but those whose schema is missing.
+func TestServiceName(t *testing.T) {
+	const service = "eventgate-main"
+	o := edgetest.RealData()
+	o.ServiceName = service
+	e := edgetest.Start(t, o)
+
+	all := newProber(t, e.URL).Round(context.Background())
+	refused := 0
+	for _, r := range all {
+		st := e.Cache.Current().Stream([]byte(r.Stream))
+		switch {
+		case r.Outcome == canary.NoSchema:
+		case st.DestinationService == service && r.Outcome != canary.OK:
+			t.Errorf("%s: %s (%d) %s, want ok", r.Stream, r.Outcome, r.Status, r.Reason)
+		case st.DestinationService != service:
+			if r.Outcome != canary.Refused || r.Status != 403 || !strings.Contains(r.Reason, service) {
+				t.Errorf("%s (destination %q): %s (%d) %q, want refused 403 naming %s", r.Stream, st.DestinationService, r.Outcome, r.Status, r.Reason, service)
+			}
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no stream was refused")
+	}
+
+	cfg := canary.DefaultConfig()
+	cfg.URL = e.URL
+	cfg.ServiceName = service
+	cfg.Cache = edgetest.CacheConfig(edgetest.RealData())
+	p, err := canary.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	mine := p.Round(context.Background())
+	ok := 0
+	for _, r := range mine {
+		if st := e.Cache.Current().Stream([]byte(r.Stream)); st.DestinationService != service {
+			t.Errorf("%s: destination %q, not %s", r.Stream, st.DestinationService, service)
+		}
+		switch r.Outcome {
+		case canary.OK:
+			ok++
+		case canary.NoSchema:
+		default:
+			t.Errorf("%s: %s (%d) %s", r.Stream, r.Outcome, r.Status, r.Reason)
+		}
+	}
+	t.Logf("edge --service-name %s: %d canary-enabled streams refused; with the same --service-name, %d streams, %d ok",
+		service, refused, len(mine), ok)
+}

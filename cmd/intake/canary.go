@@ -43,6 +43,7 @@ func canaryOptions() (*options, *canaryConfig) {
 	o.add(
 		str("url", &c.Canary.URL, "the edge's base URL: canaries are POSTed to URL/v1/events"),
 		list("streams", &c.Canary.Streams, "streams to send canaries to (none: every stream with canary_events_enabled)"),
+		str("service-name", &c.Canary.ServiceName, "without --streams: only the canary-enabled streams whose destination_event_service is this, as the edge's --service-name (\"\": every one)"),
 		dur("interval", &c.Interval, "run as a service, a round of canaries every interval (0: one round, then exit)"),
 		str("stream-config", &c.Canary.Cache.StreamConfig, "stream configuration file or URL (\"\": the edge's, URL/v1/streams?all=true)"),
 		list("schema-base-uri", &c.Canary.Cache.SchemaBaseURIs, "schema repository base: a directory, file:///dir or http(s)://host/path; tried in order (none: the edge's, URL/v1/schemas)"),
@@ -133,8 +134,8 @@ func canaryCmd(args []string, stdout io.Writer) (int, error) {
 	defer stop()
 	last := map[string]canary.Result{}
 	p.Run(ctx, c.Interval, func(results []canary.Result) {
-		if ctx.Err() != nil {
-			return // a round cut short by the signal says nothing about the streams
+		if results == nil {
+			return // a round cut short by the signal
 		}
 		summarize(log, results)
 		logChanges(log, last, results)
