@@ -1,15 +1,17 @@
 package canary
 
 import (
+	"io"
 	"strings"
 	"sync"
 
 	"github.com/VictoriaMetrics/metrics"
 )
 
-// The canary metrics live in the default set, beside schemacache's (schema loads), and are
-// written by the canary command's /metrics. Their stream labels are names from the stream config
-// or from --streams, never from an answer.
+// The canary metrics live in a set of their own: the intake binary also holds the edge's
+// package-level metrics, which the canary's /metrics must not serve (at 0, they would count into
+// the edges' sums). Their stream labels are names from the stream config or from --streams,
+// never from an answer.
 //
 //	intake_canary_last_success_timestamp_seconds{stream}  gauge, set when the edge answered 201
 //	intake_canary_posts_total{stream,outcome}             one per POST: ok, refused, unavailable, post_failed
@@ -24,6 +26,16 @@ var FailureReasons = []Outcome{NoSchema, NoExample, ExampleInvalid, Refused, Una
 
 // postOutcomes are the outcome labels of intake_canary_posts_total: the outcomes of a POST.
 var postOutcomes = []Outcome{OK, Refused, Unavailable, PostFailed}
+
+// set holds the canary metrics.
+var set = metrics.NewSet()
+
+// WritePrometheus writes the canary metrics and the process's (Go runtime, CPU, memory) in
+// Prometheus text format, for the canary service's /metrics.
+func WritePrometheus(w io.Writer) {
+	set.WritePrometheus(w)
+	metrics.WriteProcessMetrics(w)
+}
 
 type streamMetrics struct {
 	lastSuccess *metrics.Gauge // nil until the first success
@@ -47,10 +59,10 @@ func metricsFor(stream string) *streamMetrics {
 	label := `stream="` + escapeLabel(stream) + `"`
 	m := &streamMetrics{label: label, posts: map[Outcome]*metrics.Counter{}, failures: map[Outcome]*metrics.Counter{}}
 	for _, o := range postOutcomes {
-		m.posts[o] = metrics.GetOrCreateCounter(`intake_canary_posts_total{` + label + `,outcome="` + string(o) + `"}`)
+		m.posts[o] = set.GetOrCreateCounter(`intake_canary_posts_total{` + label + `,outcome="` + string(o) + `"}`)
 	}
 	for _, r := range FailureReasons {
-		m.failures[r] = metrics.GetOrCreateCounter(`intake_canary_failures_total{` + label + `,reason="` + string(r) + `"}`)
+		m.failures[r] = set.GetOrCreateCounter(`intake_canary_failures_total{` + label + `,reason="` + string(r) + `"}`)
 	}
 	byStream[stream] = m
 	return m
@@ -71,7 +83,7 @@ func count(r *Result) {
 	if r.Outcome == OK {
 		streamsMu.Lock()
 		if m.lastSuccess == nil {
-			m.lastSuccess = metrics.GetOrCreateGauge(`intake_canary_last_success_timestamp_seconds{`+m.label+`}`, nil)
+			m.lastSuccess = set.GetOrCreateGauge(`intake_canary_last_success_timestamp_seconds{`+m.label+`}`, nil)
 		}
 		g := m.lastSuccess
 		streamsMu.Unlock()

@@ -91,6 +91,13 @@ func TestCanaryService(t *testing.T) {
 			t.Errorf("/metrics lacks %q", w)
 		}
 	}
+	// Only the canary's: the edge's metrics, linked into the same binary, would read as an edge's
+	// at 0.
+	for _, edgeMetric := range []string{"intake_events_total", "intake_http_requests_total", "intake_kafka_records_total"} {
+		if strings.Contains(page, edgeMetric) {
+			t.Errorf("/metrics serves the edge's %s", edgeMetric)
+		}
+	}
 	if t.Failed() {
 		t.Fatalf("metrics:\n%s\nlog:\n%s", page, log.String())
 	}
