@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -278,4 +281,90 @@ func TestServiceName(t *testing.T) {
 	}
 	t.Logf("edge --service-name %s: %d canary-enabled streams refused; with the same --service-name, %d streams, %d ok",
 		service, refused, len(mine), ok)
+}
+
+// writeSchema writes a schema as <title>/1.0.0.yaml and <title>/latest.yaml under dir (JSON is
+// YAML), with the properties and examples given.
+func writeSchema(t *testing.T, dir, title, properties, examples string) {
+	t.Helper()
+	doc := `{"$schema":"http://json-schema.org/draft-07/schema#","$id":"/` + title + `/1.0.0","title":"` + title + `",
+"type":"object","required":["$schema","meta"],"properties":{"$schema":{"type":"string"},
+"meta":{"type":"object","properties":{"stream":{"type":"string"},"domain":{"type":"string"},"id":{"type":"string"},"dt":{"type":"string","format":"date-time"}}}` +
+		properties + `}` + examples + `}`
+	if err := os.MkdirAll(filepath.Join(dir, title), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"1.0.0.yaml", "latest.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, title, name), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A schema without an example, an example that is no object and an example the schema refuses
+// are reported, and nothing is posted for them; a stream without canary_events_enabled gets none.
+func TestExamplesThatMakeNoCanary(t *testing.T) {
+	dir := t.TempDir()
+	schemas := filepath.Join(dir, "schemas")
+	writeSchema(t, schemas, "test/good", `,"n":{"type":"integer"}`, `,"examples":[{"$schema":"/test/good/1.0.0","meta":{"stream":"x"},"n":1}]`)
+	writeSchema(t, schemas, "test/none", ``, ``)
+	writeSchema(t, schemas, "test/number", ``, `,"examples":[1]`)
+	writeSchema(t, schemas, "test/invalid", `,"n":{"type":"integer"}`, `,"examples":[{"$schema":"/test/invalid/1.0.0","meta":{"stream":"x"},"n":"one"}]`)
+	streams := filepath.Join(dir, "streams.json")
+	if err := os.WriteFile(streams, []byte(`{"streams":{
+"s.good":{"schema_title":"test/good","canary_events_enabled":true},
+"s.none":{"schema_title":"test/none","canary_events_enabled":true},
+"s.number":{"schema_title":"test/number","canary_events_enabled":true},
+"s.invalid":{"schema_title":"test/invalid","canary_events_enabled":true},
+"s.off":{"schema_title":"test/good","canary_events_enabled":false},
+"/^s\\.re\\..+$/":{"schema_title":"test/good","canary_events_enabled":true}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		posted []string
+	)
+	edge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		posted = append(posted, string(b))
+		mu.Unlock()
+		w.WriteHeader(201)
+	}))
+	defer edge.Close()
+	cfg := canary.DefaultConfig()
+	cfg.URL = edge.URL
+	cfg.Concurrency = 1
+	cfg.Cache.SchemaBaseURIs = []string{schemas}
+	cfg.Cache.StreamConfig = streams
+	cfg.Cache.RefreshInterval = 0
+	p, err := canary.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	got := map[string]canary.Result{}
+	for _, r := range p.Round(context.Background()) {
+		got[r.Stream] = r
+	}
+	f := func(stream string, want canary.Outcome, reason string) {
+		t.Helper()
+		r, ok := got[stream]
+		if !ok || r.Outcome != want || !strings.Contains(r.Reason, reason) {
+			t.Errorf("%s: got %+v, want %s with %q", stream, r, want, reason)
+		}
+	}
+	f("s.good", canary.OK, "")
+	f("s.none", canary.NoExample, "has no examples")
+	f("s.number", canary.NoExample, "not an object")
+	f("s.invalid", canary.ExampleInvalid, "should be integer")
+	f(`/^s\.re\..+$/`, canary.Skipped, "regex")
+	if _, ok := got["s.off"]; ok || len(got) != 5 {
+		t.Errorf("round of %d streams %v: want the 5 canary-enabled ones", len(got), got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posted) != 1 || !strings.Contains(posted[0], `"domain":"canary"`) || !strings.Contains(posted[0], `"stream":"s.good"`) {
+		t.Errorf("posted %q, want s.good's canary alone", posted)
+	}
 }
