@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-js conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
+.PHONY: all build run test test-go test-js test-alerts test-monitoring conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
         kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults
 
 all: build
@@ -20,8 +20,8 @@ run: build
 	./bin/intake serve --config examples/config.yaml
 
 ## test: every Go test, then the concurrent packages again under the race detector; then the
-## browser client's tests (test-js)
-test: test-go test-js
+## browser client's tests (test-js); then the Prometheus alert rules (test-alerts)
+test: test-go test-js test-alerts
 
 ## test-go: vet, every Go test (the Go client's against a real edge, test/client, among them), then
 ## the concurrent packages again under the race detector; then the same for the Go client's own
@@ -38,6 +38,21 @@ test-go:
 test-js: build
 	bash scripts/browser/ensure-chromium.sh
 	cd client/js && npm ci --no-audit --no-fund && INTAKE_BIN=$(CURDIR)/bin/intake npm test
+
+## test-alerts: promtool check rules and promtool test rules over deploy/prometheus (the alert
+## rules, data quality and operations, and their unit tests); promtool comes from Debian's prometheus package, installed by
+## scripts/prometheus/install.sh when missing
+test-alerts:
+	bash scripts/prometheus/install.sh
+	promtool check rules deploy/prometheus/intake-alerts.yaml deploy/prometheus/intake-operations.yaml
+	cd deploy/prometheus && promtool test rules intake-alerts.test.yaml intake-operations.test.yaml
+
+## test-monitoring: Prometheus (Debian's, installed like promtool) scraping two edges under load:
+## every dashboard expression returns data, and IntakeKafkaUnreachable fires with the broker
+## stopped and clears once it is back (about a minute)
+test-monitoring: build
+	bash scripts/prometheus/install.sh
+	INTAKE_MONITORING_TEST=1 $(GO) test -count=1 -timeout 5m -v -run TestDashboardAndAlertsWithPrometheus ./test/monitoring/
 
 ## conformance: the JSON-Schema-Test-Suite (shipped in the kaptinlin module) against the compiled
 ## validator, one line per draft; exceptions are listed in fastpath/testdata/conformance-exceptions.txt
