@@ -235,20 +235,19 @@ func (r *Resolver) load(loc string, from docRef) (string, any, error) {
 
 // MaterializeDoc turns a source document (current.yaml) into the version jsonschema-tools would
 // write: dereferenced, allOf merged (as json-schema-merge-allof with jsonschema-tools' options),
-// numeric bounds filled in and, with shouldGenerateExample, an example when it has none. The
-// generated example is existing's (the version already materialized) when existing has
-// examples, else generateExample's; generated reports that one was needed.
-func MaterializeDoc(doc any, cfg *Config, res *Resolver, existing any) (schema any, generated bool, err error) {
-	schema = deepCopy(doc)
+// numeric bounds filled in and, with shouldGenerateExample, an example when it has none
+// (generateExample: json-schema-faker's choices with jsonschema-tools' fixed random source).
+func MaterializeDoc(doc any, cfg *Config, res *Resolver) (any, error) {
+	schema := deepCopy(doc)
 	if cfg.ShouldDereference {
 		_, hadExamples := asMap(doc)["examples"]
 		d, err := res.Dereference(schema)
 		if err != nil {
-			return nil, false, fmt.Errorf("cannot dereference: %w", err)
+			return nil, fmt.Errorf("cannot dereference: %w", err)
 		}
 		m, err := mergeAllOf(d)
 		if err != nil {
-			return nil, false, fmt.Errorf("cannot merge allOf: %w", err)
+			return nil, fmt.Errorf("cannot merge allOf: %w", err)
 		}
 		if mm := asMap(m); mm != nil && !hadExamples {
 			delete(mm, "examples")
@@ -260,19 +259,14 @@ func MaterializeDoc(doc any, cfg *Config, res *Resolver, existing any) (schema a
 	}
 	if cfg.ShouldGenerateExample {
 		if m := asMap(schema); m != nil && isEmptyValue(m["examples"]) {
-			generated = true
-			if ex, ok := asMap(existing)["examples"].([]any); ok && len(ex) > 0 {
-				m["examples"] = deepCopy(ex)
-			} else {
-				ex, err := generateExample(m, cfg)
-				if err != nil {
-					return nil, false, fmt.Errorf("cannot generate an example: %w", err)
-				}
-				m["examples"] = []any{ex}
+			ex, err := generateExample(m, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("cannot generate an example: %w", err)
 			}
+			m["examples"] = []any{ex}
 		}
 	}
-	return schema, generated, nil
+	return schema, nil
 }
 
 // isEmptyValue is lodash's isEmpty for a decoded value.

@@ -184,14 +184,4 @@ func schemaURIOf(f *File) string {
 	return "/" + strings.TrimSuffix(f.Rel, "."+f.ContentType)
 }
 
-// materialize builds what current materializes to; the example of existing is kept when one has
-// to be generated (see generateExample).
-func (t *tester) materialize(current, existing *File) (any, bool, error) {
-	var ex any
-	if existing != nil {
-		ex = existing.Doc
-	}
-	return MaterializeDoc(current.Doc, t.cfg, t.res, ex)
-}
-
 var _ = strconv.Itoa
