@@ -300,3 +300,42 @@ func realPath(p string) (string, bool) {
 	}
 	return "", false
 }
+
+// File returns the repository's file at path p (as given on a command line), or nil.
+func (r *Repository) File(p string) *File {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return nil
+	}
+	for _, f := range r.Files {
+		if fa, err := filepath.Abs(f.Path); err == nil && fa == abs {
+			return f
+		}
+	}
+	return nil
+}
+
+// ReadSchema reads a schema document: a file, or a URI such as "/test/event/1.0.0" looked up
+// under the directories bases (alias entries followed).
+func ReadSchema(arg string, bases []string) (any, error) {
+	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
+		real, _ := realPath(arg)
+		if real == "" {
+			real = arg
+		}
+		return readDoc(real)
+	}
+	if len(bases) == 0 {
+		return nil, fmt.Errorf("cannot read schema %s: no such file (a URI needs --schema-base-uri)", arg)
+	}
+	r := NewResolver(".", bases, nil)
+	loc := arg
+	if !strings.Contains(loc, "://") && !strings.HasPrefix(loc, "/") {
+		loc = "/" + loc
+	}
+	_, doc, err := r.load(loc, docRef{})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read schema %s: %w", arg, err)
+	}
+	return doc, nil
+}
