@@ -21,7 +21,11 @@ func commands() map[string]*options {
 	tailO, _ := tailOptions()
 	validateO, _ := validateOptions()
 	brokerO, _ := brokerOptions()
-	return map[string]*options{"serve": serveO, "tail": tailO, "validate": validateO, "broker": brokerO}
+	schemaTestO, _ := schemaTestOptions()
+	schemaCheckO, _ := schemaCheckOptions()
+	schemaMaterializeO, _ := schemaMaterializeOptions()
+	return map[string]*options{"serve": serveO, "tail": tailO, "validate": validateO, "broker": brokerO,
+		"schema-test": schemaTestO, "schema-check": schemaCheckO, "schema-materialize": schemaMaterializeO}
 }
 
 // The flags, environment variables, YAML keys and defaults of every command are those of
