@@ -81,17 +81,18 @@ func Load(root string, cfg Config) (*Repository, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot list %s: %w", base, err)
 	}
-	for _, p := range paths {
-		f, err := r.readFile(p)
-		if err != nil {
+	files := make([]*File, len(paths))
+	errs := make([]error, len(paths))
+	parallel(len(paths), func(i int) { files[i], errs[i] = r.readFile(paths[i]) })
+	for i, p := range paths {
+		if errs[i] != nil {
 			rel, _ := filepath.Rel(base, p)
-			r.Broken = append(r.Broken, Problem{File: filepath.ToSlash(rel), Message: err.Error()})
+			r.Broken = append(r.Broken, Problem{File: filepath.ToSlash(rel), Message: errs[i].Error()})
 			continue
 		}
-		if f == nil {
-			continue
+		if files[i] != nil {
+			r.Files = append(r.Files, files[i])
 		}
-		r.Files = append(r.Files, f)
 	}
 	sort.SliceStable(r.Files, func(i, j int) bool { return lessFile(r.Files[i], r.Files[j]) })
 	for _, f := range r.Files {

@@ -5,8 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"intake.dev/intake/fastpath"
 	"intake.dev/intake/schemacache"
@@ -82,10 +85,16 @@ func Test(dir string, o Options) (*Report, error) {
 	for _, title := range repo.Titles {
 		t.structure(title, repo.ByTitle[title])
 	}
+	// Robustness tests are independent per file (the validator's compilation is the cost): run
+	// them on every core, report them in order.
+	var files []*File
 	for _, title := range repo.Titles {
-		for _, f := range repo.ByTitle[title] {
-			t.robustness(f)
-		}
+		files = append(files, repo.ByTitle[title]...)
+	}
+	perFile := make([][]Result, len(files))
+	parallel(len(files), func(i int) { perFile[i] = t.robustness(files[i]) })
+	for _, rs := range perFile {
+		t.results = append(t.results, rs...)
 	}
 	for _, title := range repo.Titles {
 		t.compatibility(title, repo.ByTitle[title])
@@ -109,7 +118,29 @@ func Test(dir string, o Options) (*Report, error) {
 	return rep, nil
 }
 
-func (t *tester) robustness(f *File) {
+// parallel runs fn(0..n-1) on GOMAXPROCS goroutines.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (t *tester) robustness(f *File) []Result {
+	var out []Result
 	test := f.Version + "." + f.ContentType
 	if f.Current {
 		test = "current." + f.ContentType
@@ -127,8 +158,9 @@ func (t *tester) robustness(f *File) {
 			}
 			r.Status, r.Problems = Fail, p
 		}
-		t.results = append(t.results, r)
+		out = append(out, r)
 	}
+	return out
 }
 
 func (t *tester) compatibility(title string, files []*File) {
