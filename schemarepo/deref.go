@@ -285,20 +285,25 @@ func isEmptyValue(v any) bool {
 
 // traverseSchema visits every schema inside s as json-schema-traverse 0.4 does (the library both
 // jsonschema-tools and Ajv 6 use), passing the property name or index it was reached by ("" at the
-// root and through single-schema keywords).
-func traverseSchema(s any, key string, fn func(node map[string]any, key string)) {
+// root and through single-schema keywords) and its JSON pointer.
+func traverseSchema(s any, key string, fn func(node map[string]any, key, ptr string)) {
+	traverseAt(s, key, "", fn)
+}
+
+func traverseAt(s any, key, ptr string, fn func(node map[string]any, key, ptr string)) {
 	m, ok := s.(map[string]any)
 	if !ok {
 		return
 	}
-	fn(m, key)
+	fn(m, key, ptr)
 	for _, k := range sortedKeys(m) {
 		sch := m[k]
+		kp := ptr + "/" + pointerToken(k)
 		if arr, ok := sch.([]any); ok {
 			switch k {
 			case "items", "allOf", "anyOf", "oneOf":
 				for i, x := range arr {
-					traverseSchema(x, strconv.Itoa(i), fn)
+					traverseAt(x, strconv.Itoa(i), kp+"/"+strconv.Itoa(i), fn)
 				}
 			}
 			continue
@@ -307,11 +312,11 @@ func traverseSchema(s any, key string, fn func(node map[string]any, key string))
 		case "definitions", "properties", "patternProperties", "dependencies":
 			if pm, ok := sch.(map[string]any); ok {
 				for _, p := range sortedKeys(pm) {
-					traverseSchema(pm[p], p, fn)
+					traverseAt(pm[p], p, kp+"/"+pointerToken(p), fn)
 				}
 			}
 		case "additionalItems", "items", "contains", "additionalProperties", "propertyNames", "not":
-			traverseSchema(sch, "", fn)
+			traverseAt(sch, "", kp, fn)
 		}
 	}
 }
@@ -322,7 +327,7 @@ func isNumericType(node map[string]any) bool {
 }
 
 func enforceNumericBounds(schema any, bounds []float64) any {
-	traverseSchema(schema, "", func(node map[string]any, _ string) {
+	traverseSchema(schema, "", func(node map[string]any, _, _ string) {
 		if !isNumericType(node) {
 			return
 		}

@@ -388,7 +388,7 @@ func (t *tester) checkExamplesValid(f *File) []Problem {
 func checkNumericBounds(doc any, bounds []float64) []Problem {
 	var out []Problem
 	lo, hi := bounds[0], bounds[1]
-	traverseSchema(doc, "", func(node map[string]any, key string) {
+	traverseSchema(doc, "", func(node map[string]any, key, ptr string) {
 		if len(out) > 0 || !isNumericType(node) {
 			return
 		}
@@ -399,9 +399,9 @@ func checkNumericBounds(doc any, bounds []float64) []Problem {
 		minN, minOK := node["minimum"].(json.Number)
 		switch {
 		case !minOK:
-			out = append(out, Problem{Message: fmt.Sprintf("field %s doesn't have a valid minimum value", field)})
+			out = append(out, Problem{Path: "#" + ptr, Message: fmt.Sprintf("field %s doesn't have a valid minimum value", field)})
 		case !(numberValue(minN) >= lo):
-			out = append(out, Problem{Message: fmt.Sprintf("field %s has a minimum value lower than enforcedNumericBounds minimum %s", field, numberOf(lo))})
+			out = append(out, Problem{Path: "#" + ptr, Message: fmt.Sprintf("field %s has a minimum value lower than enforcedNumericBounds minimum %s", field, numberOf(lo))})
 		}
 		if len(out) > 0 {
 			return
@@ -409,9 +409,9 @@ func checkNumericBounds(doc any, bounds []float64) []Problem {
 		maxN, maxOK := node["maximum"].(json.Number)
 		switch {
 		case !maxOK:
-			out = append(out, Problem{Message: fmt.Sprintf("field %s doesn't have a valid maximum value", field)})
+			out = append(out, Problem{Path: "#" + ptr, Message: fmt.Sprintf("field %s doesn't have a valid maximum value", field)})
 		case !(numberValue(maxN) <= hi):
-			out = append(out, Problem{Message: fmt.Sprintf("field %s has a maximum value higher than enforcedNumericBounds maximum %s", field, numberOf(hi))})
+			out = append(out, Problem{Path: "#" + ptr, Message: fmt.Sprintf("field %s has a maximum value higher than enforcedNumericBounds maximum %s", field, numberOf(hi))})
 		}
 	})
 	return out
