@@ -373,6 +373,14 @@ func (t *tester) checkExamplesValid(f *File) []Problem {
 	if len(examples) == 0 {
 		return nil
 	}
+	// Ajv compiles the schema first and refuses one its meta-schema refuses (validateSchema),
+	// and one whose $schema it does not know: draft-07 is the only one jsonschema-tools loads.
+	if ms, ok := asMap(f.Doc)["$schema"]; ok && !isDraft07(ms) {
+		return []Problem{{Path: "#/$schema", Message: fmt.Sprintf("no meta-schema %s: Ajv 6, as jsonschema-tools runs it, knows draft-07 only", brief(ms))}}
+	}
+	if ok, msg := validateDoc(metaProgram, f.Doc); !ok {
+		return []Problem{{Path: "#", Message: "the schema is invalid, so no example is validated: " + msg}}
+	}
 	v, err := t.compile(f)
 	if err != nil {
 		return []Problem{{Path: "#", Message: "the schema does not compile: " + err.Error()}}
@@ -418,4 +426,9 @@ func checkNumericBounds(doc any, bounds []float64) []Problem {
 }
 
 var _ = sort.Strings
-var _ = strings.Contains
+
+func isDraft07(v any) bool {
+	s, _ := v.(string)
+	s = strings.TrimSuffix(s, "#")
+	return s == "http://json-schema.org/draft-07/schema" || s == "https://json-schema.org/draft-07/schema"
+}

@@ -92,7 +92,7 @@ func (t *tester) structure(title string, files []*File) {
 	} else if !exists(latest.Path) {
 		p = []Problem{{File: latest.Rel, Message: "does not exist"}}
 	}
-	add("structure-latest-is-current", fmt.Sprintf("must contain materialized current schema file as the greatest %s version %s.%s", main, current.Version, main), current, p)
+	add("structure-latest-is-current", fmt.Sprintf("must contain materialized current schema file as\u00a0the greatest %s version %s.%s", main, current.Version, main), current, p)
 
 	add("structure-current-materialized", fmt.Sprintf("current version %s must be equal to materialized latest version %s", current.Version, latest.Version), current, t.currentMatches(current, latest))
 
