@@ -87,3 +87,35 @@ func TestSkipList(t *testing.T) {
 		t.Errorf("%d skipped, want the repository's 12 and these two", rep.Skipped)
 	}
 }
+
+// Configuration variants of the primary repository give jsonschema-tools 1.3.0's counts (its mocha
+// run on a copy with the same .jsonschema-tools.yaml change: passing, failing, skipped).
+func TestConfigVariants(t *testing.T) {
+	opts := realRepoOptions(t)
+	f := func(edit func(c *Config), passing, failing, skipped int) {
+		t.Helper()
+		cfg, err := ReadConfig(filepath.Join(primaryRepo, ConfigFile), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(&cfg)
+		o := opts
+		o.Config = &cfg
+		rep, err := Test(primaryRepo, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Passed != passing || rep.Failed != failing || rep.Skipped != skipped {
+			t.Errorf("%d passing, %d failing, %d skipped; jsonschema-tools: %d, %d, %d", rep.Passed, rep.Failed, rep.Skipped, passing, failing, skipped)
+		}
+	}
+	f(func(c *Config) { c.ShouldSymlinkExtensionless = false }, 1478, 0, 12)
+	f(func(c *Config) { c.EnforcedNumericBounds = []float64{-100, maxSafeInteger} }, 1542, 72, 12)
+	// Without bounds, materialize adds none: every current.yaml with a number differs from its
+	// committed version.
+	f(func(c *Config) { c.EnforcedNumericBounds = nil }, 1501, 31, 11)
+	f(func(c *Config) { c.IgnoreSchemas = []string{"^/test/.*"} }, 1562, 0, 12)
+	f(func(c *Config) { c.ShouldSymlinkLatest = false }, 1508, 0, 12)
+	// Without generated examples, the 17 fragments whose committed versions have one differ.
+	f(func(c *Config) { c.ShouldGenerateExample = false }, 1597, 17, 12)
+}
