@@ -136,7 +136,7 @@ func (c *Config) compile() error {
 	if c.SchemaTitleField == "" {
 		c.SchemaTitleField = "title"
 	}
-	c.ignore = c.ignore[:0]
+	c.ignore = nil
 	for _, p := range c.IgnoreSchemas {
 		re, err := compileJSRegexp(p)
 		if err != nil {
@@ -144,7 +144,7 @@ func (c *Config) compile() error {
 		}
 		c.ignore = append(c.ignore, re)
 	}
-	c.skip = c.skip[:0]
+	c.skip = nil
 	for _, p := range sortedKeysOf(c.SkipSchemaTestCases) {
 		re, err := compileJSRegexp(p)
 		if err != nil {

@@ -7,5 +7,9 @@
 // Examples are validated by the edge's own validator (schemacache), so a repository's CI and the
 // edge agree on what a schema accepts. It does no network I/O: URL bases are mapped to directories.
 //
+// Entry points: Test (a repository's checks, one Result per test as mocha counts them in the
+// repository's CI), CheckCompatible (two versions, in a Mode), MaterializeFile and MaterializeAll
+// (what "jsonschema-tools materialize" writes), and Open, MaterializeDoc and Serialize beneath them.
+//
 // It imports fastpath and schemacache from the project.
 package schemarepo
