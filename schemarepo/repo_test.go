@@ -26,11 +26,21 @@ func realRepoOptions(t testing.TB) Options {
 // TestRealRepositories runs the checks on both repositories: they pass with jsonschema-tools
 // 1.3.0, with the same number of tests and skipped tests as its mocha run.
 func TestRealRepositories(t *testing.T) {
-	f := func(dir string, passing, skipped int) {
+	f := func(dir string, passing, skipped int, fullTitles ...string) {
 		t.Helper()
 		rep, err := Test(dir, realRepoOptions(t))
 		if err != nil {
 			t.Fatalf("%s: %v", dir, err)
+		}
+		// Tests are named as in jsonschema-tools' mocha output (its JSON reporter's fullTitle).
+		seen := map[string]bool{}
+		for _, r := range rep.Results {
+			seen[r.FullTitle] = true
+		}
+		for _, ft := range fullTitles {
+			if !seen[ft] {
+				t.Errorf("%s: no test %q", dir, ft)
+			}
 		}
 		if !rep.OK() {
 			var b bytes.Buffer
@@ -41,6 +51,10 @@ func TestRealRepositories(t *testing.T) {
 			t.Errorf("%s: %d passing, %d skipped; jsonschema-tools: %d passing, %d skipped; by suite %v", dir, rep.Passed, rep.Skipped, passing, skipped, rep.Counts())
 		}
 	}
-	f(primaryRepo, 1614, 12)
+	f(primaryRepo, 1614, 12,
+		"Schema Repository Structure in ./jsonschema/ Schema with title test/event 1.0.0 $id must match directory",
+		"Schema Repository Structure in ./jsonschema/ Schema with title test/event must contain materialized current schema file as\u00a0the greatest yaml version 1.0.0.yaml",
+		"Schema Robustness in Repository ./jsonschema/ mediawiki/revision/create 1.0.0.yaml must be a secure JSONSchema",
+		"Schema Compatibility in Repository ./jsonschema/ mediawiki/revision/create Major Version 1 1.1.0 must be compatible with 1.0.0")
 	f(secondaryRepo, 7254, 294)
 }

@@ -61,12 +61,15 @@ type Result struct {
 	// there; they are named "structure-..." here.
 	Case string `json:"case"`
 	// Test is the test's description as jsonschema-tools words it.
-	Test     string    `json:"test"`
-	Title    string    `json:"title"`            // the schema title
-	Schema   string    `json:"schema,omitempty"` // the file's $id
-	File     string    `json:"file,omitempty"`   // relative to the schema base path
-	Status   Status    `json:"status"`
-	Problems []Problem `json:"problems,omitempty"`
+	Test string `json:"test"`
+	// FullTitle is the test's full title in jsonschema-tools' mocha run (its describe blocks and
+	// its own title, space-separated), for comparing the two tools test by test.
+	FullTitle string    `json:"full_title,omitempty"`
+	Title     string    `json:"title"`            // the schema title
+	Schema    string    `json:"schema,omitempty"` // the file's $id
+	File      string    `json:"file,omitempty"`   // relative to the schema base path
+	Status    Status    `json:"status"`
+	Problems  []Problem `json:"problems,omitempty"`
 
 	only bool // mocha's it.only: when any test is "only", only those run
 }

@@ -12,8 +12,10 @@ import (
 func (t *tester) structure(title string, files []*File) {
 	cfg := t.cfg
 	main := cfg.mainType()
+	group := "" // the version's describe block, inside the per-version tests
 	add := func(caseName, test string, f *File, problems []Problem) *Result {
-		r := Result{Suite: SuiteStructure, Case: caseName, Test: test, Title: title, Status: Pass, Problems: problems}
+		r := Result{Suite: SuiteStructure, Case: caseName, Test: test, Title: title, Status: Pass, Problems: problems,
+			FullTitle: fmt.Sprintf("Schema Repository Structure in %s Schema with title %s %s%s", cfg.SchemaBasePath, title, group, test)}
 		if f != nil {
 			r.File, r.Schema = f.Rel, f.ID
 		}
@@ -116,10 +118,11 @@ func (t *tester) structure(title string, files []*File) {
 		byVersion[f.Version] = append(byVersion[f.Version], f)
 	}
 	for _, v := range versions {
-		group := byVersion[v]
+		group = v + " "
+		files := byVersion[v]
 		for _, ct := range cfg.ContentTypes {
 			var f *File
-			for _, g := range group {
+			for _, g := range files {
 				if g.ContentType == ct {
 					f = g
 					break
@@ -176,7 +179,7 @@ func (t *tester) structure(title string, files []*File) {
 		}
 		p = nil
 		var mats []*File
-		for _, g := range group {
+		for _, g := range files {
 			if !g.Current {
 				mats = append(mats, g)
 			}

@@ -152,6 +152,7 @@ func (t *tester) robustness(f *File) []Result {
 			continue
 		}
 		r := Result{Suite: SuiteRobustness, Case: c.name, Test: test + " " + c.description, Title: f.Title, Schema: f.ID, File: f.Rel, Status: Pass}
+		r.FullTitle = fmt.Sprintf("Schema Robustness in Repository %s %s %s", t.cfg.SchemaBasePath, f.Title, r.Test)
 		if t.cfg.skipped(f.ID, c.name) {
 			r.Status = Skip
 		} else if p := c.check(t, f); len(p) > 0 {
@@ -186,6 +187,7 @@ func (t *tester) compatibility(title string, files []*File) {
 			r := Result{Suite: SuiteCompatibility, Case: CaseCompatibility,
 				Test:  fmt.Sprintf("%s must be compatible with %s", newF.Version, oldF.Version),
 				Title: title, Schema: newF.ID, File: newF.Rel, Status: Pass}
+			r.FullTitle = fmt.Sprintf("Schema Compatibility in Repository %s %s Major Version %d %s", t.cfg.SchemaBasePath, title, m, r.Test)
 			if t.cfg.skipped(newF.ID, CaseCompatibility) {
 				r.Status = Skip
 			} else if p := jsonschemaToolsCompatible(newF.Doc, oldF.Doc, ""); len(p) > 0 {
