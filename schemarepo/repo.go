@@ -71,10 +71,6 @@ func Load(root string, cfg Config) (*Repository, error) {
 		if name != cfg.CurrentName && !isSemver(strings.TrimSuffix(name, "."+ext)) {
 			return nil
 		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			// A symlink named like a version is an alias, never a version of its own.
-			return nil
-		}
 		paths = append(paths, p)
 		return nil
 	})
