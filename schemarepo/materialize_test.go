@@ -162,3 +162,49 @@ func TestMaterializeRefusesToOverwrite(t *testing.T) {
 		t.Fatal("the committed version was overwritten")
 	}
 }
+
+// With contentTypes [yaml, json], materialize writes both, the same document, and links the
+// extensionless entry to the first type.
+func TestMaterializeJSON(t *testing.T) {
+	opts := realRepoOptions(t)
+	dst := filepath.Join(t.TempDir(), "primary")
+	copyTree(t, primaryRepo, dst, false)
+	cfg, err := ReadConfig(filepath.Join(dst, ConfigFile), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ContentTypes = []string{"yaml", "json"}
+	opts.Config = &cfg
+	repo, res, err := Open(dst, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var current *File
+	for _, f := range repo.ByTitle["mediawiki/revision/create"] {
+		if f.Current {
+			current = f
+		}
+	}
+	w, err := MaterializeFile(repo, res, current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(current.Path)
+	y, err := readDoc(filepath.Join(dir, current.Version+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := readDoc(filepath.Join(dir, current.Version+".json"))
+	if err != nil {
+		t.Fatalf("%v (wrote %v)", err, w.Files)
+	}
+	if !deepEqual(y, j) {
+		t.Errorf("the JSON version differs from the YAML one: %v", diffDocs(y, j, "", nil))
+	}
+	if target, _ := readLink(filepath.Join(dir, "latest.json")); target != current.Version+".json" {
+		t.Errorf("latest.json -> %q", target)
+	}
+	if target, _ := readLink(filepath.Join(dir, current.Version)); target != current.Version+".yaml" {
+		t.Errorf("%s -> %q", current.Version, target)
+	}
+}
