@@ -22,7 +22,11 @@ func commands() map[string]*options {
 	validateO, _ := validateOptions()
 	brokerO, _ := brokerOptions()
 	canaryO, _ := canaryOptions()
-	return map[string]*options{"serve": serveO, "tail": tailO, "validate": validateO, "broker": brokerO, "canary": canaryO}
+	schemaTestO, _ := schemaTestOptions()
+	schemaCheckO, _ := schemaCheckOptions()
+	schemaMaterializeO, _ := schemaMaterializeOptions()
+	return map[string]*options{"serve": serveO, "tail": tailO, "validate": validateO, "broker": brokerO, "canary": canaryO,
+		"schema-test": schemaTestO, "schema-check": schemaCheckO, "schema-materialize": schemaMaterializeO}
 }
 
 // The flags, environment variables, YAML keys and defaults of every command are those of

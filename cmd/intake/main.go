@@ -18,6 +18,7 @@ Usage:
   intake validate [flags] [FILE|-]           check events as the edge would, without producing
   intake broker   [flags]                    run the development broker on its own
   intake canary   [flags]                    post a canary event to every canary-enabled stream
+  intake schema   test|check|materialize ... schema repositories: CI checks, compatibility, build
   intake version
 
 Run "intake COMMAND --help" for a command's flags.`
@@ -48,6 +49,12 @@ func run(args []string) int {
 	case "canary":
 		var code int
 		code, err = canaryCmd(args[1:], os.Stdout)
+		if err == nil {
+			return code
+		}
+	case "schema":
+		var code int
+		code, err = schemaCommand(args[1:], os.Stdout)
 		if err == nil {
 			return code
 		}
