@@ -16,7 +16,9 @@
 #       Prints one JSON object per test case on stdout (fields: status passed|failed|pending,
 #       suite, case, schema, title, path, error; see verdicts-reporter.js), then a summary line on
 #       stderr: "reference: N passing, N failing, N pending". Exits 0 when mocha ran (whatever
-#       the verdicts), 2 on a usage error, 3 when mocha could not run the tests.
+#       the verdicts), 2 on a usage error, 3 when mocha could not run. When jsonschema-tools throws
+#       while declaring the tests (a layout it cannot read), the one verdict is
+#       {"status":"failed","suite":"load","case":"load",...,"error":"<the error>"}.
 #       --keep leaves the temporary copy and says where.
 #   reference.sh mocha-args
 #       Prints the path of the installed mocha (for timing it by hand).
@@ -129,9 +131,16 @@ run() {
   # The timeout is raised from mocha's 2 s: materializing current.yaml can take longer on a busy
   # machine, and a time-out is no verdict of the schema's.
   (cd "$tmp/repo" && INTAKE_VERDICTS="$verdicts" NODE_PATH="$dest/node_modules" "$dest/node_modules/.bin/mocha" \
-     --reporter "$here/verdicts-reporter.js" --timeout 60000 "$spec" >&2) || rc=$?
+     --reporter "$here/verdicts-reporter.js" --timeout 60000 "$spec" >"$tmp/mocha.log" 2>&1) || rc=$?
+  cat "$tmp/mocha.log" >&2
   if [ ! -s "$verdicts" ]; then
-    die "mocha ran no test in $repo (exit $rc)" 3
+    [ "$rc" -ne 0 ] || die "mocha ran no test in $repo" 3
+    # jsonschema-tools threw while declaring the tests (a repository it cannot read): the
+    # repository's CI fails, so that is one failed verdict, named "load", with the error.
+    local msg
+    msg=$(grep -m1 -E '^[A-Za-z]*Error\b' "$tmp/mocha.log" || echo "mocha exited with status $rc")
+    MSG="$msg" node -e 'console.log(JSON.stringify({status: "failed", suite: "load", case: "load", schema: "",
+      title: "jsonschema-tools could not declare the tests", path: [], error: process.env.MSG}))' >"$verdicts"
   fi
   cat "$verdicts"
   awk '/"status":"passed"/{p++} /"status":"failed"/{f++} /"status":"pending"/{s++}
