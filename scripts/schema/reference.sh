@@ -4,8 +4,9 @@
 #
 #   reference.sh install
 #       npm ci of scripts/schema/package-lock.json (@wikimedia/jsonschema-tools 1.3.0, mocha 6)
-#       into .cache/schema-reference/ (gitignored). Idempotent: nothing is done when the installed
-#       lockfile is the committed one. Every other command installs first.
+#       into .cache/schema-reference/ (gitignored). Idempotent: nothing is done when the stamp of
+#       the last whole install (.installed) names the committed lockfile's hash. Every other
+#       command installs first.
 #   reference.sh run [--map URI=DIR]... [--keep] REPO
 #       Copies REPO (a schema repository: .jsonschema-tools.yaml, jsonschema/, test/) into a
 #       temporary directory; turns alias entries laid out as plain files holding their target's
@@ -20,7 +21,7 @@
 #       while declaring the tests (a layout it cannot read), the one verdict is
 #       {"status":"failed","suite":"load","case":"load",...,"error":"<the error>"}.
 #       --keep leaves the temporary copy and says where.
-#   reference.sh mocha-args
+#   reference.sh mocha-path
 #       Prints the path of the installed mocha (for timing it by hand).
 #
 # Needs node and npm (npm's registry, through npm's own configuration). INTAKE_SCHEMA_REFERENCE_DIR
@@ -33,31 +34,32 @@ dest=${INTAKE_SCHEMA_REFERENCE_DIR:-$root/.cache/schema-reference}
 
 die() { echo "reference.sh: $1" >&2; exit "${2:-2}"; }
 
+# installed: the stamp written after the last whole install names the committed lockfile.
+installed() {
+  [ -f "$dest/.installed" ] && [ -x "$dest/node_modules/.bin/mocha" ] &&
+    [ "$(cat "$dest/.installed")" = "$(sha256sum <"$here/package-lock.json" | cut -d' ' -f1)" ]
+}
+
 install() {
   command -v node >/dev/null 2>&1 || die "node is not installed (Debian: apt-get install nodejs npm)" 3
   command -v npm >/dev/null 2>&1 || die "npm is not installed (Debian: apt-get install npm)" 3
-  if [ -x "$dest/node_modules/.bin/mocha" ] && [ -f "$dest/node_modules/@wikimedia/jsonschema-tools/package.json" ] &&
-     cmp -s "$here/package-lock.json" "$dest/package-lock.json"; then
-    return 0
-  fi
+  installed && return 0
   mkdir -p "$dest"
-  # One install at a time (parallel go test packages may ask at once).
+  # One install at a time (go test runs packages in parallel, and make targets may too).
   exec 9>"$dest/.install.lock"
   flock 9
-  if [ -x "$dest/node_modules/.bin/mocha" ] && cmp -s "$here/package-lock.json" "$dest/package-lock.json"; then
+  if installed; then
     flock -u 9
     return 0
   fi
   echo "reference.sh: installing @wikimedia/jsonschema-tools 1.3.0 and mocha 6 into $dest" >&2
-  cp "$here/package.json" "$dest/package.json"
-  # The lockfile is copied last, once node_modules is whole: it is the mark of a finished install.
-  rm -f "$dest/package-lock.json"
-  cp "$here/package-lock.json" "$dest/package-lock.json.new"
-  mv "$dest/package-lock.json.new" "$dest/package-lock.json"
+  rm -f "$dest/.installed"
+  cp "$here/package.json" "$here/package-lock.json" "$dest/"
   if ! (cd "$dest" && npm ci --no-audit --no-fund --loglevel=error >&2); then
-    rm -f "$dest/package-lock.json"
     die "npm ci failed in $dest" 3
   fi
+  # The stamp comes last: an install cut short is done again.
+  sha256sum <"$here/package-lock.json" | cut -d' ' -f1 >"$dest/.installed"
   flock -u 9
 }
 
@@ -150,6 +152,6 @@ run() {
 case "${1:-}" in
   install) install ;;
   run) shift; run "$@" ;;
-  mocha-args) install; echo "$dest/node_modules/.bin/mocha" ;;
-  *) die "usage: reference.sh install | run [--map URI=DIR]... [--keep] REPO | mocha-args" ;;
+  mocha-path) install; echo "$dest/node_modules/.bin/mocha" ;;
+  *) die "usage: reference.sh install | run [--map URI=DIR]... [--keep] REPO | mocha-path" ;;
 esac
