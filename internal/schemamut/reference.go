@@ -21,8 +21,10 @@ type Verdict struct {
 	Status string `json:"status"`
 	// Suite is "structure", "robustness" or "compatibility".
 	Suite string `json:"suite"`
-	// Case is jsonschema-tools' test-case name (schema-is-valid, schema-version-compatibility, ...);
-	// structure tests have none, so Case is the test's own title there.
+	// Case is jsonschema-tools' test-case name (schema-is-valid, schema-version-compatibility, ...,
+	// the names its skipSchemaTestCases use); its structure tests have none, and are named
+	// structure-... by scripts/schema/verdicts-reporter.js (structureCases); "load" when
+	// jsonschema-tools could not declare the tests at all.
 	Case string `json:"case"`
 	// Schema is "<title>/<file>" for robustness ("error/2.1.0.yaml", "error/current.yaml"),
 	// "<title>/<new version>" for compatibility, "<title>" or "<title>/<version>" for structure.

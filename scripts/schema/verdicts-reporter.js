@@ -3,11 +3,12 @@
 // written to the file named by INTAKE_VERDICTS (mocha 6's own json reporter writes to stdout, where
 // jsonschema-tools' pino logger writes too). Each line:
 //   {"status":"passed|failed|pending","suite":"structure|robustness|compatibility",
-//    "case":"<jsonschema-tools test-case name, or the test's own title for structure tests>",
+//    "case":"<jsonschema-tools test-case name; structure-... for its unnamed structure tests>",
 //    "schema":"<title>[/<version file>]","title":"<mocha full title>","path":[...titlePath],
 //    "error":"<assertion message, failed only>"}
 // "case" is the name the repositories' skipSchemaTestCases use (schema-is-valid, ...,
-// schema-version-compatibility); jsonschema-tools' structure tests have no such name.
+// schema-version-compatibility); jsonschema-tools' structure tests have no such name, and get one
+// here (structureCases).
 const fs = require('fs');
 const Base = require('mocha/lib/reporters/base');
 
@@ -23,6 +24,35 @@ const robustnessCases = {
     'should have minimum and maximum values inside the configured bounds for all numeric fields':
         'schema-enforced-numeric-bounds',
 };
+
+// jsonschema-tools 1.3.0 lib/tests/structure.js: its tests have no names (skip lists cannot name
+// them), so each gets one here from its title, the same for every schema: intake schema test
+// names its structure checks so. Titles carry versions, paths and content types; the schema field
+// says which schema, the title keeps the rest.
+const structureCases = [
+    [/^all materialized files should be in the same directory$/, 'structure-same-directory'],
+    [/^all materialized files should be in directory that matches schema title$/, 'structure-title-matches-directory'],
+    [/^must contain \S+ schema file$/, 'structure-current-exists'],
+    [/^must not contain extensionless current symlink$/, 'structure-no-extensionless-current'],
+    [/^must have a \S+ file$/, 'structure-current-found'],
+    [/^Must be able to find the latest schema version file$/, 'structure-latest-found'],
+    // (jsonschema-tools' title has a no-break space before "the")
+    [/^must contain materialized current schema file as\sthe greatest /, 'structure-current-materialized'],
+    [/^current version \S+ must be equal to materialized latest version /, 'structure-current-equals-latest'],
+    [/^Should have latest\.\S+ symlink pointing to latest version file /, 'structure-latest-symlink'],
+    [/^Should have extensionless latest symlink pointing to latest version file /, 'structure-latest-extensionless-symlink'],
+    [/^must have \S+ version in /, 'structure-content-type-exists'],
+    [/^must have extensionless symlink version pointing to /, 'structure-version-symlink'],
+    [/^\S+ version must have correct /, 'structure-title-correct'],
+    [/^\S+ version must be in directory that matches title$/, 'structure-version-in-title-directory'],
+    [/^\$id must match directory$/, 'structure-id-matches-directory'],
+    [/^all materialized content types must be equal$/, 'structure-content-types-equal'],
+];
+
+function structureCase(title) {
+    const m = structureCases.find(([re]) => re.test(title));
+    return m ? m[1] : title;
+}
 
 function describeTest(test) {
     const p = test.titlePath();
@@ -50,7 +80,7 @@ function describeTest(test) {
         const title = (p[1] || '').replace(/^Schema with title /, '');
         return {
             suite: 'structure',
-            case: leaf,
+            case: structureCase(leaf),
             schema: p.length >= 4 ? `${title}/${p[2]}` : title,
         };
     }
