@@ -2,6 +2,7 @@ package schemamut
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -111,31 +112,56 @@ func (d Disagreement) String() string {
 	return strings.TrimSuffix(s, ";")
 }
 
-// Compare runs check on each result's copy and returns where it disagrees with the reference.
+// Compare runs check on each result's copy, then on the same copy with its alias entries laid out
+// as files (AliasesToFiles; the Mutation is then named "<name> (alias files)"), and returns where
+// it disagrees with the reference.
 func Compare(results []Result, check Checker) ([]Disagreement, error) {
 	var out []Disagreement
 	for _, r := range results {
-		got, err := check(r.Dir)
+		d, err := compareOne(r.Mutation.Name, r.Dir, r.Failed(), check)
 		if err != nil {
-			return out, fmt.Errorf("the checker failed on mutation %s: %w", r.Mutation.Name, err)
+			return out, err
 		}
-		want := r.Failed()
-		d := Disagreement{Mutation: r.Mutation.Name, Verdict: (len(got) == 0) != (len(want) == 0)}
-		for k := range want {
-			if !got[k] {
-				d.OnlyReference = append(d.OnlyReference, k)
-			}
+		out = append(out, d...)
+		files := r.Dir + ".alias-files"
+		if err := os.RemoveAll(files); err != nil {
+			return out, err
 		}
-		for k := range got {
-			if !want[k] {
-				d.OnlyChecker = append(d.OnlyChecker, k)
-			}
+		if err := copyPath(r.Dir, files); err != nil {
+			return out, err
 		}
-		sort.Strings(d.OnlyReference)
-		sort.Strings(d.OnlyChecker)
-		if d.Verdict || len(d.OnlyReference) > 0 || len(d.OnlyChecker) > 0 {
-			out = append(out, d)
+		if err := AliasesToFiles(files); err != nil {
+			return out, err
 		}
+		d, err = compareOne(r.Mutation.Name+" (alias files)", files, r.Failed(), check)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, d...)
 	}
 	return out, nil
+}
+
+func compareOne(name, dir string, want map[string]bool, check Checker) ([]Disagreement, error) {
+	got, err := check(dir)
+	if err != nil {
+		return nil, fmt.Errorf("the checker failed on mutation %s: %w", name, err)
+	}
+	d := Disagreement{Mutation: name, Verdict: (len(got) == 0) != (len(want) == 0)}
+	for k := range want {
+		if !got[k] {
+			d.OnlyReference = append(d.OnlyReference, k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			d.OnlyChecker = append(d.OnlyChecker, k)
+		}
+	}
+	if !d.Verdict && len(d.OnlyReference) == 0 && len(d.OnlyChecker) == 0 {
+		return nil, nil
+	}
+	sort.Strings(d.OnlyReference)
+	sort.Strings(d.OnlyChecker)
+	return []Disagreement{d}, nil
 }

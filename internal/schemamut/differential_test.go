@@ -3,8 +3,10 @@ package schemamut_test
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"intake.dev/intake/internal/schemamut"
@@ -38,7 +40,8 @@ func referenceOrSkip(t *testing.T, err error) {
 	}
 }
 
-// Every mutation applies to the subset and changes something (no node needed).
+// Every mutation applies to the subset and changes something; the alias layouts convert both ways
+// (no node needed).
 func TestMutationsApply(t *testing.T) {
 	src := primaryOrSkip(t)
 	work := t.TempDir()
@@ -49,6 +52,7 @@ func TestMutationsApply(t *testing.T) {
 	if fi, err := os.Lstat(filepath.Join(base, "jsonschema", "error", "latest")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Fatalf("error/latest in the subset is not a symlink (%v)", err)
 	}
+	baseTree := tree(t, base)
 	seen := map[string]bool{}
 	for _, m := range schemamut.Mutations() {
 		if seen[m.Name] {
@@ -56,16 +60,53 @@ func TestMutationsApply(t *testing.T) {
 		}
 		seen[m.Name] = true
 		dir := filepath.Join(work, m.Name)
-		if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-			// os.CopyFS refuses symlinks; Subset copies them.
-			if err := schemamut.Subset(base, dir, schemamut.BaseTitles...); err != nil {
-				t.Fatal(err)
-			}
+		if err := schemamut.Subset(src, dir, schemamut.BaseTitles...); err != nil {
+			t.Fatal(err)
 		}
 		if err := m.Apply(schemamut.Repo{Dir: dir}); err != nil {
 			t.Fatalf("%s: %v", m.Name, err)
 		}
+		if changed := tree(t, dir) != baseTree; changed != (m.Name != "unchanged") {
+			t.Fatalf("%s: changed %v", m.Name, changed)
+		}
 	}
+	if err := schemamut.AliasesToFiles(base); err != nil {
+		t.Fatal(err)
+	}
+	files := tree(t, base)
+	if files == baseTree || !strings.Contains(files, "error/latest file 2.1.0.yaml\n") {
+		t.Fatal("AliasesToFiles left the symlinks")
+	}
+	if err := schemamut.FixAliases(base); err != nil {
+		t.Fatal(err)
+	}
+	if tree(t, base) != baseTree {
+		t.Fatal("FixAliases did not make the symlinks AliasesToFiles replaced")
+	}
+}
+
+// tree describes every entry under dir: its path, kind and content or target.
+func tree(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(filepath.Join(dir, "jsonschema"), p)
+		if d.Type()&os.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			fmt.Fprintf(&b, "%s link %s\n", rel, target)
+			return err
+		}
+		c, err := os.ReadFile(p)
+		fmt.Fprintf(&b, "%s file %s\n", rel, c)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 // The harness gives the counts the data README states for the two real repositories.
@@ -131,5 +172,48 @@ func TestDifferential(t *testing.T) {
 	}
 	for _, d := range ds {
 		t.Error(d)
+	}
+}
+
+// Compare reports a checker that disagrees with the reference, on either layout of the alias
+// entries, and none for one that agrees (a fake reference result; no node needed).
+func TestCompare(t *testing.T) {
+	src := primaryOrSkip(t)
+	dir := filepath.Join(t.TempDir(), "copy")
+	if err := schemamut.Subset(src, dir, "error"); err != nil {
+		t.Fatal(err)
+	}
+	results := []schemamut.Result{{
+		Mutation: schemamut.Mutation{Name: "m"},
+		Dir:      dir,
+		Verdicts: []schemamut.Verdict{
+			{Status: "failed", Case: "schema-is-valid", Schema: "error/2.1.0.yaml"},
+			{Status: "pending", Case: "schema-is-secure", Schema: "error/2.1.0.yaml"},
+		},
+	}}
+	// A checker that sees symlinks only: it fails what the reference fails on the symlink layout,
+	// and also structure-latest-symlink on the alias-file layout.
+	check := func(d string) (map[string]bool, error) {
+		failed := map[string]bool{"schema-is-valid error/2.1.0.yaml": true}
+		if fi, err := os.Lstat(filepath.Join(d, "jsonschema", "error", "latest.yaml")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			failed["structure-latest-symlink error"] = true
+		}
+		return failed, nil
+	}
+	ds, err := schemamut.Compare(results, check)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Mutation != "m (alias files)" || ds[0].Verdict ||
+		len(ds[0].OnlyReference) != 0 || len(ds[0].OnlyChecker) != 1 || ds[0].OnlyChecker[0] != "structure-latest-symlink error" {
+		t.Fatalf("disagreements: %v", ds)
+	}
+	pass := func(string) (map[string]bool, error) { return map[string]bool{}, nil }
+	ds, err = schemamut.Compare(results, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 2 || !ds[0].Verdict || ds[0].OnlyReference[0] != "schema-is-valid error/2.1.0.yaml" {
+		t.Fatalf("a checker passing everything: %v", ds)
 	}
 }

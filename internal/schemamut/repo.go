@@ -100,6 +100,26 @@ func FixAliases(dir string) error {
 	})
 }
 
+// AliasesToFiles does the reverse of FixAliases: every alias symlink under dir (named latest,
+// latest.<ext> or <major>.<minor>.<patch>, naming a file beside it) becomes a file holding its
+// target's name, as a checkout without symlinks lays them out. The reference's verdict is the same
+// on both layouts (reference.sh makes them symlinks again); intake's must be too.
+func AliasesToFiles(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 || !aliasName.MatchString(d.Name()) {
+			return err
+		}
+		target, err := os.Readlink(p)
+		if err != nil || strings.ContainsRune(target, '/') {
+			return err
+		}
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+		return os.WriteFile(p, []byte(target+"\n"), 0o644)
+	})
+}
+
 // Doc is a schema document read for editing: maps are map[string]any, lists []any.
 type Doc = map[string]any
 
