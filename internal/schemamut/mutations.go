@@ -1,12 +1,15 @@
 package schemamut
 
 import (
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
 // BaseTitles are the titles of the primary repository that the mutation corpus is made from
-// (Subset): few enough for the reference to run in about two seconds a copy, and between them an
+// (Subset; fragment/http's directory brings fragment/http/client_ip along): few enough for the
+// reference to run in about two seconds a copy, and between them an
 // enum, a pattern, numbers, examples, versions within one major, $refs (error and tile_change use
 // fragment/common) and a skip-list entry (/fragment/http/1.2.0). Unchanged, every case passes.
 var BaseTitles = []string{"fragment/common", "fragment/http", "error", "maps/tile_change"}
@@ -234,6 +237,62 @@ func Mutations() []Mutation {
 			configEdit(func(s string) string {
 				return strings.Replace(s, "contentTypes: [yaml]", "contentTypes: [yaml, json]", 1)
 			})},
+		{"json-content-type-complete", "the config asks for yaml and json; every version has its .json twin",
+			func(r Repo) error {
+				if err := jsonTwins(r, nil); err != nil {
+					return err
+				}
+				return configEdit(func(s string) string {
+					return strings.Replace(s, "contentTypes: [yaml]", "contentTypes: [yaml, json]", 1)
+				})(r)
+			}},
+		{"json-content-type-differs", "as json-content-type-complete, but error 2.1.0.json's description differs from 2.1.0.yaml's",
+			func(r Repo) error {
+				if err := jsonTwins(r, func(title, file string, d Doc) {
+					if title == "error" && file == "2.1.0.json" {
+						d["description"] = "An error event"
+					}
+				}); err != nil {
+					return err
+				}
+				return configEdit(func(s string) string {
+					return strings.Replace(s, "contentTypes: [yaml]", "contentTypes: [yaml, json]", 1)
+				})(r)
+			}},
+
+		// Versions and skip lists.
+		{"major-version-drop", "error 3.0.0 drops stack: a new major version need not be compatible",
+			func(r Repo) error {
+				return r.Release("error", "2.1.0", "3.0.0",
+					func(d Doc) { delete(Obj(d, "properties"), "stack") },
+					func(c Doc) { delete(Obj(c, "allOf", 1, "properties"), "stack") })
+			}},
+		{"patch-version-narrowed-enum", "maps/tile_change 1.0.1: state's enum loses pregenerated (a patch is within the major too)",
+			func(r Repo) error {
+				edit := func(d Doc) { Obj(d, "properties", "state")["enum"] = []any{"expired"} }
+				return r.Release("maps/tile_change", "1.0.0", "1.0.1", edit, edit)
+			}},
+		{"removed-property-skipped", "removed-property, and the config skips schema-version-compatibility for $ids matching 'rror/2.2' (an unanchored regex)",
+			func(r Repo) error {
+				if err := errRelease(func(p map[string]any, _ Doc) { delete(p, "stack") })(r); err != nil {
+					return err
+				}
+				return configEdit(func(s string) string {
+					return strings.Replace(s, "skipSchemaTestCases:\n",
+						"skipSchemaTestCases:\n  'rror/2.2':\n    - schema-version-compatibility\n", 1)
+				})(r)
+			}},
+		{"bounds-materialized", "error 2.2.0 adds retries, an integer: current.yaml without bounds, 2.2.0.yaml with the enforced ones, as materializing writes them",
+			func(r Repo) error {
+				return r.Release("error", "2.1.0", "2.2.0",
+					func(d Doc) {
+						Obj(d, "properties")["retries"] = map[string]any{
+							"type": "integer", "minimum": -9007199254740991, "maximum": 9007199254740991}
+					},
+					func(c Doc) { Obj(c, "allOf", 1, "properties")["retries"] = map[string]any{"type": "integer"} })
+			}},
+		{"examples-removed", "maps/tile_change 1.0.0 in place: no examples in either file (materializing would generate one)",
+			tileInPlace(func(d Doc) { delete(d, "examples") })},
 	}
 }
 
@@ -244,4 +303,28 @@ func pinExamples(r Repo, title, name string) error {
 		return err
 	}
 	return r.Edit(title, "current.yaml", func(c Doc) { c["examples"] = d["examples"] })
+}
+
+// jsonTwins writes <v>.json beside every <v>.yaml of the copy (every title, fragment/http/client_ip
+// included), the same document unless change (if not nil) alters it.
+func jsonTwins(r Repo, change func(title, file string, d Doc)) error {
+	root := filepath.Join(r.Dir, "jsonschema")
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		v, ok := strings.CutSuffix(d.Name(), ".yaml")
+		if !ok || !aliasName.MatchString(v) {
+			return nil
+		}
+		doc, err := ReadDoc(p)
+		if err != nil {
+			return err
+		}
+		if change != nil {
+			title, _ := filepath.Rel(root, filepath.Dir(p))
+			change(filepath.ToSlash(title), v+".json", doc)
+		}
+		return WriteDoc(filepath.Join(filepath.Dir(p), v+".json"), doc)
+	})
 }
