@@ -193,3 +193,20 @@ func TestSchemaListingREADMEExample(t *testing.T) {
 		t.Fatalf("%d %s\nwant %s", r.Code, r.Body, want)
 	}
 }
+
+// The OpenAPI document at /?spec is JSON and lists the listing route beside the schema route.
+func TestSchemaListingInSpec(t *testing.T) {
+	h := edgetest.Start(t, edgetest.Options{})
+	r := h.Get("/?spec")
+	var spec struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if r.Code != 200 || json.Unmarshal(r.Body, &spec) != nil {
+		t.Fatalf("/?spec: %d %.200s", r.Code, r.Body)
+	}
+	for _, p := range []string{"/v1/schemas", "/v1/schemas/{uri}"} {
+		if spec.Paths[p]["get"] == nil {
+			t.Fatalf("/?spec has no GET %s", p)
+		}
+	}
+}
