@@ -36,8 +36,14 @@ type Verdict struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Key names a test case as a Checker's failed map does: Case, a space, Schema.
-func (v Verdict) Key() string { return v.Case + " " + v.Schema }
+// Key names a test case as a Checker's failed map does: Case, a space, Schema ("load" alone when
+// jsonschema-tools could not declare the tests).
+func (v Verdict) Key() string {
+	if v.Schema == "" {
+		return v.Case
+	}
+	return v.Case + " " + v.Schema
+}
 
 // Checker is the other side of the differential test: it checks the schema repository in dir and
 // returns the Keys of the test cases that fail (pending ones are not failures).
