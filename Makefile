@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-js test-alerts test-monitoring conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
+.PHONY: all build run test test-go test-js test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
         kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults
 
 all: build
@@ -53,6 +53,17 @@ test-alerts:
 test-monitoring: build
 	bash scripts/prometheus/install.sh
 	INTAKE_MONITORING_TEST=1 $(GO) test -count=1 -timeout 5m -v -run TestDashboardAndAlertsWithPrometheus ./test/monitoring/
+
+## schema-reference: Wikimedia's jsonschema-tools 1.3.0 (the reference of intake schema test) on a schema
+## repository, as its CI runs it: make schema-reference DIR=../shared/data/schema-repositories/primary;
+## MAP='URI=DIR' maps a base URI of its .jsonschema-tools.yaml to a directory (secondary:
+## MAP=https://schema.wikimedia.org/repositories/primary/jsonschema/=../shared/data/schema-repositories/primary/jsonschema).
+## One JSON verdict per test case on stdout, the counts on stderr. npm installs the tools into
+## .cache/schema-reference on first use (scripts/schema/reference.sh); make test runs it through
+## internal/schemamut (the real repositories' counts, the mutation corpus)
+schema-reference:
+	@test -n "$(DIR)" || { echo "make schema-reference DIR=<schema repository> [MAP=URI=DIR]"; exit 2; }
+	@bash scripts/schema/reference.sh run $(if $(MAP),--map '$(MAP)') $(DIR) 2>$(or $(LOG),/dev/stderr)
 
 ## conformance: the JSON-Schema-Test-Suite (shipped in the kaptinlin module) against the compiled
 ## validator, one line per draft; exceptions are listed in fastpath/testdata/conformance-exceptions.txt

@@ -48,10 +48,10 @@ func TestChecksFailOnMutations(t *testing.T) {
 	f("1.0.0.yaml", "        format: date-time\n        maxLength: 128\n", "        format: date-time\n", CaseSecure, "#/properties/meta/properties/dt")
 	f("1.0.0.yaml", "type: object\nrequired", "type: objekt\nrequired", CaseValid, "Schema is invalid")
 	f("0.0.2.yaml", "properties:\n", "properties:\n  zzz:\n    type: string\n", CaseCompatibility, "#/properties/zzz")
-	f("current.yaml", "default: default value", "default: another value", "structure-current-materialized", "#/properties/test/default")
-	f("latest.yaml", "1.0.0.yaml", "0.0.3.yaml", "structure-latest-link", "latest.yaml")
-	f("1.0.0", "1.0.0.yaml", "0.0.3.yaml", "structure-version-extensionless-link", "points to 0.0.3.yaml")
-	f("1.0.0.yaml", "title: test/event", "title: test/evento", "structure-title-directory", "test/evento")
+	f("current.yaml", "default: default value", "default: another value", "structure-current-equals-latest", "#/properties/test/default")
+	f("latest.yaml", "1.0.0.yaml", "0.0.3.yaml", "structure-latest-symlink", "latest.yaml")
+	f("1.0.0", "1.0.0.yaml", "0.0.3.yaml", "structure-version-symlink", "points to 0.0.3.yaml")
+	f("1.0.0.yaml", "title: test/event", "title: test/evento", "structure-title-matches-directory", "test/evento")
 }
 
 // A skip list entry turns a failing case into a skipped one, for the schemas its pattern matches.

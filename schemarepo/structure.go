@@ -42,7 +42,7 @@ func (t *tester) structure(title string, files []*File) {
 		}
 	}
 	if len(p) > 0 {
-		add("structure-title-directory", "all materialized files should be in directory that matches schema title", nil, p).only = true
+		add("structure-title-matches-directory", "all materialized files should be in directory that matches schema title", nil, p).only = true
 		return
 	}
 
@@ -55,7 +55,7 @@ func (t *tester) structure(title string, files []*File) {
 	if !exists(abs("current.yaml")) {
 		p = []Problem{{File: path.Join(schemaDir, "current.yaml"), Message: "missing"}}
 	}
-	add("structure-current-present", "must contain "+cfg.CurrentName+" schema file", nil, p)
+	add("structure-current-exists", "must contain "+cfg.CurrentName+" schema file", nil, p)
 
 	p = nil
 	if exists(abs("current")) {
@@ -71,7 +71,7 @@ func (t *tester) structure(title string, files []*File) {
 		}
 	}
 	if current == nil {
-		add("structure-current-present", "must have a "+cfg.CurrentName+" file", nil,
+		add("structure-current-found", "must have a "+cfg.CurrentName+" file", nil,
 			[]Problem{{Message: "could not find current schema file"}}).only = true
 		return
 	}
@@ -82,7 +82,7 @@ func (t *tester) structure(title string, files []*File) {
 		}
 	}
 	if latest == nil {
-		add("structure-latest-present", "Must be able to find the latest schema version file", nil,
+		add("structure-latest-found", "Must be able to find the latest schema version file", nil,
 			[]Problem{{Message: "could not find latest schema version file"}}).only = true
 		return
 	}
@@ -94,16 +94,16 @@ func (t *tester) structure(title string, files []*File) {
 	} else if !exists(latest.Path) {
 		p = []Problem{{File: latest.Rel, Message: "does not exist"}}
 	}
-	add("structure-latest-is-current", fmt.Sprintf("must contain materialized current schema file as\u00a0the greatest %s version %s.%s", main, current.Version, main), current, p)
+	add("structure-current-materialized", fmt.Sprintf("must contain materialized current schema file as\u00a0the greatest %s version %s.%s", main, current.Version, main), current, p)
 
-	add("structure-current-materialized", fmt.Sprintf("current version %s must be equal to materialized latest version %s", current.Version, latest.Version), current, t.currentMatches(current, latest))
+	add("structure-current-equals-latest", fmt.Sprintf("current version %s must be equal to materialized latest version %s", current.Version, latest.Version), current, t.currentMatches(current, latest))
 
 	if cfg.ShouldSymlinkLatest {
 		target := abs(latest.Version + "." + main)
-		add("structure-latest-link", fmt.Sprintf("Should have latest.%s symlink pointing to latest version file %s", latest.ContentType, path.Join(displayDir, path.Base(latest.Rel))), nil,
+		add("structure-latest-symlink", fmt.Sprintf("Should have latest.%s symlink pointing to latest version file %s", latest.ContentType, path.Join(displayDir, path.Base(latest.Rel))), nil,
 			linkProblems(abs("latest."+latest.ContentType), path.Join(schemaDir, "latest."+latest.ContentType), target))
 		if cfg.ShouldSymlinkExtensionless {
-			add("structure-latest-extensionless-link", fmt.Sprintf("Should have extensionless latest symlink pointing to latest version file %s", path.Join(displayDir, path.Base(latest.Rel))), nil,
+			add("structure-latest-extensionless-symlink", fmt.Sprintf("Should have extensionless latest symlink pointing to latest version file %s", path.Join(displayDir, path.Base(latest.Rel))), nil,
 				linkProblems(abs("latest"), path.Join(schemaDir, "latest"), target))
 		}
 	}
@@ -137,7 +137,7 @@ func (t *tester) structure(title string, files []*File) {
 			case !exists(f.Path):
 				p = []Problem{{File: f.Rel, Message: "does not exist"}}
 			}
-			add("structure-version-file", fmt.Sprintf("must have %s version in %s", ct, displayDir), f, p)
+			add("structure-content-type-exists", fmt.Sprintf("must have %s version in %s", ct, displayDir), f, p)
 
 			if cfg.ShouldSymlinkExtensionless && ct == main {
 				p = nil
@@ -150,7 +150,7 @@ func (t *tester) structure(title string, files []*File) {
 				case target != v+"."+ct:
 					p = []Problem{{File: path.Join(schemaDir, v), Message: fmt.Sprintf("points to %s, not %s", target, v+"."+ct)}}
 				}
-				add("structure-version-extensionless-link", fmt.Sprintf("must have extensionless symlink version pointing to %s", ct), f, p)
+				add("structure-version-symlink", fmt.Sprintf("must have extensionless symlink version pointing to %s", ct), f, p)
 			}
 
 			p = nil
@@ -159,7 +159,7 @@ func (t *tester) structure(title string, files []*File) {
 			} else if f.Title != title {
 				p = []Problem{{File: f.Rel, Path: "#/" + cfg.SchemaTitleField, Message: fmt.Sprintf("title %q is not %q", f.Title, title)}}
 			}
-			add("structure-version-title", fmt.Sprintf("%s version must have correct %s", ct, cfg.SchemaTitleField), f, p)
+			add("structure-title-correct", fmt.Sprintf("%s version must have correct %s", ct, cfg.SchemaTitleField), f, p)
 
 			p = nil
 			if f == nil {
@@ -167,7 +167,7 @@ func (t *tester) structure(title string, files []*File) {
 			} else if dirOf(f) != title {
 				p = []Problem{{File: f.Rel, Message: fmt.Sprintf("directory %q does not match title %q", dirOf(f), title)}}
 			}
-			add("structure-version-directory", fmt.Sprintf("%s version must be in directory that matches title", ct), f, p)
+			add("structure-version-in-title-directory", fmt.Sprintf("%s version must be in directory that matches title", ct), f, p)
 
 			p = nil
 			if f == nil {
@@ -175,7 +175,7 @@ func (t *tester) structure(title string, files []*File) {
 			} else if id := f.ID; len(id) == 0 || !strings.Contains(f.Rel, id[1:]) {
 				p = []Problem{{File: f.Rel, Path: "#/$id", Message: fmt.Sprintf("schema $id %q must match relative schema directory", id)}}
 			}
-			add("structure-id-directory", "$id must match directory", f, p)
+			add("structure-id-matches-directory", "$id must match directory", f, p)
 		}
 		p = nil
 		var mats []*File
