@@ -99,17 +99,19 @@ func TestFleet(t *testing.T) {
 
 	perEdge := make([]string, len(edges))
 	for i, e := range edges {
-		n := end[e.name].Sessions - before[e.name].Sessions
+		n := end[e.name].Requests - before[e.name].Requests
 		perEdge[i] = fmt.Sprintf("%s %d", e.name, n)
 		if n == 0 {
 			t.Errorf("haproxy sent %s no request", e.name)
 		}
 	}
-	upRequests := end[victim.name].Sessions - atUp.Sessions
+	upRequests := end[victim.name].Requests - atUp.Requests
+	cut, moved := end["BACKEND"].Eresp-before["BACKEND"].Eresp, end["BACKEND"].Wredis-before["BACKEND"].Wredis
 	line := fmt.Sprintf("fleet (3 edges, %s kill -9 for %s): %s; client failed %d, invalid %d, retried %d; "+
+		"haproxy: requests cut %d, redispatched %d; "+
 		"DOWN %d ms after the kill (fall %d x inter %d ms), UP %d ms after /readyz (rise %d); "+
 		"requests per edge (haproxy) %s, %s after UP %d (its /metrics: %d); load %.1f s",
-		victim.name, dead, c, res.failed, res.invalid, res.retried,
+		victim.name, dead, c, res.failed, res.invalid, res.retried, cut, moved,
 		toDown.Milliseconds(), fleetChecks.fall, fleetChecks.inter.Milliseconds(), toUp.Milliseconds(), fleetChecks.rise,
 		strings.Join(perEdge, ", "), victim.name, upRequests, servedAfterUp, loadTime.Seconds())
 	t.Log(line)

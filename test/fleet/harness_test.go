@@ -307,14 +307,17 @@ func startHAProxy(t *testing.T, dir string, c checks, edges []*edge) *haproxy {
 // serverStat is one server's line of HAProxy's show stat.
 type serverStat struct {
 	Status   string // UP, DOWN, "UP 1/2" (going down), "DOWN 1/2" (going up), MAINT, ...
-	Sessions int64  // stot: requests sent to it (in HTTP mode, one per request)
+	Requests int64  // req_tot: HTTP requests it answered
 	Resp2xx  int64  // hrsp_2xx: its 2xx answers
+	Eresp    int64  // eresp: requests whose answer never came (the connection cut: the client's request fails)
+	Wredis   int64  // wredis: requests redispatched to another server (connection refused: nothing sent)
 	ChkDown  int64  // chkdown: UP -> DOWN transitions
 }
 
 func (s serverStat) up() bool { return s.Status == "UP" }
 
-// stats asks the stats socket for show stat and returns the edges backend's servers by name.
+// stats asks the stats socket for show stat and returns the edges backend's servers by name, and
+// the backend as a whole as "BACKEND".
 func (h *haproxy) stats() (map[string]serverStat, error) {
 	conn, err := net.DialTimeout("unix", h.socket, time.Second)
 	if err != nil {
@@ -352,11 +355,11 @@ func (h *haproxy) stats() (map[string]serverStat, error) {
 			continue
 		}
 		name := row[col["svname"]]
-		if name == "FRONTEND" || name == "BACKEND" {
+		if name == "FRONTEND" {
 			continue
 		}
-		out[name] = serverStat{Status: row[col["status"]], Sessions: num(row, "stot"),
-			Resp2xx: num(row, "hrsp_2xx"), ChkDown: num(row, "chkdown")}
+		out[name] = serverStat{Status: row[col["status"]], Requests: num(row, "req_tot"), Resp2xx: num(row, "hrsp_2xx"),
+			Eresp: num(row, "eresp"), Wredis: num(row, "wredis"), ChkDown: num(row, "chkdown")}
 	}
 	return out, nil
 }
