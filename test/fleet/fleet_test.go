@@ -128,6 +128,9 @@ func TestFleet(t *testing.T) {
 	if c.Lost != 0 {
 		t.Errorf("%d events the client's results call accepted are not in Kafka (e.g. %s)", c.Lost, strings.Join(c.lostIDs, " "))
 	}
+	if c.Altered != 0 {
+		t.Errorf("%d records of accepted events carry another page.id than the event sent", c.Altered)
+	}
 	if res.failed != 0 || res.invalid != 0 {
 		t.Errorf("the client gave up on %d events and had %d rejected (first: %v): with two edges left, retries must carry every event",
 			res.failed, res.invalid, res.firstErr)
@@ -146,6 +149,7 @@ func TestFleet(t *testing.T) {
 // loadResult is what the client's results said of every event it was given.
 type loadResult struct {
 	accepted                 map[string]int // meta.id -> times a result said accepted (1)
+	sent                     map[string]int // meta.id -> the event's page.id, as sent
 	failed, invalid, retried int64
 	firstErr                 error
 }
@@ -190,7 +194,7 @@ func clientOptions(extra ...client.Option) []client.Option {
 
 func startLoad(t *testing.T, url string) *load {
 	t.Helper()
-	l := &load{res: loadResult{accepted: map[string]int{}}, done: make(chan struct{})}
+	l := &load{res: loadResult{accepted: map[string]int{}, sent: map[string]int{}}, done: make(chan struct{})}
 	var err error
 	if l.sync, err = client.New(url, clientOptions(client.WithBatch(batchEvents, 1<<20, 100*time.Millisecond))...); err != nil {
 		t.Fatal(err)
@@ -214,7 +218,7 @@ func startLoad(t *testing.T, url string) *load {
 				}
 				batch := make([]any, batchEvents)
 				for i := range batch {
-					batch[i] = click(1 + w*1_000_000 + n*batchEvents + i)
+					batch[i] = l.click(1 + w*1_000_000 + n*batchEvents + i)
 				}
 				results, _ := l.sync.Send(context.Background(), batch...)
 				for _, r := range results {
@@ -236,7 +240,7 @@ func startLoad(t *testing.T, url string) *load {
 			}
 			for i := 0; i < enqueueEvents; i++ {
 				page++
-				if err := l.bg.Enqueue(click(9_000_000 + page)); err != nil {
+				if err := l.bg.Enqueue(l.click(9_000_000 + page)); err != nil {
 					l.mu.Lock()
 					l.res.failed++
 					if l.res.firstErr == nil {
@@ -269,18 +273,23 @@ func (l *load) stop(t *testing.T) loadResult {
 	return l.res
 }
 
-// click is a valid example/click event, made as a producer makes one; the client gives it its
-// meta.id.
-func click(page int) map[string]any {
+// click is a valid example/click event of page.id page, made as a producer makes one, with its
+// meta.id set and noted with its page, so that the event read back can be compared with it.
+func (l *load) click(page int) map[string]any {
+	id := client.NewID()
+	l.mu.Lock()
+	l.res.sent[id] = page
+	l.mu.Unlock()
 	return client.NewEvent("example.click", "/example/click/1.0.0", map[string]any{
+		"meta":   map[string]any{"id": id},
 		"page":   map[string]any{"id": page, "title": "Main Page"},
 		"button": "save",
 	})
 }
 
 // readBack reads topic from the start to the end offsets it has now (every partition), and
-// returns how many times each meta.id is in it.
-func readBack(t *testing.T, topic string) map[string]int {
+// returns the page.id of each record by meta.id (one entry per record).
+func readBack(t *testing.T, topic string) map[string][]int {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -303,7 +312,7 @@ func readBack(t *testing.T, topic string) map[string]int {
 			want[o.Partition] = o.Offset
 		}
 	})
-	seen := map[string]int{}
+	seen := map[string][]int{}
 	for len(want) > 0 {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -313,13 +322,20 @@ func readBack(t *testing.T, topic string) map[string]int {
 		fs.EachRecord(func(r *kgo.Record) {
 			var ev struct {
 				Meta struct {
-					ID string `json:"id"`
+					ID     string `json:"id"`
+					Stream string `json:"stream"`
 				} `json:"meta"`
+				Page struct {
+					ID int `json:"id"`
+				} `json:"page"`
 			}
 			if err := json.Unmarshal(r.Value, &ev); err != nil {
 				t.Fatalf("a record of %s is not JSON: %v", topic, err)
 			}
-			seen[ev.Meta.ID]++
+			if ev.Meta.Stream != "example.click" {
+				t.Errorf("a record of %s has meta.stream %q", topic, ev.Meta.Stream)
+			}
+			seen[ev.Meta.ID] = append(seen[ev.Meta.ID], ev.Page.ID)
 			if end, ok := want[r.Partition]; ok && r.Offset+1 >= end {
 				delete(want, r.Partition)
 			}
@@ -331,18 +347,24 @@ func readBack(t *testing.T, topic string) map[string]int {
 // tally compares the ids the client's results call accepted with those read back.
 type tally struct {
 	Accepted, Found, Lost, Duplicated, UnackedFound int
+	Altered                                         int      // accepted events read back with another page.id than sent
 	lostIDs                                         []string // the first few
 }
 
 func (c tally) String() string {
-	return fmt.Sprintf("accepted %d, found %d, lost %d, duplicated %d, unacked-found %d",
-		c.Accepted, c.Found, c.Lost, c.Duplicated, c.UnackedFound)
+	return fmt.Sprintf("accepted %d, found %d, lost %d, duplicated %d, unacked-found %d, altered %d",
+		c.Accepted, c.Found, c.Lost, c.Duplicated, c.UnackedFound, c.Altered)
 }
 
-func tallyOf(res loadResult, found map[string]int) tally {
+func tallyOf(res loadResult, found map[string][]int) tally {
 	c := tally{Accepted: len(res.accepted)}
 	for id := range res.accepted {
-		switch n := found[id]; {
+		for _, page := range found[id] {
+			if page != res.sent[id] {
+				c.Altered++
+			}
+		}
+		switch n := len(found[id]); {
 		case n == 0:
 			c.Lost++
 			c.lostIDs = append(c.lostIDs, id)
@@ -353,9 +375,9 @@ func tallyOf(res loadResult, found map[string]int) tally {
 			c.Found++
 		}
 	}
-	for id, n := range found {
+	for id, pages := range found {
 		if res.accepted[id] == 0 {
-			c.UnackedFound += n
+			c.UnackedFound += len(pages)
 		}
 	}
 	sort.Strings(c.lostIDs)
