@@ -73,11 +73,20 @@ func TestFleet(t *testing.T) {
 	victim.proc.kill()
 	killedAt := time.Now()
 	t.Logf("%s SIGKILLed after %s of load", victim.name, killedAt.Sub(loadStart).Round(time.Millisecond))
-	downAt, _ := lb.waitStatus(t, victim.name, "DOWN", 10*time.Second)
+	downAt, atDown := lb.waitStatus(t, victim.name, "DOWN", 10*time.Second)
 	toDown := downAt.Sub(killedAt)
 	t.Logf("haproxy: %s DOWN %s after the kill", victim.name, toDown.Round(time.Millisecond))
 
 	time.Sleep(time.Until(killedAt.Add(dead)))
+	stillDown, err := lb.stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := stillDown[victim.name].Status; st != "DOWN" {
+		t.Fatalf("haproxy: %s is %q before its restart, want DOWN", victim.name, st)
+	}
+	// A DOWN server gets no request: HAProxy's req_tot and its connection attempts stay put.
+	whileDown := stillDown[victim.name].Requests - atDown.Requests + stillDown[victim.name].Wredis - atDown.Wredis
 	restartedAt := time.Now()
 	readyAt := victim.start(t, prefix)
 	upAt, atUp := lb.waitStatus(t, victim.name, "UP", 10*time.Second)
@@ -109,10 +118,10 @@ func TestFleet(t *testing.T) {
 	cut, moved := end["BACKEND"].Eresp-before["BACKEND"].Eresp, end["BACKEND"].Wredis-before["BACKEND"].Wredis
 	line := fmt.Sprintf("fleet (3 edges, %s kill -9 for %s): %s; client failed %d, invalid %d, retried %d; "+
 		"haproxy: requests cut %d, redispatched %d; "+
-		"DOWN %d ms after the kill (fall %d x inter %d ms), UP %d ms after /readyz (rise %d); "+
+		"DOWN %d ms after the kill (fall %d x inter %d ms), requests to it while DOWN %d, UP %d ms after /readyz (rise %d); "+
 		"requests per edge (haproxy) %s, %s after UP %d (its /metrics: %d); load %.1f s",
 		victim.name, dead, c, res.failed, res.invalid, res.retried, cut, moved,
-		toDown.Milliseconds(), fleetChecks.fall, fleetChecks.inter.Milliseconds(), toUp.Milliseconds(), fleetChecks.rise,
+		toDown.Milliseconds(), fleetChecks.fall, fleetChecks.inter.Milliseconds(), whileDown, toUp.Milliseconds(), fleetChecks.rise,
 		strings.Join(perEdge, ", "), victim.name, upRequests, servedAfterUp, loadTime.Seconds())
 	t.Log(line)
 	if path := os.Getenv("INTAKE_FLEET_REPORT"); path != "" {
@@ -140,6 +149,9 @@ func TestFleet(t *testing.T) {
 	}
 	if limit := time.Duration(fleetChecks.rise)*fleetChecks.inter + slack; toUp > limit {
 		t.Errorf("haproxy took %s to mark the restarted edge UP, want at most rise x inter + %s = %s", toUp, slack, limit)
+	}
+	if whileDown != 0 {
+		t.Errorf("haproxy sent %d requests to %s while it was DOWN", whileDown, victim.name)
 	}
 	if upRequests == 0 || servedAfterUp == 0 {
 		t.Errorf("%s got %d requests from haproxy after it was UP again (its /metrics: %d), want some", victim.name, upRequests, servedAfterUp)
