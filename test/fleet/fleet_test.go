@@ -115,12 +115,12 @@ func TestFleet(t *testing.T) {
 		}
 	}
 	upRequests := end[victim.name].Requests - atUp.Requests
-	cut, moved := end["BACKEND"].Eresp-before["BACKEND"].Eresp, end["BACKEND"].Wredis-before["BACKEND"].Wredis
+	be0, be := before["BACKEND"], end["BACKEND"]
 	line := fmt.Sprintf("fleet (3 edges, %s kill -9 for %s): %s; client failed %d, invalid %d, retried %d; "+
-		"haproxy: requests cut %d, redispatched %d; "+
+		"haproxy: 5xx answers to clients %d, eresp %d (answers lost with the edge), wredis %d (redispatched off it); "+
 		"DOWN %d ms after the kill (fall %d x inter %d ms), requests to it while DOWN %d, UP %d ms after /readyz (rise %d); "+
 		"requests per edge (haproxy) %s, %s after UP %d (its /metrics: %d); load %.1f s",
-		victim.name, dead, c, res.failed, res.invalid, res.retried, cut, moved,
+		victim.name, dead, c, res.failed, res.invalid, res.retried, end["FRONTEND"].Resp5xx-before["FRONTEND"].Resp5xx, be.Eresp-be0.Eresp, be.Wredis-be0.Wredis,
 		toDown.Milliseconds(), fleetChecks.fall, fleetChecks.inter.Milliseconds(), whileDown, toUp.Milliseconds(), fleetChecks.rise,
 		strings.Join(perEdge, ", "), victim.name, upRequests, servedAfterUp, loadTime.Seconds())
 	t.Log(line)

@@ -309,6 +309,7 @@ type serverStat struct {
 	Status   string // UP, DOWN, "UP 1/2" (going down), "DOWN 1/2" (going up), MAINT, ...
 	Requests int64  // req_tot: HTTP requests it answered
 	Resp2xx  int64  // hrsp_2xx: its 2xx answers
+	Resp5xx  int64  // hrsp_5xx: 5xx answers, HAProxy's own 502s and 503s included
 	Eresp    int64  // eresp: requests whose answer never came (the connection cut: the client's request fails)
 	Wredis   int64  // wredis: requests redispatched to another server (connection refused: nothing sent)
 	ChkDown  int64  // chkdown: UP -> DOWN transitions
@@ -316,8 +317,8 @@ type serverStat struct {
 
 func (s serverStat) up() bool { return s.Status == "UP" }
 
-// stats asks the stats socket for show stat and returns the edges backend's servers by name, and
-// the backend as a whole as "BACKEND".
+// stats asks the stats socket for show stat and returns the edges backend's servers by name, the
+// backend as a whole as "BACKEND", and the frontend (what clients were answered) as "FRONTEND".
 func (h *haproxy) stats() (map[string]serverStat, error) {
 	conn, err := net.DialTimeout("unix", h.socket, time.Second)
 	if err != nil {
@@ -351,14 +352,14 @@ func (h *haproxy) stats() (map[string]serverStat, error) {
 	}
 	out := map[string]serverStat{}
 	for _, row := range rows[1:] {
-		if len(row) <= col["status"] || row[col["pxname"]] != "edges" {
+		if len(row) <= col["status"] {
 			continue
 		}
 		name := row[col["svname"]]
-		if name == "FRONTEND" {
+		if px := row[col["pxname"]]; px != "edges" && !(px == "intake" && name == "FRONTEND") {
 			continue
 		}
-		out[name] = serverStat{Status: row[col["status"]], Requests: num(row, "req_tot"), Resp2xx: num(row, "hrsp_2xx"),
+		out[name] = serverStat{Status: row[col["status"]], Requests: num(row, "req_tot"), Resp2xx: num(row, "hrsp_2xx"), Resp5xx: num(row, "hrsp_5xx"),
 			Eresp: num(row, "eresp"), Wredis: num(row, "wredis"), ChkDown: num(row, "chkdown")}
 	}
 	return out, nil
