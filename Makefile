@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: all build run test test-go test-js test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
-        kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults
+        kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults test-fleet
 
 all: build
 
@@ -179,3 +179,16 @@ test-faults:
 	INTAKE_FAULTS_REPORT=$(CURDIR)/.cache/faults-report.txt INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) \
 		$(GO) test -count=1 -timeout 15m -run '^TestFault' -v ./test/kafka/
 	@echo; echo "fault scenarios:"; cat .cache/faults-report.txt
+
+## test-fleet: three edges (bin/intake serve processes) behind HAProxy (Debian's, installed by
+## scripts/haproxy/install.sh when missing) on the three-node cluster (started, or reused, by
+## kafka.sh up), loaded through HAProxy by the Go client; one edge SIGKILLed mid-load and started
+## again on its port. Prints accepted/found/lost/duplicated (lost must be 0), the time HAProxy took
+## to mark it DOWN and UP again, and the requests each edge served (README "Scale out"); about 30s
+test-fleet:
+	bash scripts/haproxy/install.sh
+	KAFKA_BROKERS=3 bash scripts/kafka/kafka.sh up >/dev/null
+	@rm -f .cache/fleet-report.txt
+	INTAKE_FLEET_REPORT=$(CURDIR)/.cache/fleet-report.txt INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) \
+		$(GO) test -count=1 -timeout 5m -run '^TestFleet' -v ./test/fleet/
+	@echo; echo "fleet:"; cat .cache/fleet-report.txt
