@@ -60,11 +60,12 @@ test-image: image
 	bash scripts/deploy/ensure-podman.sh
 	cd deploy/tools && INTAKE_IMAGE_DIR=$(CURDIR)/bin/image $(GO) test -count=1 -run 'Image' ./imagebuild/
 
-## test-deploy: the Helm chart rendered offline with Helm's Go library for several values and every
-## document decoded strictly into the Kubernetes API types, the systemd unit checked
-## (systemd-analyze verify where it exists), and test-image
-test-deploy: test-image
-	cd deploy/tools && $(GO) vet ./... && $(GO) test -count=1 ./helmcheck/ ./systemdcheck/
+## test-deploy: test-image; the Helm chart rendered offline with Helm's Go library for several
+## values, every document decoded strictly into the Kubernetes API types, helm lint --strict, and
+## bin/intake started on the config the chart renders; the systemd unit checked (systemd-analyze
+## verify and security where it exists)
+test-deploy: test-image build
+	cd deploy/tools && $(GO) vet ./... && INTAKE_BIN=$(CURDIR)/bin/intake $(GO) test -count=1 ./helmcheck/ ./systemdcheck/
 
 ## conformance: the JSON-Schema-Test-Suite (shipped in the kaptinlin module) against the compiled
 ## validator, one line per draft; exceptions are listed in fastpath/testdata/conformance-exceptions.txt
