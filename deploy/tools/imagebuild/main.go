@@ -6,7 +6,8 @@
 //
 //	go run ./imagebuild -binary ../../bin/linux-amd64/intake -version v1.2.3 -out ../../bin/image
 //
-// `make image` builds the binary (CGO_ENABLED=0) and runs this.
+// `make image` builds the binary (CGO_ENABLED=0) and runs this. It imports no project package:
+// the binary is an input file.
 package main
 
 import (

@@ -1,6 +1,3 @@
-// Package systemdcheck checks deploy/systemd/intake.service: its hardening keys and timeouts by
-// reading the unit, and, where systemd-analyze exists, `systemd-analyze verify` (no warning at all:
-// a misspelt key is only a warning there) and `systemd-analyze security --offline` (exposure).
 package systemdcheck
 
 import (
