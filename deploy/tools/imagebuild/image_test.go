@@ -236,12 +236,19 @@ func TestImageRunsUnderPodman(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, ref := loadArchive(t, filepath.Join(dir, "intake-oci.tar"))
+	image := "localhost/" + ref
+	// Leave podman's store as it was: remove the image afterwards unless it was there before.
+	if exec.Command("podman", "image", "exists", image).Run() != nil {
+		t.Cleanup(func() { exec.Command("podman", "rmi", "-f", image).Run() })
+	}
 	out, err := exec.Command("podman", "load", "-q", "-i", filepath.Join(dir, "intake-oci.tar")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("podman load: %v: %s", err, out)
 	}
-	// "Loaded image: localhost/intake:<version>" (older podman: "Loaded image(s): ...").
-	image := strings.TrimSpace(string(out[bytes.LastIndexByte(bytes.TrimSpace(out), ' ')+1:]))
+	if exec.Command("podman", "image", "exists", image).Run() != nil {
+		t.Fatalf("podman load did not name the image %s: %s", image, out)
+	}
 	port := freePort(t)
 	name := fmt.Sprintf("intake-test-%d", os.Getpid())
 	args := []string{"run", "-d", "--name", name, "--read-only",
