@@ -6,8 +6,8 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-js conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
-        kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults \
+.PHONY: all build run test test-go test-js test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
+        kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults test-fleet \
         image test-image test-deploy
 
 all: build
@@ -22,8 +22,8 @@ run: build
 
 ## test: every Go test, then the concurrent packages again under the race detector; then the
 ## deployment kit (test-deploy: image, Helm chart, systemd unit); then the browser client's tests
-## (test-js)
-test: test-go test-deploy test-js
+## (test-js); then the Prometheus alert rules (test-alerts)
+test: test-go test-deploy test-js test-alerts
 
 ## test-go: vet, every Go test (the Go client's against a real edge, test/client, among them), then
 ## the concurrent packages again under the race detector; then the same for the Go client's own
@@ -66,6 +66,32 @@ test-image: image
 ## verify and security where it exists)
 test-deploy: test-image build
 	cd deploy/tools && $(GO) vet ./... && INTAKE_BIN=$(CURDIR)/bin/intake $(GO) test -count=1 ./helmcheck/ ./systemdcheck/
+
+## test-alerts: promtool check rules and promtool test rules over deploy/prometheus (the alert
+## rules, data quality and operations, and their unit tests); promtool comes from Debian's prometheus package, installed by
+## scripts/prometheus/install.sh when missing
+test-alerts:
+	bash scripts/prometheus/install.sh
+	promtool check rules deploy/prometheus/intake-alerts.yaml deploy/prometheus/intake-operations.yaml
+	cd deploy/prometheus && promtool test rules intake-alerts.test.yaml intake-operations.test.yaml
+
+## test-monitoring: Prometheus (Debian's, installed like promtool) scraping two edges under load:
+## every dashboard expression returns data, and IntakeKafkaUnreachable fires with the broker
+## stopped and clears once it is back (about a minute)
+test-monitoring: build
+	bash scripts/prometheus/install.sh
+	INTAKE_MONITORING_TEST=1 $(GO) test -count=1 -timeout 5m -v -run TestDashboardAndAlertsWithPrometheus ./test/monitoring/
+
+## schema-reference: Wikimedia's jsonschema-tools 1.3.0 (the reference of intake schema test) on a schema
+## repository, as its CI runs it: make schema-reference DIR=../shared/data/schema-repositories/primary;
+## MAP='URI=DIR' maps a base URI of its .jsonschema-tools.yaml to a directory (secondary:
+## MAP=https://schema.wikimedia.org/repositories/primary/jsonschema/=../shared/data/schema-repositories/primary/jsonschema).
+## One JSON verdict per test case on stdout, the counts on stderr. npm installs the tools into
+## .cache/schema-reference on first use (scripts/schema/reference.sh); make test runs it through
+## internal/schemamut (the real repositories' counts, the mutation corpus)
+schema-reference:
+	@test -n "$(DIR)" || { echo "make schema-reference DIR=<schema repository> [MAP=URI=DIR]"; exit 2; }
+	@bash scripts/schema/reference.sh run $(if $(MAP),--map '$(MAP)') $(DIR) 2>$(or $(LOG),/dev/stderr)
 
 ## conformance: the JSON-Schema-Test-Suite (shipped in the kaptinlin module) against the compiled
 ## validator, one line per draft; exceptions are listed in fastpath/testdata/conformance-exceptions.txt
@@ -181,3 +207,16 @@ test-faults:
 	INTAKE_FAULTS_REPORT=$(CURDIR)/.cache/faults-report.txt INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) \
 		$(GO) test -count=1 -timeout 15m -run '^TestFault' -v ./test/kafka/
 	@echo; echo "fault scenarios:"; cat .cache/faults-report.txt
+
+## test-fleet: three edges (bin/intake serve processes) behind HAProxy (Debian's, installed by
+## scripts/haproxy/install.sh when missing) on the three-node cluster (started, or reused, by
+## kafka.sh up), loaded through HAProxy by the Go client; one edge SIGKILLed mid-load and started
+## again on its port. Prints accepted/found/lost/duplicated (lost must be 0), the time HAProxy took
+## to mark it DOWN and UP again, and the requests each edge served (README "Scale out"); about 30s
+test-fleet:
+	bash scripts/haproxy/install.sh
+	KAFKA_BROKERS=3 bash scripts/kafka/kafka.sh up >/dev/null
+	@rm -f .cache/fleet-report.txt
+	INTAKE_FLEET_REPORT=$(CURDIR)/.cache/fleet-report.txt INTAKE_KAFKA_BROKERS=$$(bash scripts/kafka/kafka.sh bootstrap) \
+		$(GO) test -count=1 -timeout 5m -run '^TestFleet' -v ./test/fleet/
+	@echo; echo "fleet:"; cat .cache/fleet-report.txt

@@ -252,7 +252,7 @@ func processCases() []benchCase {
 	}
 	// Data-quality rules on the stream (see revisionCreateRules), beside compiled with none.
 	for _, n := range []int{1, 10, 100} {
-		cases = append(cases, benchCase{name: fmt.Sprintf("revision-create/rules-%d", n),
+		cases = append(cases, benchCase{name: fmt.Sprintf("revision-create/rules-x%d", n),
 			fn: func(b *testing.B) { benchProcess(b, revisionCreate, true, n) }})
 	}
 	return cases

@@ -771,10 +771,15 @@ func count(snap *schemacache.Snapshot, st *fastpath.Stream, o fastpath.Outcome) 
 
 // countAccepted counts an accepted event on its stream's counters: a canary apart from real traffic.
 func countAccepted(snap *schemacache.Snapshot, st *fastpath.Stream, canary bool) {
-	if canary && st != nil && st.Canary != nil {
-		// Slow path: one canary per stream and interval.
-		st.Canary.Events.Inc()
-		st.Canary.LastSeen.Set(float64(time.Now().Unix()))
+	if canary && st != nil {
+		// Slow path: one canary per stream and interval. A stream without
+		// canary_events_enabled gets its counters at its first canary.
+		c := st.Canary
+		if c == nil {
+			c = schemacache.CanaryCounters(st.Name)
+		}
+		c.Events.Inc()
+		c.LastSeen.Set(float64(time.Now().Unix()))
 		return
 	}
 	count(snap, st, fastpath.Accepted)

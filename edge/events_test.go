@@ -365,6 +365,12 @@ func TestMetricsAndInfoEndpoints(t *testing.T) {
 	if r := h.Get("/metrics"); strings.Contains(string(r.Body), `stream="nope"`) {
 		t.Fatal("an unknown stream name from a client became a metric label")
 	}
+	if metric("intake_ready") != 1 {
+		t.Fatal("intake_ready is not 1 on a ready edge")
+	}
+	if metric(`intake_http_request_duration_seconds_bucket{route="events",le="+Inf"}`) == 0 {
+		t.Fatal("no le buckets of intake_http_request_duration_seconds for histogram_quantile")
+	}
 
 	f := func(path string, wantCode int, wantIn string) {
 		t.Helper()

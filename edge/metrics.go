@@ -8,9 +8,12 @@ import (
 
 // Metrics are registered once here; nothing on the hot path formats a metric name.
 var (
-	eventsRequestDuration = metrics.NewHistogram(`intake_http_request_duration_seconds{route="events"}`)
-	eventsBodyBytes       = metrics.NewHistogram(`intake_http_request_body_bytes{route="events"}`)
-	eventsPerRequest      = metrics.NewHistogram(`intake_http_request_events{route="events"}`)
+	// Buckets (le, as Prometheus' histogram_quantile reads them) from half a millisecond to past
+	// the longest a sync request waits (the delivery timeout and its margin).
+	eventsRequestDuration = metrics.NewPrometheusHistogramExt(`intake_http_request_duration_seconds{route="events"}`,
+		[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30})
+	eventsBodyBytes  = metrics.NewHistogram(`intake_http_request_body_bytes{route="events"}`)
+	eventsPerRequest = metrics.NewHistogram(`intake_http_request_events{route="events"}`)
 
 	errorEventsQueued  = metrics.NewCounter(`intake_error_events_total{outcome="queued"}`)
 	errorEventsDropped = metrics.NewCounter(`intake_error_events_total{outcome="dropped"}`)
@@ -19,6 +22,22 @@ var (
 
 	connectionsRejectedTotal      = metrics.NewCounter(`intake_http_connections_rejected_total{reason="max_connections"}`)
 	connectionsPerIPRejectedTotal = metrics.NewCounter(`intake_http_connections_rejected_total{reason="max_conns_per_ip"}`)
+
+	// intake_ready is /readyz as a gauge (1 ready, 0 not), for alerts: the edge's last Server.
+	_ = metrics.NewGauge(`intake_ready`, func() float64 {
+		if s := readyServer.Load(); s != nil && s.notReady() == "" {
+			return 1
+		}
+		return 0
+	})
+
+	// intake_kafka_reachable is the edge's broker probe (every 5 s): 1 when a broker answered.
+	_ = metrics.NewGauge(`intake_kafka_reachable`, func() float64 {
+		if s := readyServer.Load(); s != nil && s.brokerOK.Load() {
+			return 1
+		}
+		return 0
+	})
 
 	eventsResponses = newCodeCounters("events", eventsCodes)
 	otherResponses  = newCodeCounters("other", otherCodes)

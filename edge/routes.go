@@ -104,8 +104,10 @@ func (s *Server) handleOther(ctx *fasthttp.RequestCtx, path []byte) int {
 		return s.handleStreamConfigs(ctx, "")
 	case strings.HasPrefix(p, streamConfigsPath+"/"):
 		return s.handleStreamConfigs(ctx, p[len(streamConfigsPath)+1:])
-	case strings.HasPrefix(p, "/v1/schemas/"):
-		return s.handleSchema(ctx, p[len("/v1/schemas"):])
+	case p == schemasPath:
+		return s.handleSchemaList(ctx)
+	case strings.HasPrefix(p, schemasPath+"/"):
+		return s.handleSchema(ctx, p[len(schemasPath):])
 	case p == "/robots.txt":
 		return respondText(ctx, fasthttp.StatusOK, "User-agent: *\nDisallow: /\n")
 	}
@@ -123,12 +125,16 @@ func (s *Server) handleOther(ctx *fasthttp.RequestCtx, path []byte) int {
 // streamConfigsPath is eventgate-wikimedia's GET /v1/stream-configs[/{streams}].
 const streamConfigsPath = "/v1/stream-configs"
 
+// schemasPath is GET /v1/schemas (the listing), /v1/schemas/{title} (a title's versions) and
+// /v1/schemas/{title}/{version} (a schema).
+const schemasPath = "/v1/schemas"
+
 // isRoute reports whether path (fasthttp's, decoded and normalized) is one of handleOther's
 // routes; "/" is one only with ?spec or ?doc, as EventGate's.
 func isRoute(ctx *fasthttp.RequestCtx, path []byte) bool {
 	switch p := string(path); {
 	case p == "/healthz", p == "/readyz", p == "/metrics", p == "/robots.txt", p == "/v1/info", p == "/v1/streams",
-		p == streamConfigsPath, strings.HasPrefix(p, "/v1/schemas/"):
+		p == streamConfigsPath, p == schemasPath, strings.HasPrefix(p, schemasPath+"/"):
 		return true
 	case strings.HasPrefix(p, streamConfigsPath+"/"):
 		// One path segment of stream names, as eventgate-wikimedia's /stream-configs/:streams?.
@@ -141,27 +147,36 @@ func isRoute(ctx *fasthttp.RequestCtx, path []byte) bool {
 }
 
 // publicRead reports whether path is one of the documents any web page may read: the stream
-// configuration and the schemas.
+// configuration, the schemas and their listing.
 func publicRead(path []byte) bool {
 	return string(path) == "/v1/streams" || string(path) == streamConfigsPath ||
-		bytes.HasPrefix(path, []byte(streamConfigsPath+"/")) || bytes.HasPrefix(path, []byte("/v1/schemas/"))
+		bytes.HasPrefix(path, []byte(streamConfigsPath+"/")) ||
+		string(path) == schemasPath || bytes.HasPrefix(path, []byte(schemasPath+"/"))
 }
 
 // handleReady is /readyz: schemas and stream config loaded, a broker answering or a spool taking
 // fire-and-forget events meanwhile (--spool-dir: hasty traffic is served; not once it refused
 // them, full or failing, until it takes one again or a broker answers), not shutting down.
 func (s *Server) handleReady(ctx *fasthttp.RequestCtx) int {
-	switch {
-	case s.draining.Load():
-		return s.respondUnavailable(ctx, "shutting down")
-	case !s.cache.Ready():
-		return s.respondUnavailable(ctx, "stream configuration not loaded yet")
-	case !s.brokerOK.Load() && s.prod.SpoolDir() == "":
-		return s.respondUnavailable(ctx, "no Kafka broker answers")
-	case !s.brokerOK.Load() && s.prod.SpoolRefusing():
-		return s.respondUnavailable(ctx, "no Kafka broker answers and the spool refuses events (full, or its disk failed)")
+	if reason := s.notReady(); reason != "" {
+		return s.respondUnavailable(ctx, reason)
 	}
 	return respondText(ctx, fasthttp.StatusOK, "ready\n")
+}
+
+// notReady says why the edge is not ready, "" when it is (/readyz, intake_ready).
+func (s *Server) notReady() string {
+	switch {
+	case s.draining.Load():
+		return "shutting down"
+	case !s.cache.Ready():
+		return "stream configuration not loaded yet"
+	case !s.brokerOK.Load() && s.prod.SpoolDir() == "":
+		return "no Kafka broker answers"
+	case !s.brokerOK.Load() && s.prod.SpoolRefusing():
+		return "no Kafka broker answers and the spool refuses events (full, or its disk failed)"
+	}
+	return ""
 }
 
 func (s *Server) handleInfo(ctx *fasthttp.RequestCtx) int {
@@ -194,8 +209,13 @@ func (s *Server) handleInfo(ctx *fasthttp.RequestCtx) int {
 	return respondJSON(ctx, fasthttp.StatusOK, info)
 }
 
-// handleSchema is GET /v1/schemas/<title>/<version>: the schema the edge validates with, as JSON.
+// handleSchema is GET /v1/schemas/<title>/<version>: the schema the edge validates with, as JSON;
+// and GET /v1/schemas/<title>, when a directory base holds versions of that title: its versions
+// (schemaTitle). A title is a directory and a version a file, so the two never name the same path.
 func (s *Server) handleSchema(ctx *fasthttp.RequestCtx, uri string) int {
+	if tv, ok := s.cache.Catalog().Find(strings.Trim(uri, "/")); ok {
+		return respondCached(ctx, schemaTitle(tv), "public, max-age=60")
+	}
 	sc, err := s.cache.LoadSchema(uri)
 	if err != nil {
 		return s.respondError(ctx, fasthttp.StatusNotFound, err.Error())
@@ -253,7 +273,8 @@ const docPage = `<!doctype html>
 <li><code>POST /v1/events</code>: one event object or an array of events (JSON; gzip accepted). <code>?hasty=true</code> answers 202 at once.</li>
 <li><code>GET /v1/streams</code>: stream configuration (<code>?streams=a,b</code>).</li>
 <li><code>GET /v1/stream-configs/&lt;streams&gt;</code>: the configuration of each stream named (separated by <code>,</code> or <code>|</code>), every stream's without names.</li>
-<li><code>GET /v1/schemas/&lt;title&gt;/&lt;version&gt;</code>: the schemas events are validated with.</li>
+<li><code>GET /v1/schemas</code>: the schema titles and their versions (<code>?limit=</code> titles, 100 by default, <code>?after=</code> a title; <code>next</code> names the next page).</li>
+<li><code>GET /v1/schemas/&lt;title&gt;</code>: a title's versions; <code>GET /v1/schemas/&lt;title&gt;/&lt;version&gt;</code>: the schemas events are validated with.</li>
 <li><code>GET /v1/info</code>, <code>/healthz</code>, <code>/readyz</code>, <code>/metrics</code>.</li>
 <li><code>GET /?spec</code>: this API as OpenAPI.</li>
 </ul></body></html>
@@ -267,7 +288,8 @@ const openAPISpec = `{"openapi":"3.0.3","info":{"title":"intake","description":"
 "/v1/streams":{"get":{"summary":"Stream configuration","responses":{"200":{"description":"streams"}}}},
 "/v1/stream-configs":{"get":{"summary":"Every stream's configuration, as EventGate's route: {name: config}","responses":{"200":{"description":"the streams' configurations"},"304":{"description":"not modified"}}}},
 "/v1/stream-configs/{streams}":{"get":{"summary":"Stream configuration, as EventGate's route: {name: config}","parameters":[{"name":"streams","in":"path","required":true,"schema":{"type":"string"},"description":"stream names separated by , or |"}],"responses":{"200":{"description":"the streams' configurations"},"304":{"description":"not modified"}}}},
-"/v1/schemas/{uri}":{"get":{"summary":"A schema","parameters":[{"name":"uri","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"the schema"},"404":{"description":"unknown"}}}},
+"/v1/schemas":{"get":{"summary":"The schema titles and versions of the edge's schema repositories (directory bases), by title, a page at a time: {schemas: [{title, versions, latest}], next}","parameters":[{"name":"limit","in":"query","schema":{"type":"integer","minimum":1,"maximum":1000,"default":100},"description":"titles per page"},{"name":"after","in":"query","schema":{"type":"string"},"description":"the page starts after this title (next gives it)"}],"responses":{"200":{"description":"a page of titles"},"304":{"description":"not modified"},"400":{"description":"limit out of range"}}}},
+"/v1/schemas/{uri}":{"get":{"summary":"A schema (uri: title/version, or title/latest); or, when uri is a title, its versions: {title, versions, latest}","parameters":[{"name":"uri","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"the schema, or the title's versions"},"304":{"description":"not modified"},"404":{"description":"unknown"}}}},
 "/v1/info":{"get":{"summary":"Version and configuration summary","responses":{"200":{"description":"info"}}}},
 "/healthz":{"get":{"summary":"Process up","responses":{"200":{"description":"ok"}}}},
 "/readyz":{"get":{"summary":"Ready to accept events","responses":{"200":{"description":"ready"},"503":{"description":"not ready"}}}},

@@ -170,6 +170,9 @@ type Server struct {
 // ownQueryParams are the query parameters the edge reads itself: no event field may take them.
 var ownQueryParams = []string{"hasty", "debug", "dry_run", "api_key"}
 
+// readyServer is the last Server made: intake_ready reports its readiness.
+var readyServer atomic.Pointer[Server]
+
 // New builds the edge over a schema cache and a producer. It refuses a Config it cannot use with
 // a *configerr.Error naming the field.
 func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) (*Server, error) {
@@ -243,6 +246,7 @@ func New(cfg Config, cache *schemacache.Cache, prod *kafkaout.Producer) (*Server
 		SecureErrorLogMessage: true,
 		Logger:                fasthttpLogger{s.log},
 	}
+	readyServer.Store(s)
 	return s, nil
 }
 

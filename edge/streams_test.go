@@ -90,7 +90,7 @@ func TestStreamsEndpoint(t *testing.T) {
 func TestPublicDocumentsCORS(t *testing.T) {
 	for _, acc := range []*edge.AccessConfig{nil, {AllowedOrigins: []string{"https://app.example.org"}}} {
 		h := edgetest.Start(t, edgetest.Options{Access: acc})
-		for _, path := range []string{"/v1/streams?streams=example.click", "/v1/schemas/example/click/1.0.0"} {
+		for _, path := range []string{"/v1/streams?streams=example.click", "/v1/schemas/example/click/1.0.0", "/v1/schemas", "/v1/schemas/example/click"} {
 			req, _ := http.NewRequest("OPTIONS", h.URL+path, nil)
 			req.Header.Set("Origin", "https://elsewhere.example.com")
 			req.Header.Set("Access-Control-Request-Method", "GET")
@@ -229,6 +229,8 @@ func TestUnknownPathsAre404(t *testing.T) {
 	f("POST", "/v1/streams", 405, "GET, HEAD")
 	f("DELETE", "/v1/stream-configs/mediawiki.page-create", 405, "GET, HEAD")
 	f("POST", "/v1/schemas/w3c/reportingapi/network_error/1.0.0", 405, "GET, HEAD")
+	f("POST", "/v1/schemas", 405, "GET, HEAD")
+	f("PUT", "/v1/schemas/w3c/reportingapi/network_error", 405, "GET, HEAD")
 	f("POST", "/?spec", 405, "GET, HEAD")
 	f("GET", "/v1/events", 405, "POST")
 }

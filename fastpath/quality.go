@@ -70,7 +70,11 @@ type Rule struct {
 	// Violations counts the events that violated the rule; nil counts nothing.
 	Violations *metrics.Counter
 
-	ifProg, thenProg *Program // ifProg nil: every event
+	// ifProg and thenProg are the rule as JSON Schema (ifProg nil: every event). A rule in the
+	// conditions notation runs as ifCond and thenCond instead: the same verdicts (see condNode),
+	// found by looking each field up once rather than by walking every key of the event.
+	ifProg, thenProg *Program
+	ifCond, thenCond *condNode
 	fieldPaths       [][]string
 	message, params  string // a reject's error
 	schemaPath       string
@@ -192,14 +196,14 @@ func compileRule(stream string, i int, rv *fastjson.Value, opts CompileOptions) 
 	case thenv == nil:
 		return ru, fmt.Errorf("a rule needs then (the conditions an event must meet) or a schema")
 	default:
-		var c condCompiler
+		c := condCompiler{opts: opts}
 		if ifv != nil {
-			if ifDoc, err = c.schema(ifv, 0); err != nil {
+			if ifDoc, ru.ifCond, err = c.condition(ifv, 0); err != nil {
 				return ru, fmt.Errorf("if: %w", err)
 			}
 			words = "if " + c.words(ifv) + " then "
 		}
-		if thenDoc, err = c.schema(thenv, 0); err != nil {
+		if thenDoc, ru.thenCond, err = c.condition(thenv, 0); err != nil {
 			return ru, fmt.Errorf("then: %w", err)
 		}
 		words += c.words(thenv)
@@ -229,18 +233,113 @@ func compileRule(stream string, i int, rv *fastjson.Value, opts CompileOptions) 
 // Holds reports whether ev meets the rule: its if does not match, or its then does. It does not
 // allocate.
 func (ru *Rule) Holds(ev *fastjson.Value) bool {
-	return ru.ifProg != nil && !ru.ifProg.root.valid(ev, 0) || ru.thenProg.root.valid(ev, 0)
+	return !ru.applies(ev) || ru.meetsThen(ev)
 }
 
 // Verdict is "holds", "not_applicable" (its if does not match) or "violated".
 func (ru *Rule) Verdict(ev *fastjson.Value) string {
 	switch {
-	case ru.ifProg != nil && !ru.ifProg.root.valid(ev, 0):
+	case !ru.applies(ev):
 		return "not_applicable"
-	case ru.thenProg.root.valid(ev, 0):
+	case ru.meetsThen(ev):
 		return "holds"
 	}
 	return "violated"
+}
+
+func (ru *Rule) applies(ev *fastjson.Value) bool {
+	if ru.ifCond != nil {
+		return ru.ifCond.eval(ev)
+	}
+	return ru.ifProg == nil || ru.ifProg.root.valid(ev, 0)
+}
+
+func (ru *Rule) meetsThen(ev *fastjson.Value) bool {
+	if ru.thenCond != nil {
+		return ru.thenCond.eval(ev)
+	}
+	return ru.thenProg.root.valid(ev, 0)
+}
+
+// schemaHolds is Holds through the rule's JSON Schema programs alone: the reference the
+// conditions' evaluation is tested against.
+func (ru *Rule) schemaHolds(ev *fastjson.Value) bool {
+	return ru.ifProg != nil && !ru.ifProg.root.valid(ev, 0) || ru.thenProg.root.valid(ev, 0)
+}
+
+// condNode is a compiled condition of the conditions notation: all, any or not of others, or a
+// field's operator. Its verdict is the one of the JSON Schema the condition compiles to
+// (fieldSchema): a field under a value that is not an object is missing; a missing field makes
+// the operator false when the schema requires the path (positive operators), true otherwise; a
+// present one is checked by the operator's own program (operatorSchema).
+type condNode struct {
+	kind     condKind
+	kids     []condNode
+	path     []string
+	prog     *Program // nil: exists
+	required bool
+}
+
+type condKind uint8
+
+const (
+	condField condKind = iota
+	condAll
+	condAny
+	condNot
+)
+
+func (n *condNode) eval(ev *fastjson.Value) bool {
+	switch n.kind {
+	case condAll:
+		for i := range n.kids {
+			if !n.kids[i].eval(ev) {
+				return false
+			}
+		}
+		return true
+	case condAny:
+		for i := range n.kids {
+			if n.kids[i].eval(ev) {
+				return true
+			}
+		}
+		return false
+	case condNot:
+		return !n.kids[0].eval(ev)
+	}
+	v := fieldAt(ev, n.path)
+	if v == nil {
+		return !n.required
+	}
+	return n.prog == nil || n.prog.root.valid(v, 0)
+}
+
+// fieldAt is the value at path through objects only (nil when a step is missing or not an
+// object), the first of a repeated key: events reach the rules free of repeated keys.
+func fieldAt(v *fastjson.Value, path []string) *fastjson.Value {
+	for _, seg := range path {
+		if v.Type() != fastjson.TypeObject {
+			return nil
+		}
+		var next *fastjson.Value
+		for _, kv := range objectMembers(mustObject(v)) {
+			if len(kv.k) == len(seg) && kv.k == seg {
+				next = kv.v
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		v = next
+	}
+	return v
+}
+
+func mustObject(v *fastjson.Value) *fastjson.Object {
+	o, _ := v.Object()
+	return o
 }
 
 // AppendValues appends the values of the fields the rule reads as a JSON object of dotted path to
@@ -306,9 +405,120 @@ func checkRules(rules []Rule, ev *fastjson.Value, r *Result) bool {
 	return true
 }
 
-// condCompiler turns the conditions notation into JSON Schema.
+// condCompiler turns the conditions notation into JSON Schema, and into condNodes.
 type condCompiler struct {
+	opts   CompileOptions
 	fields []string // the paths read, in order of first use
+}
+
+// condition compiles a condition to its JSON Schema and its condNode.
+func (c *condCompiler) condition(v *fastjson.Value, depth int) ([]byte, *condNode, error) {
+	doc, err := c.schema(v, depth)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := c.node(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return doc, &n, nil
+}
+
+// node builds the condNode of a condition schema accepted.
+func (c *condCompiler) node(v *fastjson.Value) (condNode, error) {
+	o, _ := v.Object()
+	var parts []condNode
+	var problem error
+	o.Visit(func(k []byte, cv *fastjson.Value) {
+		if problem != nil {
+			return
+		}
+		switch key := string(k); key {
+		case "all", "any":
+			n := condNode{kind: condAll}
+			if key == "any" {
+				n.kind = condAny
+			}
+			for _, sub := range cv.GetArray() {
+				kid, err := c.node(sub)
+				if err != nil {
+					problem = err
+					return
+				}
+				n.kids = append(n.kids, kid)
+			}
+			parts = append(parts, n)
+		case "not":
+			kid, err := c.node(cv)
+			if err != nil {
+				problem = err
+				return
+			}
+			parts = append(parts, condNode{kind: condNot, kids: []condNode{kid}})
+		default:
+			n, err := c.fieldNode(SplitPath(key), cv)
+			if err != nil {
+				problem = err
+				return
+			}
+			parts = append(parts, n)
+		}
+	})
+	if problem != nil {
+		return condNode{}, problem
+	}
+	return allOf(parts), nil
+}
+
+// allOf is parts all holding: the one part alone, or a condAll of them.
+func allOf(parts []condNode) condNode {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return condNode{kind: condAll, kids: parts}
+}
+
+// fieldNode builds the condNode of one field's operators (checked by field already).
+func (c *condCompiler) fieldNode(segs []string, ops *fastjson.Value) (condNode, error) {
+	leaf := func(op string, arg *fastjson.Value) (condNode, error) {
+		if op == "exists" {
+			n := condNode{path: segs, required: true}
+			if arg.Type() == fastjson.TypeFalse {
+				return condNode{kind: condNot, kids: []condNode{n}}, nil
+			}
+			return n, nil
+		}
+		doc, err := operatorSchema(op, arg)
+		if err != nil {
+			return condNode{}, err
+		}
+		prog, err := Compile(doc, c.opts)
+		if err != nil {
+			return condNode{}, err
+		}
+		return condNode{path: segs, prog: prog, required: !operators[op]}, nil
+	}
+	if ops.Type() != fastjson.TypeObject {
+		return leaf("equals", ops)
+	}
+	o, _ := ops.Object()
+	var parts []condNode
+	var problem error
+	o.Visit(func(k []byte, arg *fastjson.Value) {
+		if problem != nil {
+			return
+		}
+		n, err := leaf(string(k), arg)
+		if err != nil {
+			problem = err
+			return
+		}
+		parts = append(parts, n)
+	})
+	if problem != nil {
+		return condNode{}, problem
+	}
+	return allOf(parts), nil
 }
 
 // maxCondDepth bounds the nesting of all/any/not.
@@ -379,17 +589,7 @@ func (c *condCompiler) schema(v *fastjson.Value, depth int) ([]byte, error) {
 	if problem != nil {
 		return nil, problem
 	}
-	if len(parts) == 1 {
-		return parts[0], nil
-	}
-	doc := []byte(`{"allOf":[`)
-	for i, p := range parts {
-		if i > 0 {
-			doc = append(doc, ',')
-		}
-		doc = append(doc, p...)
-	}
-	return append(doc, "]}"...), nil
+	return allOfSchema(parts), nil
 }
 
 // field compiles the operators on one field path (an object of operators, or a bare value:
@@ -447,8 +647,13 @@ func (c *condCompiler) field(path string, ops *fastjson.Value) ([]byte, error) {
 	if problem != nil {
 		return nil, problem
 	}
+	return allOfSchema(parts), nil
+}
+
+// allOfSchema is parts all holding: the one schema alone, or {"allOf": parts}.
+func allOfSchema(parts [][]byte) []byte {
 	if len(parts) == 1 {
-		return parts[0], nil
+		return parts[0]
 	}
 	doc := []byte(`{"allOf":[`)
 	for i, p := range parts {
@@ -457,7 +662,7 @@ func (c *condCompiler) field(path string, ops *fastjson.Value) ([]byte, error) {
 		}
 		doc = append(doc, p...)
 	}
-	return append(doc, "]}"...), nil
+	return append(doc, "]}"...)
 }
 
 func operatorNames() []string {

@@ -1,6 +1,8 @@
 package fastpath
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -230,4 +232,57 @@ func TestProcessRunsRules(t *testing.T) {
 	if r.Outcome != Accepted || !r.Canary || len(r.Flagged) != 0 {
 		t.Fatalf("a canary event holding every rule: %v canary %v %v", r.Outcome, r.Canary, r.Flagged)
 	}
+}
+
+// The conditions notation runs through condNodes; their verdicts must be the JSON Schema's the
+// conditions compile to, on every real example event and on variants of each (fields missing,
+// of another type, under a value that is not an object).
+func TestConditionsAgreeWithTheirSchema(t *testing.T) {
+	conds := []string{
+		`{"page_namespace": 0}`, `{"page_namespace": {"not_equals": 0}}`, `{"meta.domain": {"in": ["canary", "en.wikipedia.org"]}}`,
+		`{"meta.domain": {"not_in": ["canary"]}}`, `{"performer.user_edit_count": {"greater_than": 10, "less_than_or_equals": 1000}}`,
+		`{"performer.user_groups": {"contains": "user"}}`, `{"performer.user_groups": {"contains_all": ["user", "*"]}}`,
+		`{"performer.user_groups": {"contains_any": ["bot", "sysop"]}}`, `{"performer.user_text": {"contains": "e"}}`,
+		`{"rev_slots.main.rev_slot_size": {"exists": true}}`, `{"rev_slots.main.x": {"exists": false}}`,
+		`{"meta.dt": {"matches": "^2020"}}`, `{"http.method": "POST"}`, `{"event.isOversample": false}`,
+		`{"any": [{"page_namespace": 1}, {"not": {"rev_len": {"less_than": 10}}}]}`,
+		`{"all": [{"meta.stream": {"exists": true}}, {"dt": {"matches": "Z$"}}], "webHost": {"not_equals": "x"}}`,
+		`{"event.navigationStart": {"greater_than_or_equals": 0}, "event.mobileMode": {"not_in": ["beta"]}}`,
+		`{"meta.stream.x": {"not_equals": 1}}`, `{"meta.stream.x": {"equals": 1}}`, `{"$schema": {"contains": "/"}}`,
+	}
+	var rules []Rule
+	for i, c := range conds {
+		rules = append(rules, mustRules(t, "s", `[{"name":"if","if":`+c+`,"then":`+conds[(i+1)%len(conds)]+`},{"name":"then","then":`+c+`}]`)...)
+	}
+	files, err := filepath.Glob(filepath.Join(realDataDir, "examples", "*", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Skipf("no real examples in %s: %v", realDataDir, err)
+	}
+	variants := func(ev string) []string {
+		return []string{ev,
+			strings.Replace(ev, `"meta":{`, `"meta_":{`, 1),
+			strings.Replace(ev, `"performer":{`, `"performer":"x","performer_":{`, 1),
+			strings.Replace(ev, `"page_namespace":0`, `"page_namespace":"0"`, 1),
+			strings.Replace(ev, `"user_groups":[`, `"user_groups":["bot",`, 1),
+		}
+	}
+	checked := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range fastjson.MustParseBytes(b).GetArray() {
+			for _, ev := range variants(string(e.MarshalTo(nil))) {
+				v := fastjson.MustParse(ev)
+				for i := range rules {
+					if got, want := rules[i].Holds(v), rules[i].schemaHolds(v); got != want {
+						t.Fatalf("rule %+v on %s: conditions say %v, the schema %v", rules[i].Text, ev, got, want)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	t.Logf("%d verdicts agree", checked)
 }

@@ -34,6 +34,7 @@ var (
 	// damaged spans skipped, at Open and since: a counter the spool keeps.
 	_ = metrics.NewGauge(`intake_spool_bytes`, func() float64 { return spoolSum(func(st spool.Stats) float64 { return float64(st.Bytes) }) })
 	_ = metrics.NewGauge(`intake_spool_records`, func() float64 { return spoolSum(func(st spool.Stats) float64 { return float64(st.Records) }) })
+	_ = metrics.NewGauge(`intake_spool_max_bytes`, func() float64 { return spoolSum(func(st spool.Stats) float64 { return float64(st.MaxBytes) }) })
 	_ = metrics.NewGauge(`intake_spool_oldest_seconds`, func() float64 {
 		return spoolSum(func(st spool.Stats) float64 {
 			if st.Oldest.IsZero() {

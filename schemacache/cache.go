@@ -126,7 +126,9 @@ type Cache struct {
 
 	store *schemaStore
 	snap  atomic.Pointer[Snapshot]
-	ready atomic.Bool
+	// catalog is the listing of the directory bases' titles and versions (Catalog).
+	catalog catalogMemo
+	ready   atomic.Bool
 
 	// ctx ends at Close, cutting short a refresh under way.
 	ctx    context.Context
@@ -231,6 +233,7 @@ func (c *Cache) LoadSchema(uri string) (*fastpath.Schema, error) {
 // Refresh reloads the stream config and re-resolves every loaded schema now, as the refresher
 // does every RefreshInterval. A failure keeps what was loaded before; the error says what failed.
 func (c *Cache) Refresh() error {
+	c.catalog.forget()
 	var errs []error
 	if err := c.reloadStreamConfig(c.ctx); err != nil {
 		streamConfigRefreshFailures.Inc()

@@ -245,7 +245,10 @@ func (c *Cache) buildStream(name string, v *fastjson.Value) (*fastpath.Stream, s
 		})
 	}
 	c.buildRules(st, v.Get("quality_rules"))
-	st.Canary = canaryCounters(name)
+	if v.GetBool("canary_events_enabled") {
+		// Registered for the streams that take canaries, so that a missing one shows (0: never).
+		st.Canary = CanaryCounters(name)
+	}
 	if c.cfg.OnStream != nil {
 		c.cfg.OnStream(st)
 	}
@@ -273,8 +276,8 @@ func (c *Cache) buildRules(st *fastpath.Stream, rules *fastjson.Value) {
 	}
 }
 
-// canaryCounters returns the stream's canary counters, registered once per name.
-func canaryCounters(stream string) *fastpath.CanaryCounters {
+// CanaryCounters returns a stream's canary counters, registered once per name.
+func CanaryCounters(stream string) *fastpath.CanaryCounters {
 	l := escapeLabel(stream)
 	return &fastpath.CanaryCounters{
 		Events:   metrics.GetOrCreateCounter(`intake_canary_events_total{stream="` + l + `"}`),

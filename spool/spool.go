@@ -109,6 +109,7 @@ func (e *DamageError) Error() string {
 // Stats are a spool's counts, for its metrics.
 type Stats struct {
 	Bytes    int64     // bytes of the segment files (intake_spool_bytes)
+	MaxBytes int64     // their bound, Options.MaxBytes (intake_spool_max_bytes)
 	Records  int64     // records not yet acknowledged (intake_spool_records)
 	Oldest   time.Time // when the oldest of them was appended; zero when there is none (intake_spool_oldest_seconds: its age)
 	Written  uint64    // records appended by this process (intake_spool_written_total)
@@ -512,7 +513,7 @@ func (s *Spool) Dir() string { return s.dir }
 // Stats returns the spool's counts.
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
-	st := Stats{Bytes: s.bytes}
+	st := Stats{Bytes: s.bytes, MaxBytes: s.maxBytes}
 	s.mu.Unlock()
 	st.Records = s.records.Load()
 	st.Written = s.written.Load()

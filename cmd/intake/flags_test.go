@@ -21,7 +21,12 @@ func commands() map[string]*options {
 	tailO, _ := tailOptions()
 	validateO, _ := validateOptions()
 	brokerO, _ := brokerOptions()
-	return map[string]*options{"serve": serveO, "tail": tailO, "validate": validateO, "broker": brokerO}
+	canaryO, _ := canaryOptions()
+	schemaTestO, _ := schemaTestOptions()
+	schemaCheckO, _ := schemaCheckOptions()
+	schemaMaterializeO, _ := schemaMaterializeOptions()
+	return map[string]*options{"serve": serveO, "tail": tailO, "validate": validateO, "broker": brokerO, "canary": canaryO,
+		"schema-test": schemaTestO, "schema-check": schemaCheckO, "schema-materialize": schemaMaterializeO}
 }
 
 // The flags, environment variables, YAML keys and defaults of every command are those of
@@ -288,4 +293,38 @@ func TestErrorsNameTheFlag(t *testing.T) {
 	check("tail", tail([]string{"--kafka-tls-cert-file", "c.pem", "topic"}), "cannot use --kafka-tls-cert-file \"c.pem\" without --kafka-tls-key-file")
 	check("broker", broker([]string{"--addr", "nonsense"}), `cannot use --addr "nonsense"`)
 	check("broker", broker([]string{"--addr", "127.0.0.1:99999"}), `cannot use --addr "127.0.0.1:99999"`)
+}
+
+// README's table of intake canary's flags lists each one, with its environment variable and
+// default, and nothing else.
+func TestREADMEListsEveryCanaryFlag(t *testing.T) {
+	o, _ := canaryOptions()
+	seen := map[string]bool{}
+	for _, row := range readmeTable(t, "### `intake canary`") {
+		if len(row) != 4 {
+			t.Errorf("row %q: want 4 cells: flag, environment variable, default, what", row)
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(row[0], "`--"), "`")
+		s := o.setting(name)
+		if s == nil {
+			t.Errorf("README lists %s, which is no flag of canary", row[0])
+			continue
+		}
+		if seen[name] {
+			t.Errorf("README lists --%s twice", name)
+		}
+		seen[name] = true
+		if want := "`" + envName(name) + "`"; row[1] != want {
+			t.Errorf("--%s: README says the variable is %s, want %s", name, row[1], want)
+		}
+		if fl := o.fs.Lookup(name); !sameDefault(row[2], fl, s.arg == "duration") {
+			t.Errorf("--%s: README says the default is %q, want %q", name, row[2], fl.DefValue)
+		}
+	}
+	for _, s := range o.settings {
+		if !seen[s.name] {
+			t.Errorf("README's intake canary table does not list --%s", s.name)
+		}
+	}
 }

@@ -17,6 +17,8 @@ Usage:
   intake tail     [flags] TOPIC              print a topic's events, one JSON line each
   intake validate [flags] [FILE|-]           check events as the edge would, without producing
   intake broker   [flags]                    run the development broker on its own
+  intake canary   [flags]                    post a canary event to every canary-enabled stream
+  intake schema   test|check|materialize ... schema repositories: CI checks, compatibility, build
   intake version
 
 Run "intake COMMAND --help" for a command's flags.`
@@ -44,6 +46,18 @@ func run(args []string) int {
 		}
 	case "broker":
 		err = broker(args[1:])
+	case "canary":
+		var code int
+		code, err = canaryCmd(args[1:], os.Stdout)
+		if err == nil {
+			return code
+		}
+	case "schema":
+		var code int
+		code, err = schemaCommand(args[1:], os.Stdout)
+		if err == nil {
+			return code
+		}
 	case "version", "--version", "-version":
 		fmt.Println("intake", version)
 		return 0
