@@ -1,19 +1,15 @@
 #!/usr/bin/env bash
-# Installs Debian's podman and runc when missing, so that `make test-image` can start the image (CI
-# runs on a clean machine). runc, because podman's default crun refuses this kind of machine's
-# hybrid cgroups (deploy/tools/imagebuild's runtimeArgs). Idempotent: nothing happens when both are
-# on the PATH. Without root or apt-get it only says so; the image test then checks the image's
-# config and contents alone (TestImageRunsUnderPodman skips, saying why).
+# Makes sure Debian's podman and runc are installed, so that `make test-image` can start the image
+# (CI runs on a clean machine). runc, because podman's default runtime, crun, refuses the mixed
+# cgroup v1/v2 hierarchy of this project's machines (deploy/tools/imagebuild's runtimeArgs).
+# Idempotent and quiet: does nothing when both are there; otherwise apt-get installs what is
+# missing (scripts/lib/apt.sh). Needs root (or sudo) only when it has to install.
 set -euo pipefail
-if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then
-	exit 0
-fi
-if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-	echo "ensure-podman: podman is missing and cannot be installed here (needs root and apt-get); the image test will not run the image" >&2
-	exit 0
-fi
-echo "ensure-podman: installing Debian's podman and runc" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq podman runc >/dev/null
-podman --version
+. "$(dirname "$0")/../lib/apt.sh"
+
+for cmd in podman runc; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    apt_install ensure-podman "$cmd"
+    command -v "$cmd" >/dev/null 2>&1 || { echo "ensure-podman: apt-get installed $cmd but it is not on the PATH" >&2; exit 1; }
+  fi
+done
