@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-js test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
+.PHONY: all build run test test-go test-js test-python test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
         kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults test-fleet
 
 all: build
@@ -20,8 +20,9 @@ run: build
 	./bin/intake serve --config examples/config.yaml
 
 ## test: every Go test, then the concurrent packages again under the race detector; then the
-## browser client's tests (test-js); then the Prometheus alert rules (test-alerts)
-test: test-go test-js test-alerts
+## browser client's tests (test-js), the Python client's (test-python); then the Prometheus alert
+## rules (test-alerts)
+test: test-go test-js test-python test-alerts
 
 ## test-go: vet, every Go test (the Go client's against a real edge, test/client, among them), then
 ## the concurrent packages again under the race detector; then the same for the Go client's own
@@ -38,6 +39,12 @@ test-go:
 test-js: build
 	bash scripts/browser/ensure-chromium.sh
 	cd client/js && npm ci --no-audit --no-fund && INTAKE_BIN=$(CURDIR)/bin/intake npm test
+
+## test-python: the Python client (client/python): a venv in .cache/python-venv (pip installs
+## pytest, mypy and the client from client/python; again only when its files change), mypy
+## --strict, then pytest against a running edge built from this tree (scripts/python/test.sh)
+test-python: build
+	INTAKE_BIN=$(CURDIR)/bin/intake bash scripts/python/test.sh
 
 ## test-alerts: promtool check rules and promtool test rules over deploy/prometheus (the alert
 ## rules, data quality and operations, and their unit tests); promtool comes from Debian's prometheus package, installed by

@@ -661,14 +661,14 @@ class Client:
                 return max(self._post(items[:h], debug), self._post(items[h:], debug))
             items[0].invalid(code, _http_error(code, rb).message, [], None)
         elif code in (408, 429) or code >= 500:
-            e = _http_error(code, rb)
+            he = _http_error(code, rb)
             for it in items:
-                it.again(code, e)
+                it.again(code, he)
         else:
             # 401, 403 without lists, 404, 415, ...: another attempt would get the same answer.
-            e = _http_error(code, rb)
+            he = _http_error(code, rb)
             for it in items:
-                it.fail(code, e)
+                it.fail(code, he)
         return retry_after
 
     def _settle_lists(self, items: List[_Item], code: int, a: Dict[str, Any]) -> None:
@@ -697,20 +697,20 @@ class Client:
 
         unmatched = 0
         for e in a.get("invalid") or []:
-            it = find(e)
-            if it is None:
+            found = find(e)
+            if found is None:
                 unmatched += 1
                 continue
             ctx = e.get("context") if isinstance(e.get("context"), dict) else {}
-            errs = ctx.get("errors") if isinstance(ctx.get("errors"), list) else []
-            it.invalid(code, ctx.get("errorsText") or ctx.get("message") or "", errs, e.get("event"))
+            errs: List[Dict[str, Any]] = ctx.get("errors") or [] if isinstance(ctx.get("errors"), list) else []
+            found.invalid(code, ctx.get("errorsText") or ctx.get("message") or "", errs, e.get("event"))
         for e in a.get("error") or []:
-            it = find(e)
-            if it is None:
+            found = find(e)
+            if found is None:
                 unmatched += 1
                 continue
             ctx = e.get("context") if isinstance(e.get("context"), dict) else {}
-            it.again(code, HTTPError(code, ctx.get("message") or "the edge could not produce the event"))
+            found.again(code, HTTPError(code, ctx.get("message") or "the edge could not produce the event"))
         for i, it in enumerate(items):
             if matched[i]:
                 continue

@@ -77,17 +77,21 @@ def prepare(
     """The event's JSON with meta.id (set when absent, before any attempt), the defaults and dt,
     without touching the caller's value; and a UnitEvent's units."""
     units: Optional[Units] = None
+    ev_in: Event
     if isinstance(event, UnitEvent):
-        event, units = event.event, event.units
-    if isinstance(event, (bytes, bytearray, str)):
-        if len(event) > max_bytes:
-            raise EventTooLargeError(f"intake client: event too large: {len(event)} bytes, more than {max_bytes} (max_event_bytes)")
+        ev_in, units = event.event, event.units
+    else:
+        ev_in = event
+    obj: Any
+    if isinstance(ev_in, (bytes, bytearray, str)):
+        if len(ev_in) > max_bytes:
+            raise EventTooLargeError(f"intake client: event too large: {len(ev_in)} bytes, more than {max_bytes} (max_event_bytes)")
         try:
-            obj = json.loads(event)
+            obj = json.loads(ev_in)
         except ValueError as e:
             raise NotObjectError(f"intake client: the event is not valid JSON: {e}") from None
     else:
-        obj = event
+        obj = ev_in
     if not isinstance(obj, Mapping):
         raise NotObjectError(f"intake client: an event must be a JSON object, not {type(obj).__name__}")
     ev = dict(obj)

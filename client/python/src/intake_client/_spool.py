@@ -25,7 +25,7 @@ import os
 import struct
 import time
 import zlib
-from typing import BinaryIO, List, Optional, Tuple
+from typing import Any, BinaryIO, Dict, List, Optional, Tuple
 
 from ._event import Record
 from ._result import IntakeError
@@ -44,7 +44,7 @@ def frame_size(rec: Record) -> int:
 
 
 def _payload(rec: Record) -> bytes:
-    h: dict = {"i": rec.id, "s": rec.stream}
+    h: Dict[str, Any] = {"i": rec.id, "s": rec.stream}
     if rec.units is not None:
         h["u"] = [rec.units.session, rec.units.pageview, rec.units.device]
     return json.dumps(h, separators=(",", ":")).encode() + b"\n" + rec.raw
