@@ -264,8 +264,7 @@ class Client:
                 n += 1
             self._deliver(items[:n], self._dev, deadline)
             items = items[n:]
-        for r in results:
-            self._finish(r, False)
+        self._finish_all(results, False)
         return results
 
     def enqueue(self, event: Union[Event, UnitEvent]) -> None:
@@ -514,10 +513,9 @@ class Client:
                 self._spool.commit(b.end)
             except OSError as e:
                 self._log.error("intake client: cannot move the spool cursor; acknowledged events may be sent again: %s", e)
-        for r in results:
-            if r.status is Status.FAILED and self._stop.is_set():
-                self._close_failed += 1
-            self._finish(r, True)
+        if self._stop.is_set():
+            self._close_failed += sum(1 for r in results if r.status is Status.FAILED)
+        self._finish_all(results, True)
         # Released only now: a waiting flush returns once the results are counted and reported.
         self._q.release(b)
         return True
@@ -527,6 +525,17 @@ class Client:
     def _count(self, name: str, n: int = 1) -> None:
         with self._stats_mu:
             setattr(self._stats, name, getattr(self._stats, name) + n)
+
+    def _finish_all(self, results: List[Result], queued: bool) -> None:
+        # Fast path: every event accepted, counted under one lock.
+        if all(r.status is Status.ACCEPTED for r in results):
+            self._count("accepted", len(results))
+            if queued and (self._on_result is not None or self._on_error is not None):
+                for r in results:
+                    self._callbacks(r)
+            return
+        for r in results:
+            self._finish(r, queued)
 
     def _finish(self, r: Result, queued: bool) -> None:
         if r.status is Status.ACCEPTED:
@@ -627,8 +636,9 @@ class Client:
         for it in items:
             it.res.attempts += 1
             it.retry = False
-        self._count("requests")
-        self._count("sent", len(items))
+        with self._stats_mu:
+            self._stats.requests += 1
+            self._stats.sent += len(items)
         headers = {"Content-Type": "application/json"}
         if self._gzip_min is not None and len(body) >= self._gzip_min:
             body = gzip.compress(body, compresslevel=1)

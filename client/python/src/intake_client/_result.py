@@ -82,7 +82,7 @@ class StreamNotConfiguredError(IntakeError):
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     """The fate of one event."""
 

@@ -49,7 +49,9 @@ class Units:
         )
 
     def id(self, unit: str) -> str:
-        return {"session": self.session, "pageview": self.pageview, "device": self.device}.get(unit, "")
+        if unit in ("session", "pageview", "device"):
+            return str(getattr(self, unit))
+        return ""
 
 
 @dataclass
