@@ -1,26 +1,12 @@
 #!/usr/bin/env bash
-# The Python client's tests (client/python): a venv in .cache/python-venv with pytest, mypy and
-# the client installed by pip from client/python (as a producer installs it); mypy --strict over
-# the package and tests/typecheck_usage.py (the API as a producer uses it); then pytest against a
-# real edge built from this tree (INTAKE_BIN, default bin/intake). Idempotent: the venv is made
-# once, and pip runs again only when client/python's files changed (a hash in the venv).
-# Extra arguments go to pytest (scripts/python/test.sh -k spool).
+# The Python client's tests (client/python): the venv (scripts/python/venv.sh: pytest, mypy and the
+# client installed by pip from client/python); mypy --strict over the package and
+# tests/typecheck_usage.py (the API as a producer uses it); then pytest against a real edge built
+# from this tree (INTAKE_BIN, default bin/intake). Extra arguments go to pytest (test.sh -k spool).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PYTHON=${PYTHON:-python3}
-VENV=.cache/python-venv
-PYTEST_SPEC='pytest>=8,<10'
-MYPY_SPEC='mypy>=1.11,<3'
-
-if [ ! -x "$VENV/bin/python" ]; then
-	"$PYTHON" -m venv "$VENV"
-fi
-stamp=$( (echo "$PYTEST_SPEC $MYPY_SPEC"; git ls-files -co --exclude-standard client/python | grep -v '^client/python/tests/' | sort | xargs sha256sum) | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$VENV/.intake-client-stamp" 2>/dev/null)" != "$stamp" ]; then
-	"$VENV/bin/python" -m pip install -q --disable-pip-version-check "$PYTEST_SPEC" "$MYPY_SPEC"
-	"$VENV/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./client/python
-	echo "$stamp" >"$VENV/.intake-client-stamp"
-fi
+bash scripts/python/venv.sh
 cd client/python
-"../../$VENV/bin/python" -m mypy --strict --no-error-summary src/intake_client tests/typecheck_usage.py
-INTAKE_BIN=${INTAKE_BIN:-$PWD/../../bin/intake} exec "../../$VENV/bin/python" -m pytest -q "$@"
+py=../../.cache/python-venv/bin/python
+"$py" -m mypy --strict --no-error-summary src/intake_client tests/typecheck_usage.py
+INTAKE_BIN=${INTAKE_BIN:-$PWD/../../bin/intake} exec "$py" -m pytest -q "$@"
