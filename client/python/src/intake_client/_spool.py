@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import struct
-import time
+import threading
 import zlib
 from typing import Any, BinaryIO, Dict, List, Optional, Tuple
 
@@ -73,8 +73,13 @@ class Spool:
         self.recovered = 0
         self.recovered_bytes = 0
         self._dirty = False
-        self._last_sync = time.monotonic()
+        self._wmu = threading.Lock()  # the writer's file, against the background fsync
         self._recover()
+        self._closing = threading.Event()
+        self._syncer: Optional[threading.Thread] = None
+        if fsync is not None and fsync > 0:
+            self._syncer = threading.Thread(target=self._sync_loop, args=(fsync,), name="intake-spool-fsync", daemon=True)
+            self._syncer.start()
 
     def _path(self, seg: int) -> str:
         return os.path.join(self.dir, "%020d%s" % (seg, _SUFFIX))
@@ -161,26 +166,32 @@ class Spool:
 
     def append(self, rec: Record) -> int:
         """Writes rec (one write) and returns its size on disk. Callers serialize appends."""
-        if self.woff >= self.seg_bytes:
-            self._sync()
-            self._wf.close()
-            self.wseg += 1
-            self._wf = open(self._path(self.wseg), "ab")
-            self.woff = 0
         p = _payload(rec)
         frame = _HEADER.pack(len(p), zlib.crc32(p)) + p
-        os.write(self._wf.fileno(), frame)  # unbuffered: the kernel has it when this returns
-        self.woff += len(frame)
-        self._dirty = True
-        if self.fsync is not None and (self.fsync == 0 or time.monotonic() - self._last_sync >= self.fsync):
-            self._sync()
+        with self._wmu:
+            if self.woff >= self.seg_bytes:
+                self._sync_locked()
+                self._wf.close()
+                self.wseg += 1
+                self._wf = open(self._path(self.wseg), "ab")
+                self.woff = 0
+            os.write(self._wf.fileno(), frame)  # unbuffered: the kernel has it when this returns
+            self.woff += len(frame)
+            self._dirty = True
+            if self.fsync == 0:
+                self._sync_locked()
         return len(frame)
 
-    def _sync(self) -> None:
+    def _sync_locked(self) -> None:
         if self._dirty and self.fsync is not None:
             os.fsync(self._wf.fileno())
         self._dirty = False
-        self._last_sync = time.monotonic()
+
+    def _sync_loop(self, every: float) -> None:
+        """fsyncs new data at most every interval: a machine crash loses at most that much."""
+        while not self._closing.wait(every):
+            with self._wmu:
+                self._sync_locked()
 
     def read(self, max_events: int, max_bytes: int, avail: int) -> Tuple[List[Record], int, Pos]:
         """Reads the next batch (at least one record of the avail whole ones waiting): records,
@@ -236,8 +247,12 @@ class Spool:
         self.cursor = end
 
     def close(self) -> None:
-        self._sync()
-        self._wf.close()
+        self._closing.set()
+        if self._syncer is not None:
+            self._syncer.join()
+        with self._wmu:
+            self._sync_locked()
+            self._wf.close()
         if self._rf is not None:
             self._rf.close()
         self._lock.close()
