@@ -357,14 +357,7 @@ class Client:
     # -- events and sampling ------------------------------------------------------------------
 
     def _prepare(self, ev: Union[Event, UnitEvent], now: float) -> Tuple[Record, Optional[Units]]:
-        return prepare(
-            ev,
-            max_bytes=self._max_event_bytes,
-            default_stream=self._default_stream,
-            default_schema=self._default_schema,
-            fill_dt=self._fill_dt,
-            now=now,
-        )
+        return prepare(ev, self._max_event_bytes, self._default_stream, self._default_schema, self._fill_dt, now)
 
     def _units_of(self, ev: Optional[Units]) -> Units:
         return self._units.with_(ev) if ev else self._units

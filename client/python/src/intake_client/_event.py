@@ -56,7 +56,7 @@ class UnitEvent:
     units: Units
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """A prepared event: its JSON (with meta.id) and what the client needs to know of it."""
 
@@ -86,7 +86,6 @@ def _dumps(obj: Any) -> bytes:
 
 def prepare(
     event: Union[Event, UnitEvent],
-    *,
     max_bytes: int,
     default_stream: str,
     default_schema: str,
