@@ -7,7 +7,8 @@ The event is the README's example/click (about 150 bytes of JSON). Rounds altern
 baseline; each figure is the median of the rounds.
 
   send-100:   Client.send of 100 events at a time, each call waiting for Kafka's acknowledgements;
-              the events given as dicts, or as bytes of JSON
+              the events given as dicts, or as bytes of JSON; gzipped, as by default (the body is
+              over 8 KiB), and not (gzip_min_bytes=None), as the baseline posts it
   baseline:   http.client on one keep-alive connection posting the body send-100 posts (the
               events with their meta.id), one after the other, reading each answer
   baseline + json.dumps: the same, encoding the 100 dicts (ids in) with json.dumps each time,
@@ -81,8 +82,10 @@ def main() -> None:
             r.read()
             return 100
 
-        figures: dict = {"send-100 (dicts)": [], "send-100 (bytes)": [], "baseline http.client": [],
+        figures: dict = {"send-100 (dicts)": [], "send-100 (dicts, no gzip)": [], "send-100 (bytes)": [], "baseline http.client": [],
                          "baseline + json.dumps": [], "enqueue": []}
+        plain = Client(w.url, gzip_min_bytes=None)
+        plain.send(events[0])
         with Client(w.url) as c:
             c.send(events[0])  # the stream config, the connection
             for _ in range(args.rounds):
@@ -95,7 +98,12 @@ def main() -> None:
                     rs = c.send(*raw)
                     assert rs[-1].ok, rs[-1]
                     return 100
+                def send_plain() -> int:
+                    rs = plain.send(*events)
+                    assert rs[-1].ok, rs[-1]
+                    return 100
                 figures["send-100 (dicts)"].append(timed(args.seconds, send_dicts))
+                figures["send-100 (dicts, no gzip)"].append(timed(args.seconds, send_plain))
                 figures["baseline http.client"].append(timed(args.seconds, bare))
                 figures["send-100 (bytes)"].append(timed(args.seconds, send_raw))
                 figures["baseline + json.dumps"].append(timed(args.seconds, bare_dumps))
@@ -116,11 +124,12 @@ def main() -> None:
                 cpu.send(*evs)
             cpu_figures[name] = (time.process_time() - t) / (200 * 100) * 1e6
         cpu.close()
+        plain.close()
         base = statistics.median(figures["baseline http.client"])
         print(f"Python {sys.version.split()[0]}, {args.rounds} rounds of {args.seconds}s, median events/s:")
         for name, xs in figures.items():
             m = statistics.median(xs)
-            print(f"  {name:22s} {m:9.0f} events/s  {100 * m / base:5.1f}% of the bare loop   rounds: "
+            print(f"  {name:26s} {m:9.0f} events/s  {100 * m / base:5.1f}% of the bare loop   rounds: "
                   + " ".join(f"{x:.0f}" for x in xs))
         print("client CPU per event, no network: " + ", ".join(f"{k} {v:.1f} us" for k, v in cpu_figures.items()))
     finally:
