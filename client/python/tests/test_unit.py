@@ -208,3 +208,29 @@ def test_spool_torn_tail_and_damaged_cursor(tmp_path):
     assert c.stats().recovered == 5
     with pytest.raises(Exception):
         c.close(timeout=0.1)
+
+
+def test_spool_rotates_segments_and_retries_in_order(stub, tmp_path):
+    """Small segments: rotated while the sender reads them, deleted once acknowledged. The edge
+    fails the first batches (503) past max_attempts: with a spool the batch stays and is tried
+    again, still in order, until the edge takes it."""
+    s = stub(*[(503, {}, b"")] * 5, (201, {}, b""))
+    c, w = client(s.url, spool_dir=str(tmp_path), spool_segment_bytes=2000, batch_events=40,
+                  flush_interval=60, max_attempts=2)
+    ids = []
+    for i in range(200):
+        ev = click(page=i + 1, meta={"stream": "test.in", "id": f"33333333-0000-4000-8000-{i:012d}"})
+        ids.append(ev["meta"]["id"])
+        c.enqueue(ev)
+    assert len([f for f in os.listdir(tmp_path) if f.endswith(".seg")]) > 5
+    assert c.flush(30)
+    st = c.stats()
+    assert st.accepted == 200 and st.failed == 0 and st.queued == 0, st
+    accepted = [e["meta"]["id"] for _, body in s.requests[5:] for e in body]
+    assert accepted == ids, "in order, each once after the failures"
+    assert w.waits, "paused between the rounds"
+    c.close()
+    assert len([f for f in os.listdir(tmp_path) if f.endswith(".seg")]) == 1, "acknowledged segments deleted"
+    again = Client(s.url, stream_config_refresh=None, spool_dir=str(tmp_path))
+    assert again.stats().recovered == 0
+    again.close()
