@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any, Dict
 
 from intake_client import Client, new_event
 
@@ -25,7 +26,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 
-    def click(page: int, button: str = "save") -> dict:
+    def click(page: int, button: str = "save") -> Dict[str, Any]:
         return new_event("example.click", "/example/click/1.0.0", {"page": {"id": page}, "button": button})
 
     with Client(args.url, api_key=args.api_key, developer_mode=args.dev, spool_dir=args.spool) as c:

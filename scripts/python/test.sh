@@ -8,5 +8,5 @@ cd "$(dirname "$0")/../.."
 bash scripts/python/venv.sh
 cd client/python
 py=../../.cache/python-venv/bin/python
-"$py" -m mypy --strict --no-error-summary src/intake_client tests/typecheck_usage.py
+"$py" -m mypy --strict --no-error-summary src/intake_client tests/typecheck_usage.py example.py
 INTAKE_BIN=${INTAKE_BIN:-$PWD/../../bin/intake} exec "$py" -m pytest -q "$@"
