@@ -234,3 +234,27 @@ def test_spool_rotates_segments_and_retries_in_order(stub, tmp_path):
     again = Client(s.url, stream_config_refresh=None, spool_dir=str(tmp_path))
     assert again.stats().recovered == 0
     again.close()
+
+
+def test_close_gives_up_on_a_request_in_flight():
+    """An edge that never answers: close(timeout) ends the request in flight instead of waiting
+    for request_timeout, and says the event was not delivered."""
+    import socket
+    import time
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    held = []
+    threading.Thread(target=lambda: held.append(srv.accept()), daemon=True).start()
+    c = Client(f"http://127.0.0.1:{srv.getsockname()[1]}", stream_config_refresh=None, request_timeout=60, flush_interval=0.01)
+    c.enqueue(click())
+    until_held = time.monotonic() + 5
+    while not held and time.monotonic() < until_held:
+        time.sleep(0.01)
+    start = time.monotonic()
+    with pytest.raises(Exception, match="1 events not delivered"):
+        c.close(timeout=0.2)
+    assert time.monotonic() - start < 5
+    assert c.stats().failed == 1
+    srv.close()

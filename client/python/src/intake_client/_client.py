@@ -8,6 +8,7 @@ import http.client
 import json
 import logging
 import random
+import socket
 import threading
 import time
 import urllib.parse
@@ -171,6 +172,8 @@ class Client:
         self._throttle: Dict[str, Tuple[float, int]] = {}
         self._throttle_mu = threading.Lock()
         self._local = threading.local()  # one HTTP connection per thread
+        self._conns: "set[http.client.HTTPConnection]" = set()  # every thread's, for close to abort
+        self._conns_mu = threading.Lock()
         self._stop = threading.Event()  # close gave up: waits and posts end
         self._closed = False
         self._close_mu = threading.Lock()
@@ -327,6 +330,8 @@ class Client:
             gave_up = any(t.is_alive() for t in self._senders)
             self._stop.set()
             self._q.stop()
+            if gave_up:
+                self._abort_conns()
             for t in self._senders:
                 t.join()
             if self._poller is not None:
@@ -761,6 +766,8 @@ class Client:
             else:
                 c = http.client.HTTPConnection(self._netloc, timeout=self._timeout)
             self._local.conn = c
+            with self._conns_mu:
+                self._conns.add(c)
         return c
 
     def _close_conn(self) -> None:
@@ -768,6 +775,21 @@ class Client:
         if c is not None:
             c.close()
             self._local.conn = None
+            with self._conns_mu:
+                self._conns.discard(c)
+
+    def _abort_conns(self) -> None:
+        """Ends the requests in flight on every thread's connection (close gave up): the blocked
+        reads fail at once, as the Go client's cancelled contexts do."""
+        with self._conns_mu:
+            conns = list(self._conns)
+        for c in conns:
+            sock = c.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def _request(self, method: str, path: str, body: Optional[bytes], headers: Dict[str, str]) -> Tuple[int, Dict[str, str], bytes]:
         """One request on this thread's keep-alive connection (a fresh one once, when the edge
