@@ -6,7 +6,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-js test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
+.PHONY: all build run test test-go test-js test-python bench-python test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
         kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults test-fleet \
         image test-image test-deploy
 
@@ -22,8 +22,8 @@ run: build
 
 ## test: every Go test, then the concurrent packages again under the race detector; then the
 ## deployment kit (test-deploy: image, Helm chart, systemd unit); then the browser client's tests
-## (test-js); then the Prometheus alert rules (test-alerts)
-test: test-go test-deploy test-js test-alerts
+## (test-js), the Python client's (test-python); then the Prometheus alert rules (test-alerts)
+test: test-go test-deploy test-js test-python test-alerts
 
 ## test-go: vet, every Go test (the Go client's against a real edge, test/client, among them), then
 ## the concurrent packages again under the race detector; then the same for the Go client's own
@@ -66,6 +66,19 @@ test-image: image
 ## verify and security where it exists)
 test-deploy: test-image build
 	cd deploy/tools && $(GO) vet ./... && INTAKE_BIN=$(CURDIR)/bin/intake $(GO) test -count=1 ./helmcheck/ ./systemdcheck/
+
+## test-python: the Python client (client/python): a venv in .cache/python-venv (pip installs
+## pytest, mypy and the client from client/python; again only when its files change), mypy
+## --strict, then pytest against a running edge built from this tree (scripts/python/test.sh)
+test-python: build
+	INTAKE_BIN=$(CURDIR)/bin/intake bash scripts/python/test.sh
+
+## bench-python: events/s through the Python client to a local edge (bin/intake serve, broker apart)
+## beside a bare http.client loop posting the same bodies (client/python/tests/bench_throughput.py);
+## DURATION=3 seconds per case and round, ROUNDS=3
+bench-python: build
+	bash scripts/python/venv.sh
+	INTAKE_BIN=$(CURDIR)/bin/intake .cache/python-venv/bin/python client/python/tests/bench_throughput.py --seconds $(or $(DURATION),3) --rounds $(or $(ROUNDS),3)
 
 ## test-alerts: promtool check rules and promtool test rules over deploy/prometheus (the alert
 ## rules, data quality and operations, and their unit tests); promtool comes from Debian's prometheus package, installed by
