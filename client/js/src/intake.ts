@@ -228,6 +228,8 @@ export function createClient(o: ClientOptions): Client {
   let wake: ReturnType<typeof setTimeout> | 0 = 0; // the next retry, while waiting for it
   let fresh: Rec[] = []; // submitted, not yet in storage
   const own = new Map<string, Rec>(); // this page's events not yet accepted, for a send on hide
+  const unsaved = new Set<string>(); // ids of this page's events not yet known to be in storage
+  const spill = "intake-unsaved " + base; // where a page that is left puts them (synchronously)
   const flying = new Set<string>(); // ids whose request is on its way
   let attempt = 0; // failed attempts in a row
   let solo = 0; // requests to send with one event each (to find the one the edge will never take)
@@ -347,7 +349,8 @@ export function createClient(o: ClientOptions): Client {
       add.length
         ? (b) => {
             const q = b.q;
-            q.push(...add);
+            const has = new Set(q.map((r) => r[0]));
+            for (const r of add) has.has(r[0]) || q.push(r); // a spilled copy may have been written too
             let n = q.reduce((s, r) => s + r[2], 0);
             while (q.length > (o.maxQueueEvents || 1000) || n > (o.maxQueueBytes || 1e6)) {
               n -= q.shift()![2];
@@ -355,7 +358,7 @@ export function createClient(o: ClientOptions): Client {
             }
           }
         : undefined,
-    );
+    ).then((b) => (add.forEach((r) => unsaved.delete(r[0])), b));
   }
 
   /** Requests of at most max bytes. */
@@ -379,6 +382,7 @@ export function createClient(o: ClientOptions): Client {
     }
     const r: Rec = [e.meta.id, j, n];
     own.set(r[0], r);
+    unsaved.add(r[0]);
     // In storage before the page can go on: a reload or a crash right after keeps it.
     fresh.push(r) < 2 && Promise.resolve().then(persist);
     if (own.size >= (o.batchSize || 10)) pump();
@@ -459,6 +463,10 @@ export function createClient(o: ClientOptions): Client {
    * request's answer, if the page lives to read it, settles them; a beacon's never does, and the
    * next page sends those again (same meta.id: deduplicated downstream). */
   function hide(left?: boolean) {
+    // IndexedDB may not finish before the page is gone: what it has not confirmed goes to
+    // localStorage now, and the next page adds it to the queue.
+    const un = [...own.values()].filter((r) => unsaved.has(r[0]));
+    if (left && un.length) storage(spill, JSON.stringify(JSON.parse(storage(spill) || "[]").concat(un)));
     if (fresh.length) persist();
     if (nav.onLine === false) return;
     for (const batch of chunks([...own.values()].filter((r) => !flying.has(r[0])))) {
@@ -520,6 +528,12 @@ export function createClient(o: ClientOptions): Client {
       pump();
     });
   }
+  try {
+    fresh.push(...JSON.parse(storage(spill) || "[]"));
+  } catch {
+    // broken: nothing to add
+  }
+  storage(spill, "[]");
   pump(); // what earlier pages left
   if (dev) console.info(P + "developer mode: each event goes to " + base + "/v1/events?debug=true, out of sample too");
 
