@@ -423,10 +423,17 @@ export function createClient(o: ClientOptions): Client {
     ids.forEach((i) => flying.add(i));
     try {
       const r = await fetch(u, { method: "POST", body: "[" + batch.map((r) => r[1]).join() + "]", headers, keepalive: true });
+      // Read whole: until then the request counts against the browser's keepalive quota (64 KiB).
+      const t = await r.text();
       const s = r.status;
       retry = [];
       if (s == 207 || s > 299) {
-        const j = await r.json().catch(noop);
+        let j: any;
+        try {
+          j = JSON.parse(t);
+        } catch {
+          // no lists
+        }
         wait = +r.headers.get("Retry-After")! * 1000 || Date.parse(r.headers.get("Retry-After")!) - Date.now() || 0;
         if (j?.invalid) {
           // EventGate's lists (a browser's entries carry the index): invalid events are dropped, the
