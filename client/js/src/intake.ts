@@ -396,16 +396,18 @@ export function createClient(o: ClientOptions): Client {
     timer = 0;
     if (busy) return (again = 1), busy;
     const drain = async () => {
-      for (;;) {
-        // What another page sent, or the bounds dropped, is no longer this page's to send on hide
-        // (events submitted before persist() are written before it reads).
-        const mine = [...own.keys()];
-        const b = await persist();
+      // What another page sent, or the bounds dropped, is no longer this page's to send on hide
+      // (events submitted before a read are written before it).
+      let mine = [...own.keys()];
+      for (let b: Box | 0 = await persist(); ; ) {
         const inq = new Set(b.q.map((r) => r[0]));
         for (const id of mine) inq.has(id) || own.delete(id);
         if (wake || nav.onLine === false) return; // a retry waits; "online" pumps again
         const [batch] = chunks(b.q.filter((r) => !flying.has(r[0])));
-        if (!batch || !(await post(solo ? (solo--, batch.slice(0, 1)) : batch))) return;
+        mine = [...own.keys()];
+        // The queue as the answer's transaction left it: no second read unless events were added.
+        if (!batch || !(b = await post(solo ? (solo--, batch.slice(0, 1)) : batch))) return;
+        if (fresh.length) b = await persist();
       }
     };
     return (busy = (nav.locks ? nav.locks.request(key, drain) : drain()).finally(() => {
@@ -415,8 +417,8 @@ export function createClient(o: ClientOptions): Client {
   }
 
   /** Posts a batch and settles it by the answer: accepted and invalid events leave the storage; a
-   * retry is scheduled for the others. Resolves to whether the next batch may go at once. */
-  async function post(batch: Rec[]): Promise<boolean> {
+   * retry is scheduled for the others. Resolves to the queue when the next batch may go at once. */
+  async function post(batch: Rec[]): Promise<Box | 0> {
     const ids = batch.map((r) => r[0]);
     let retry = ids;
     let wait = 0;
@@ -449,12 +451,10 @@ export function createClient(o: ClientOptions): Client {
     }
     const keep = new Set(retry);
     const done = new Set(ids.filter((i) => !keep.has(i)));
-    if (done.size) {
-      await update((b) => (b.q = b.q.filter((r) => !done.has(r[0]))));
-      done.forEach((i) => own.delete(i));
-    }
+    const b = await update(done.size ? (b) => (b.q = b.q.filter((r) => !done.has(r[0]))) : undefined);
+    done.forEach((i) => own.delete(i));
     ids.forEach((i) => flying.delete(i)); // only now: a drain meanwhile would send them again
-    if (!retry.length || wait < 0) return !(attempt = 0);
+    if (!retry.length || wait < 0) return (attempt = 0), b;
     // Full jitter, never sooner than Retry-After.
     wake = setTimeout(
       () => {
@@ -463,7 +463,7 @@ export function createClient(o: ClientOptions): Client {
       },
       Math.max(wait, Math.random() * Math.min(60000, 1000 * 2 ** attempt++)),
     );
-    return false;
+    return 0;
   }
 
   /** The page is hidden or left: sends this page's events at once (kept in storage all the same). A
