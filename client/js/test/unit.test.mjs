@@ -382,6 +382,25 @@ test("page hide: left, a beacon (the events stay stored); hidden, a request whos
   assert.deepEqual(sentEvents().map((e) => e.n), [2, 1, 3]);
 });
 
+test("a page left before its events are confirmed in storage: they go to localStorage at once, and the next page queues them once", async () => {
+  const on = {};
+  setGlobal("addEventListener", (type, f) => (on[type] = f));
+  setGlobal("document", { visibilityState: "visible", addEventListener: (type, f) => (on[type] = f) });
+  navigator.onLine = false;
+  const c = createClient({ url: "https://edge.test", streamConfig: null });
+  const id = c.submit("s", { n: 1 });
+  on.pagehide(); // in the same task: the storage write has not finished
+  const spilled = JSON.parse(localStorage.getItem("intake-unsaved https://edge.test"));
+  assert.deepEqual(spilled.map((r) => r[0]), [id]);
+  await c.stats(); // here the write does finish: the event is stored and spilled
+  navigator.onLine = true;
+  const next = createClient({ url: "https://edge.test", streamConfig: null });
+  assert.equal(localStorage.getItem("intake-unsaved https://edge.test"), "[]", "taken");
+  await next.flush();
+  assert.deepEqual(sentEvents().map((e) => e.meta.id), [id], "once");
+  assert.equal((await next.stats()).queued, 0);
+});
+
 test("apiKey and headers: fetch with the headers (CORS), never a beacon", async () => {
   const on = {};
   setGlobal("addEventListener", (type, f) => (on[type] = f));
