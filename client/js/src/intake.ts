@@ -1,9 +1,12 @@
 /**
- * intake's browser client: queues events, fills in what every event needs (meta.stream, meta.id,
- * dt, $schema), samples them by the stream configuration of GET /v1/streams, and sends them in
- * batches with navigator.sendBeacon (text/plain: no CORS preflight), also when the page is hidden
- * or left. Developer mode sends each event at once to ?debug=true and logs the edge's verdict, or
- * why the event was not sent.
+ * intake's browser client: fills in what every event needs (meta.stream, meta.id, dt, $schema),
+ * samples events by the stream configuration of GET /v1/streams, keeps them in the page's storage
+ * (IndexedDB, else localStorage, else memory; bounded, oldest dropped) until the edge accepted them,
+ * and sends them in order in batches (fetch, text/plain: no CORS preflight) when the browser is
+ * online, retrying with backoff and full jitter, never sooner than Retry-After. A page hidden or
+ * left sends what it holds at once (a beacon); those events leave the storage only when the edge's
+ * answer is read, else the next page sends them again (same meta.id). Developer mode sends each
+ * event at once to ?debug=true and logs the edge's verdict, or why the event was not sent.
  *
  * No runtime dependencies; the script build must stay under 4 KB gzip (npm run size).
  */
@@ -57,14 +60,31 @@ export interface ClientOptions {
   /** Largest request body, bytes: bigger batches are split, a bigger event is dropped with a
    * warning (browsers refuse keepalive bodies over 64 KiB in all). Default 60000. */
   maxBeaconBytes?: number;
+  /** Most events kept in storage until the edge accepts them; beyond, the oldest are dropped
+   * (counted in stats().dropped). Default 1000. */
+  maxQueueEvents?: number;
+  /** Most bytes (UTF-8 JSON) kept in storage; beyond, the oldest events are dropped. Default 1000000. */
+  maxQueueBytes?: number;
+}
+
+/** What the storage holds: stats(). */
+export interface QueueStats {
+  /** Events kept until the edge accepts them (of every page of this origin sending to this edge). */
+  queued: number;
+  /** Their bytes (UTF-8 JSON). */
+  bytes: number;
+  /** Events dropped so far because the storage was full (maxQueueEvents, maxQueueBytes), oldest first. */
+  dropped: number;
 }
 
 export interface Client {
   /** Queues an event for a stream and returns its meta.id. The event object is not changed. */
   submit(stream: string, event?: IntakeEvent): string;
   /** Sends what is queued now (after the stream configuration arrived, or failed); resolves when
-   * the beacons are queued by the browser or the fetches answered. */
+   * the edge answered for all of it, or the client waits to retry (offline, backoff). */
   flush(): Promise<void>;
+  /** What the storage holds, and how many events its bounds dropped. */
+  stats(): Promise<QueueStats>;
   /** The stream configuration in use once it is loaded; null or undefined: none. */
   config(): Promise<StreamConfigs | null | undefined>;
   /** Whether this client runs in developer mode. */
@@ -72,6 +92,10 @@ export interface Client {
 }
 
 type Ev = IntakeEvent & { meta: { stream: string; id: string } };
+/** A queued event: its meta.id, its JSON, its bytes (UTF-8). */
+type Rec = [string, string, number];
+/** The queue as stored: events in order, and how many the bounds dropped. */
+type Box = { q: Rec[]; d: number };
 
 const P = "[intake] ";
 const UNITS: unknown[] = ["session", "pageview", "device"];
@@ -173,10 +197,12 @@ export function unitId(unit: SampleUnit): string {
   return ids[k];
 }
 
+/** localStorage's value of key, or sets it (then "" when it could). */
 function storage(key: string, value?: string): string | null | undefined {
   try {
     if (value == null) return localStorage.getItem(key);
     localStorage.setItem(key, value);
+    return "";
   } catch {
     // Private mode or no DOM: nothing kept.
   }
@@ -188,15 +214,29 @@ export function createClient(o: ClientOptions): Client {
   const max = o.maxBeaconBytes || 60000;
   const headers: Record<string, string> = { "Content-Type": "text/plain", ...o.headers };
   if (o.apiKey) headers.Authorization = "Bearer " + o.apiKey;
-  // Beacons carry no headers of ours: only plain clients use them (and no-cors fetch).
+  // Beacons carry no headers of ours: only plain clients use them.
   const plain = !o.apiKey && !o.headers;
   const dev = o.developerMode ?? storage("intake-debug") == "1";
   const enc = new TextEncoder();
+  const u = base + "/v1/events";
+  const key = "intake-queue " + base; // the stored queue: IndexedDB "intake" store "q", or localStorage
+  const nav = typeof navigator != "undefined" ? navigator : ({} as Navigator);
 
   // The stream configuration: undefined until it is loaded (and when it cannot be), null for none.
   let config = o.streamConfig;
-  let queue: [string, number][] = [];
-  let timer: ReturnType<typeof setTimeout> | 0 = 0;
+  let timer: ReturnType<typeof setTimeout> | 0 = 0; // batch interval
+  let wake: ReturnType<typeof setTimeout> | 0 = 0; // the next retry, while waiting for it
+  let fresh: Rec[] = []; // submitted, not yet in storage
+  const own = new Map<string, Rec>(); // this page's events not yet accepted, for a send on hide
+  const unsaved = new Set<string>(); // ids of this page's events not yet known to be in storage
+  const spill = "intake-unsaved " + base; // where a page that is left puts them (synchronously)
+  const flying = new Set<string>(); // ids whose request is on its way
+  let attempt = 0; // failed attempts in a row
+  let solo = 0; // requests to send with one event each (to find the one the edge will never take)
+  let busy: Promise<unknown> | 0 = 0;
+  let again = 0;
+  let mem: Box | 0 = 0; // the queue when no storage works
+  let db: Promise<IDBDatabase | 0> | undefined;
   const pending = new Set<Promise<unknown>>(); // developer-mode requests in flight
   // Events submitted before the stream configuration arrived (at most 128, as Metrics Platform
   // keeps them); 0 once it did, or could not.
@@ -258,6 +298,81 @@ export function createClient(o: ClientOptions): Client {
     }
   }
 
+  /** Applies f to the stored queue (IndexedDB, else localStorage, else memory) and resolves to
+   * it; without f, only reads it. One transaction: pages of one origin never lose each other's writes. */
+  function update(f?: (b: Box) => void): Promise<Box> {
+    db ||= new Promise<IDBDatabase | 0>((res) => {
+      const r = indexedDB.open("intake");
+      r.onupgradeneeded = () => r.result.createObjectStore("q");
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => res(0);
+    }).catch(() => 0 as const); // no IndexedDB (old or private browsers): localStorage
+    return db
+      .then(
+        (d) =>
+          new Promise<Box>((res, rej) => {
+            if (!d) throw 0;
+            const t = d.transaction("q", f ? "readwrite" : "readonly");
+            const s = t.objectStore("q");
+            const g = s.get(key);
+            let b: Box;
+            g.onsuccess = () => {
+              b = g.result || { q: [], d: 0 };
+              if (f) f(b), s.put(b, key);
+            };
+            t.oncomplete = () => res(b);
+            t.onabort = rej;
+          }),
+      )
+      .catch(() => {
+        // IndexedDB failed (quota, closed): localStorage from now on.
+        db = Promise.resolve(0);
+        let b: Box | 0 | null = mem;
+        try {
+          b ||= JSON.parse(storage(key)!);
+        } catch {
+          // broken: a new queue
+        }
+        b ||= { q: [], d: 0 };
+        if (f) {
+          f(b);
+          if (!mem && storage(key, JSON.stringify(b)) == null) mem = b; // full or no localStorage
+        }
+        return b;
+      });
+  }
+
+  /** Writes the submitted events to storage, dropping the oldest beyond the bounds; resolves to the queue. */
+  function persist(): Promise<Box> {
+    const add = fresh.splice(0);
+    return update(
+      add.length
+        ? (b) => {
+            const q = b.q;
+            const has = new Set(q.map((r) => r[0]));
+            for (const r of add) has.has(r[0]) || q.push(r); // a spilled copy may have been written too
+            let n = q.reduce((s, r) => s + r[2], 0);
+            while (q.length > (o.maxQueueEvents || 1000) || n > (o.maxQueueBytes || 1e6)) {
+              n -= q.shift()![2];
+              b.d++ || console.warn(P + "storage full: the oldest events are dropped (stats().dropped counts them)");
+            }
+          }
+        : undefined,
+    ).then((b) => (add.forEach((r) => unsaved.delete(r[0])), b));
+  }
+
+  /** Requests of at most max bytes. */
+  function chunks(recs: Rec[]): Rec[][] {
+    const out: Rec[][] = [];
+    let size = max;
+    for (const r of recs) {
+      if (size + r[2] + 1 > max) out.push([]), (size = 1);
+      out[out.length - 1].push(r);
+      size += r[2] + 1;
+    }
+    return out;
+  }
+
   function enqueue(e: Ev) {
     const j = JSON.stringify(e);
     const n = enc.encode(j).length;
@@ -265,44 +380,107 @@ export function createClient(o: ClientOptions): Client {
       console.warn(P + "dropped an event of stream " + e.meta.stream + ": " + n + " bytes, over maxBeaconBytes " + max, e);
       return;
     }
-    queue.push([j, n]);
-    if (queue.length >= (o.batchSize || 10)) send();
-    else timer ||= setTimeout(send, o.flushInterval ?? 5000);
+    const r: Rec = [e.meta.id, j, n];
+    own.set(r[0], r);
+    unsaved.add(r[0]);
+    // In storage before the page can go on: a reload or a crash right after keeps it.
+    fresh.push(r) < 2 && Promise.resolve().then(persist);
+    if (own.size >= (o.batchSize || 10)) pump();
+    else timer ||= setTimeout(pump, o.flushInterval ?? 5000);
   }
 
-  /** Sends the queue now, in requests of at most max bytes. */
-  function send(): Promise<unknown> {
+  /** Sends the stored queue, one request at a time, in order, until it is empty, the browser is
+   * offline or a retry waits. One page of the origin at a time (Web Locks) sends it. */
+  function pump(): Promise<unknown> {
     clearTimeout(timer);
     timer = 0;
-    const out: Promise<unknown>[] = [];
-    let batch: string[] = [];
-    let size = 1;
-    const post = () => {
-      if (batch.length) out.push(transmit("[" + batch.join() + "]"));
-      batch = [];
-      size = 1;
+    if (busy) return (again = 1), busy;
+    const drain = async () => {
+      // What another page sent, or the bounds dropped, is no longer this page's to send on hide
+      // (events submitted before a read are written before it).
+      let mine = [...own.keys()];
+      for (let b: Box | 0 = await persist(); ; ) {
+        const inq = new Set(b.q.map((r) => r[0]));
+        for (const id of mine) inq.has(id) || own.delete(id);
+        if (wake || nav.onLine === false) return; // a retry waits; "online" pumps again
+        const [batch] = chunks(b.q.filter((r) => !flying.has(r[0])));
+        mine = [...own.keys()];
+        // The queue as the answer's transaction left it: no second read unless events were added.
+        if (!batch || !(b = await post(solo ? (solo--, batch.slice(0, 1)) : batch))) return;
+        if (fresh.length) b = await persist();
+      }
     };
-    for (const [j, n] of queue) {
-      if (size + n + 1 > max) post();
-      batch.push(j);
-      size += n + 1;
-    }
-    queue = [];
-    post();
-    return Promise.all(out);
+    return (busy = (nav.locks ? nav.locks.request(key, drain) : drain()).finally(() => {
+      busy = 0;
+      if (again) (again = 0), pump();
+    }));
   }
 
-  function transmit(body: string): Promise<unknown> {
-    const u = base + "/v1/events?hasty=true";
+  /** Posts a batch and settles it by the answer: accepted and invalid events leave the storage; a
+   * retry is scheduled for the others. Resolves to the queue when the next batch may go at once. */
+  async function post(batch: Rec[]): Promise<Box | 0> {
+    const ids = batch.map((r) => r[0]);
+    let retry = ids;
+    let wait = 0;
+    ids.forEach((i) => flying.add(i));
     try {
-      if (plain && navigator.sendBeacon(u, new Blob([body], { type: "text/plain" }))) return Promise.resolve();
+      const r = await fetch(u, { method: "POST", body: "[" + batch.map((r) => r[1]).join() + "]", headers, keepalive: true });
+      // Read whole: until then the request counts against the browser's keepalive quota (64 KiB).
+      const t = await r.text();
+      const s = r.status;
+      retry = [];
+      if (s == 207 || s > 299) {
+        let j: any;
+        try {
+          j = JSON.parse(t);
+        } catch {
+          // no lists
+        }
+        wait = +r.headers.get("Retry-After")! * 1000 || Date.parse(r.headers.get("Retry-After")!) - Date.now() || 0;
+        if (j?.invalid) {
+          // EventGate's lists (a browser's entries carry the index): invalid events are dropped, the
+          // "error" ones (Kafka unavailable, a stream's rate limit) retried.
+          for (const e of j.invalid) console.warn(P + "the edge refused an event: " + e.context?.errorsText, batch[e.index]?.[1]);
+          retry = (j.error || []).map((e: any) => ids[e.index]);
+        } else if (s == 408 || s == 429 || s > 499) retry = ids;
+        else if (ids.length > 1) (solo = ids.length), (retry = ids), (wait = -1); // find the culprit
+        else console.warn(P + "HTTP " + s + " from " + u + ": the edge will not take this event, dropped", batch[0][1]);
+      }
     } catch {
-      // No sendBeacon (or it threw): fetch below.
+      // Offline, the edge unreachable, or CORS (is this origin in the edge's allowed_origins?).
     }
-    return fetch(u, { method: "POST", body, headers, keepalive: true, mode: plain ? "no-cors" : "cors" }).then(
-      (r) => r.ok || r.type == "opaque" || console.warn(P + "HTTP " + r.status + " from " + u),
-      (err) => console.warn(P + "cannot send events to " + u, err),
+    const keep = new Set(retry);
+    const done = new Set(ids.filter((i) => !keep.has(i)));
+    const b = await update(done.size ? (b) => (b.q = b.q.filter((r) => !done.has(r[0]))) : undefined);
+    done.forEach((i) => own.delete(i));
+    ids.forEach((i) => flying.delete(i)); // only now: a drain meanwhile would send them again
+    if (!retry.length || wait < 0) return (attempt = 0), b;
+    // Full jitter, never sooner than Retry-After.
+    wake = setTimeout(
+      () => {
+        wake = 0;
+        pump();
+      },
+      Math.max(wait, Math.random() * Math.min(60000, 1000 * 2 ** attempt++)),
     );
+    return 0;
+  }
+
+  /** The page is hidden or left: sends this page's events at once (kept in storage all the same). A
+   * request's answer, if the page lives to read it, settles them; a beacon's never does, and the
+   * next page sends those again (same meta.id: deduplicated downstream). */
+  function hide(left?: boolean) {
+    // IndexedDB may not finish before the page is gone: what it has not confirmed goes to
+    // localStorage now, and the next page adds it to the queue.
+    const un = [...own.values()].filter((r) => unsaved.has(r[0]));
+    if (left && un.length) storage(spill, JSON.stringify(JSON.parse(storage(spill) || "[]").concat(un)));
+    if (fresh.length) persist();
+    if (nav.onLine === false) return;
+    for (const batch of chunks([...own.values()].filter((r) => !flying.has(r[0])))) {
+      if (left && plain && nav.sendBeacon?.(u, new Blob(["[" + batch.map((r) => r[1]).join() + "]"], { type: "text/plain" }))) {
+        batch.forEach((r) => own.delete(r[0])); // not beaconed twice; still stored, sent again
+      } else post(batch);
+    }
   }
 
   function debug(e: Ev) {
@@ -349,9 +527,21 @@ export function createClient(o: ClientOptions): Client {
   if (typeof document != "undefined") {
     // Pages die without notice once hidden (mobile tab switches, bfcache): send on hide. Events
     // still waiting for the stream configuration cannot be decided: they wait on.
-    addEventListener("pagehide", send);
-    document.addEventListener("visibilitychange", () => document.visibilityState == "hidden" && send());
+    addEventListener("pagehide", () => hide(true));
+    document.addEventListener("visibilitychange", () => document.visibilityState == "hidden" && hide());
+    addEventListener("online", () => {
+      clearTimeout(wake);
+      wake = attempt = 0;
+      pump();
+    });
   }
+  try {
+    fresh.push(...JSON.parse(storage(spill) || "[]"));
+  } catch {
+    // broken: nothing to add
+  }
+  storage(spill, "[]");
+  pump(); // what earlier pages left
   if (dev) console.info(P + "developer mode: each event goes to " + base + "/v1/events?debug=true, out of sample too");
 
   return {
@@ -364,8 +554,11 @@ export function createClient(o: ClientOptions): Client {
       else if (waiting.push(e) > 128) route(waiting.shift()!, "more than 128 events waited for the stream configuration");
       return e.meta.id;
     },
-    flush: () =>
-      ready.then(() => Promise.all([send(), ...pending])).then(noop),
+    flush: () => {
+      const w = (): unknown => busy && busy.then(w); // through the round pump() may have added
+      return ready.then(() => Promise.all([pump().then(w), ...pending])).then(noop);
+    },
+    stats: () => persist().then((b) => ({ queued: b.q.length, bytes: b.q.reduce((s, r) => s + r[2], 0), dropped: b.d })),
     config: () => ready.then(() => config),
   };
 }

@@ -4,10 +4,13 @@
 // is read back by meta.id with bin/intake tail.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { World, until } from "./harness.mjs";
 
 const SCHEMA = "/example/click/1.0.0";
-const schemas = { "test.in": SCHEMA, "test.out": SCHEMA, "example.click": SCHEMA };
+const schemas = { "test.in": SCHEMA, "test.out": SCHEMA, "test.slow": SCHEMA, "example.click": SCHEMA };
 let w;
 
 before(async () => {
@@ -23,20 +26,39 @@ after(async () => {
 const opts = (extra = {}) => ({ url: w.edge, schemas, streamConfigUrl: w.origin + "/v1/streams", streams: ["test.in", "test.out"], ...extra });
 const posts = (rec) => rec.requests.filter((r) => r.method == "POST" && r.url.includes("/v1/events"));
 const click = (n) => ({ page: { id: n }, button: "save" });
+/** In the page: the ids of the events the client keeps in IndexedDB for edge (read directly: a
+ * client would send them). */
+const stored = (edge) =>
+  new Promise((res, rej) => {
+    const r = indexedDB.open("intake");
+    r.onupgradeneeded = () => r.result.createObjectStore("q");
+    r.onerror = rej;
+    r.onsuccess = () => {
+      const g = r.result.transaction("q").objectStore("q").get("intake-queue " + edge);
+      g.onsuccess = () => (r.result.close(), res((g.result?.q ?? []).map((x) => x[0])));
+      g.onerror = rej;
+    };
+  });
 
 test("a page's events arrive in Kafka, by count and by interval (ES module and script builds)", async () => {
   for (const path of ["/module", "/"]) {
     const { context, page, rec } = await w.page(path);
     try {
+      // Three make a batch at once (the interval is an hour); then, in a client whose batches are
+      // never full, one event goes when flushInterval ends. No flush() call.
       const ids = await page.evaluate(
         ([o, events]) => {
-          window.c = IntakeClient.createClient({ ...o, batchSize: 3, flushInterval: 200 });
-          return events.map((e) => c.submit("test.in", e));
+          const byCount = IntakeClient.createClient({ ...o, batchSize: 3, flushInterval: 3600000 });
+          return events.map((e) => byCount.submit("test.in", e));
         },
-        [opts(), [click(1), click(2), click(3), click(4)]],
+        [opts(), [click(1), click(2), click(3)]],
       );
-      // Three make a batch at once; the fourth goes when flushInterval ends: no flush() call.
       const events = await w.arrived("dev.test.in", ids);
+      const [last] = await page.evaluate(
+        ([o, e]) => [IntakeClient.createClient({ ...o, batchSize: 1000, flushInterval: 200 }).submit("test.in", e)],
+        [opts(), click(4)],
+      );
+      events.push(...(await w.arrived("dev.test.in", [last])));
       for (const [i, e] of events.entries()) {
         assert.equal(e.meta.stream, "test.in");
         assert.equal(e.$schema, SCHEMA);
@@ -44,12 +66,14 @@ test("a page's events arrive in Kafka, by count and by interval (ES module and s
         assert.match(e.dt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
         assert.match(e.meta.dt, /^\d{4}-\d\d-\d\dT/, "meta.dt filled in by the edge");
       }
+      assert.deepEqual(w.count("dev.test.in", [...ids, last]), [1, 1, 1, 1], "each once");
       await until("the two requests in the page's log", () => posts(rec).length == 2);
       for (const r of posts(rec)) {
-        assert.equal(r.url, w.edge + "/v1/events?hasty=true");
-        assert.equal(r.type, "ping", "sent with navigator.sendBeacon");
+        assert.equal(r.url, w.edge + "/v1/events", "synchronous: the answer says Kafka has them");
+        assert.equal(r.type, "fetch", "sent with fetch, whose answer the client reads");
         assert.match(r.headers["content-type"], /^text\/plain/);
       }
+      assert.equal(JSON.parse(posts(rec)[0].body).length, 3);
       assert.deepEqual(rec.errors, []);
     } finally {
       await context.close();
@@ -103,21 +127,37 @@ test("a CORS preflight from the page's origin is answered with the allow headers
   }
 });
 
-test("a beacon sent on page hide arrives: navigating away or closing the page right after submit", async () => {
+test("page hide: a beacon on leaving (its events sent again by the next page, same meta.id); a request when hidden, settled by its answer", async () => {
   const lazy = opts({ batchSize: 1000, flushInterval: 600000 }); // neither count nor interval sends
+  const queued = (page) => page.evaluate(stored, w.edge);
   {
     const { context, page } = await w.page("/");
     try {
       // Once the stream config is there: before it, an event cannot be decided, and a page left
       // loses it, as with Metrics Platform (the unit tests show that).
+      const k = 'intake_events_total{stream="test.in",outcome="accepted"}';
+      const before = await w.metrics();
       const id = await page.evaluate(async (o) => {
         window.c = IntakeClient.createClient(o);
         await c.config();
-        return c.submit("test.in", { page: { id: 11 }, button: "cancel" });
+        const id = c.submit("test.in", { page: { id: 11 }, button: "cancel" });
+        await c.stats(); // in storage
+        return id;
       }, lazy);
       await page.goto(w.origin + "/test/next.html");
       const [e] = await w.arrived("dev.test.in", [id]);
       assert.equal(e.button, "cancel");
+      // A beacon's answer is never known: the event stays in storage, and the next page of the
+      // origin sends it again: Kafka has it twice, with one meta.id (deduplicated downstream).
+      // (When Chromium fires visibilitychange first, the client's request may be answered before
+      // the page is gone: then it left the storage, and it is in Kafka once.)
+      await page.goto(w.origin + "/");
+      await page.evaluate((o) => IntakeClient.createClient(o), lazy); // it sends what it finds at once
+      await until("an empty queue", async () => (await queued(page)).length == 0);
+      const sent = ((await w.metrics())[k] ?? 0) - (before[k] ?? 0);
+      assert.ok(sent == 1 || sent == 2, `the edge took it ${sent} times`);
+      await until(`${sent} copies in Kafka`, () => w.count("dev.test.in", [id])[0] == sent);
+      console.log(`# navigation: the event reached Kafka ${sent} times`);
     } finally {
       await context.close();
     }
@@ -140,6 +180,7 @@ test("a beacon sent on page hide arrives: navigating away or closing the page ri
   {
     // A tab switched away from (mobile browsers may then kill it without pagehide). Headless
     // Chromium never hides a tab, so the page is told it is hidden the way a browser tells it.
+    // The page lives on: it reads the answer, and the event leaves the storage. Exactly once.
     const { context, page, rec } = await w.page("/");
     try {
       const id = await page.evaluate(async (o) => {
@@ -151,7 +192,12 @@ test("a beacon sent on page hide arrives: navigating away or closing the page ri
         return id;
       }, lazy);
       await w.arrived("dev.test.in", [id]);
-      assert.equal(posts(rec)[0]?.type, "ping");
+      assert.equal(posts(rec)[0]?.type, "fetch", "fetch with keepalive: its answer can be read");
+      await until("an empty queue", async () => (await queued(page)).length == 0);
+      await page.reload();
+      await page.evaluate((o) => IntakeClient.createClient(o).flush(), lazy);
+      assert.equal(posts(rec).length, 1, "the next page sends nothing again: " + JSON.stringify(posts(rec).map((r) => [r.type, r.body, r.t])));
+      assert.deepEqual(w.count("dev.test.in", [id]), [1]);
     } finally {
       await context.close();
     }
@@ -178,7 +224,7 @@ test("sampling: a stream at rate 0 sends nothing (no request, nothing at the edg
     assert.equal(posts(rec).length, 1, "one request: the rate-0 event alone made none");
     const after = await w.metrics();
     const delta = (k) => (after[k] ?? 0) - (before[k] ?? 0);
-    assert.equal(delta('intake_http_requests_total{route="events",code="202"}'), 1, "the edge saw one request");
+    assert.equal(delta('intake_http_requests_total{route="events",code="201"}'), 1, "the edge saw one request");
     assert.equal(delta('intake_events_total{stream="test.in",outcome="accepted"}'), 1);
     for (const outcome of ["accepted", "invalid", "refused"]) {
       assert.equal(delta(`intake_events_total{stream="test.out",outcome="${outcome}"}`), 0, `test.out ${outcome}`);
@@ -212,7 +258,7 @@ test("a stream missing from the edge's configuration sends nothing (no request, 
     assert.equal(posts(rec).length, 1, "one request, test.in's");
     const after = await w.metrics();
     const delta = (k) => (after[k] ?? 0) - (before[k] ?? 0);
-    assert.equal(delta('intake_http_requests_total{route="events",code="202"}'), 1, "the edge saw one request");
+    assert.equal(delta('intake_http_requests_total{route="events",code="201"}'), 1, "the edge saw one request");
     assert.equal(delta('intake_events_total{stream="test.in",outcome="accepted"}'), 1);
     const events = Object.keys(after).filter((k) => k.startsWith("intake_events_total{"));
     assert.equal(events.reduce((n, k) => n + delta(k), 0), 1, "the edge counted one event in all: test.in's");
@@ -359,5 +405,145 @@ test("the stream config straight from the edge (cross-origin): read, ETag visibl
     assert.ok(!w.kafka.get("dev.test.out")?.has(r.ids[1]), "the rate-0 event reached Kafka");
   } finally {
     await context.close();
+  }
+});
+
+test("offline: events submitted, the page reloaded offline, more submitted; online: each arrives once, dt when submitted (IndexedDB, and localStorage without it)", async () => {
+  for (const noIDB of [false, true]) {
+    const init = noIDB ? () => Object.defineProperty(window, "indexedDB", { value: undefined }) : undefined;
+    const { context, page, rec } = await w.page("/", { offline: true, init });
+    try {
+      const o = opts({ batchSize: 3, flushInterval: 200 });
+      await page.evaluate(async (o) => IntakeClient.createClient(o).config(), o); // the stream config, kept in localStorage
+      await context.setOffline(true); // the browser's own network emulation: navigator.onLine false
+      const first = await page.evaluate((o) => {
+        const c = IntakeClient.createClient(o);
+        return [1, 2, 3, 4].map((n) => c.submit("test.in", { page: { id: 100 + n }, button: "save" }));
+      }, o);
+      await page.reload(); // offline: the page comes from playwright, the events from storage
+      const { second, before } = await page.evaluate(async ([o, noIDB]) => {
+        const c = IntakeClient.createClient(o);
+        const second = [5, 6].map((n) => c.submit("test.in", { page: { id: 100 + n }, button: "save" }));
+        await c.flush(); // offline: returns at once, nothing sent
+        const before = { online: navigator.onLine, stats: await c.stats(), idb: !!window.indexedDB, ls: !!localStorage.getItem("intake-queue " + o.url) };
+        return { second, before: { ...before, noIDB } };
+      }, [o, noIDB]);
+      assert.equal(before.online, false);
+      assert.equal(before.stats.queued, 6, "every event kept across the reload");
+      assert.equal(before.ls, noIDB, "localStorage holds the queue only without IndexedDB");
+      assert.equal(posts(rec).length, 0, "nothing tried while offline");
+      const offlineUntil = new Date().toISOString();
+      await context.setOffline(false); // "online": the client sends what is kept
+      const ids = [...first, ...second];
+      const events = await w.arrived("dev.test.in", ids);
+      await until("an empty queue", async () => (await page.evaluate(async (o) => (await IntakeClient.createClient({ ...o, streamConfig: null }).stats()).queued, o)) == 0);
+      assert.deepEqual(w.count("dev.test.in", ids), [1, 1, 1, 1, 1, 1], "each exactly once");
+      assert.deepEqual(events.map((e) => e.page.id), [101, 102, 103, 104, 105, 106]);
+      for (const e of events) assert.ok(e.dt < offlineUntil && e.dt < e.meta.dt, `dt ${e.dt} is when it was submitted (offline until ${offlineUntil}, received ${e.meta.dt})`);
+      // In order: the requests' bodies carry the ids in submission order.
+      assert.deepEqual(posts(rec).flatMap((r) => JSON.parse(r.body).map((e) => e.meta.id)), ids);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+test("storage bound: offline, the oldest events beyond maxQueueEvents are dropped and counted; the others arrive once", async () => {
+  const { context, page } = await w.page("/", { offline: true });
+  try {
+    const o = opts({ maxQueueEvents: 5 });
+    await page.evaluate(async (o) => IntakeClient.createClient(o).config(), o);
+    const before = await w.metrics();
+    await context.setOffline(true);
+    const { ids, stats } = await page.evaluate(async (o) => {
+      const c = IntakeClient.createClient(o);
+      const ids = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => c.submit("test.in", { page: { id: 200 + n }, button: "save" }));
+      return { ids, stats: await c.stats() };
+    }, o);
+    assert.equal(stats.queued, 5);
+    assert.equal(stats.dropped, 3);
+    await context.setOffline(false);
+    await w.arrived("dev.test.in", ids.slice(3));
+    await until("an empty queue", async () => (await page.evaluate(async (o) => (await IntakeClient.createClient(o).stats()).queued, o)) == 0);
+    assert.deepEqual(w.count("dev.test.in", ids), [0, 0, 0, 1, 1, 1, 1, 1], "the three oldest dropped, the rest once");
+    const after = await w.metrics();
+    const k = 'intake_events_total{stream="test.in",outcome="accepted"}';
+    assert.equal((after[k] ?? 0) - (before[k] ?? 0), 5, "the edge took five");
+    assert.equal((await page.evaluate(async (o) => (await IntakeClient.createClient(o).stats()).dropped, o)), 3, "the count is kept");
+  } finally {
+    await context.close();
+  }
+});
+
+test("Retry-After: a stream's rate limit answers 429 for the events over it; they are sent again, alone, not before Retry-After, and arrive once", async () => {
+  // test.slow: 1 event/s, burst 1 (the access config). Times are read in the page: when fetch
+  // answered, and when the client called it next.
+  const { context, page, rec } = await w.page("/", {
+    init: () => {
+      const f = window.fetch;
+      window.fetchLog = [];
+      window.fetch = (url, init) => {
+        const e = { url: String(url), sent: performance.now(), body: init?.body };
+        if (e.url.includes("/v1/events")) window.fetchLog.push(e);
+        return f(url, init).then((r) => ((e.at = performance.now()), (e.status = r.status), (e.retryAfter = r.headers.get("Retry-After")), r));
+      };
+    },
+  });
+  try {
+    const ids = await page.evaluate((o) => {
+      const c = IntakeClient.createClient({ ...o, batchSize: 3 });
+      return [1, 2, 3].map((n) => c.submit("test.slow", { page: { id: 300 + n }, button: "save" }));
+    }, opts({ streams: ["test.slow"] }));
+    await w.arrived("dev.test.slow", ids).catch(async (err) => {
+      throw new Error(err.message + "\npage: " + JSON.stringify(await page.evaluate(() => window.fetchLog)) + JSON.stringify(rec.console) + "\n" + w.log("tail dev.test.slow"));
+    });
+    await until("every answer read", () => page.evaluate(() => window.fetchLog.every((e) => e.status)));
+    const log = await page.evaluate(() => window.fetchLog);
+    assert.deepEqual(w.count("dev.test.slow", ids), [1, 1, 1]);
+    assert.ok(log.some((e) => e.status == 429), "a 429: " + JSON.stringify(log.map((e) => e.status)));
+    for (let i = 0; i + 1 < log.length; i++) {
+      const { status, retryAfter, at } = log[i];
+      if (status != 429) continue;
+      assert.ok(+retryAfter >= 1, "Retry-After in seconds");
+      const waited = log[i + 1].sent - at;
+      assert.ok(waited >= retryAfter * 1000 - 5, `retried ${waited.toFixed(0)} ms after a 429 with Retry-After: ${retryAfter}`);
+      // Only the events the edge listed go again.
+      assert.ok(JSON.parse(log[i + 1].body).length < JSON.parse(log[i].body).length || JSON.parse(log[i].body).length == 1);
+    }
+    assert.equal(log.at(-1).status, 201);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a browser restart: events kept in IndexedDB by a browser closed offline are sent by the next one", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "intake-js-profile-"));
+  try {
+    let ids;
+    {
+      const { context, page } = await w.persistentPage(dir);
+      const o = opts();
+      await page.evaluate(async (o) => IntakeClient.createClient(o).config(), o);
+      await context.setOffline(true);
+      ids = await page.evaluate(async (o) => {
+        const c = IntakeClient.createClient(o);
+        const ids = [1, 2].map((n) => c.submit("test.in", { page: { id: 400 + n }, button: "save" }));
+        await c.stats(); // written
+        return ids;
+      }, o);
+      await context.close();
+    }
+    assert.deepEqual(w.count("dev.test.in", ids), [0, 0]);
+    const { context, page } = await w.persistentPage(dir);
+    try {
+      await page.evaluate((o) => IntakeClient.createClient(o), opts());
+      await w.arrived("dev.test.in", ids);
+      await until("an empty queue", async () => (await page.evaluate(async (o) => (await IntakeClient.createClient(o).stats()).queued, opts())) == 0);
+      assert.deepEqual(w.count("dev.test.in", ids), [1, 1]);
+    } finally {
+      await context.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

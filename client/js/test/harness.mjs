@@ -32,6 +32,7 @@ export const CHROMIUM_ARGS = [
 export const TEST_STREAMS = {
   "test.in": sampled(1),
   "test.out": sampled(0),
+  "test.slow": sampled(1), // rate-limited by the access config: 429 with Retry-After
 };
 function sampled(rate) {
   return {
@@ -42,7 +43,7 @@ function sampled(rate) {
     producers: { intake: { auth: "none", allow_debug: true } },
   };
 }
-export const TOPICS = ["dev.test.in", "dev.test.out"];
+export const TOPICS = ["dev.test.in", "dev.test.out", "dev.test.slow"];
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -95,6 +96,8 @@ export class World {
   logs = new Map(); // child name -> output
   /** topic -> Map(meta.id -> event), filled by the tail consumers. */
   kafka = new Map();
+  /** topic -> Map(meta.id -> how many times it was read): exactly once is 1. */
+  counts = new Map();
   /** GET /v1/streams requests through the page server's proxy: {url, ifNoneMatch, status}. */
   configRequests = [];
 
@@ -127,6 +130,8 @@ export class World {
         "      debug: true",
         "  default_auth: none",
         `allowed_origins: ["${this.origin}"]`,
+        "rate_limits:",
+        "  streams: {test.slow: {rate: 1, burst: 1}}",
         "",
       ].join("\n"),
     );
@@ -148,11 +153,14 @@ export class World {
 
     for (const topic of TOPICS) {
       const seen = new Map();
+      const counts = new Map();
       this.kafka.set(topic, seen);
+      this.counts.set(topic, counts);
       const child = this.#spawn("tail " + topic, bin, ["tail", "--kafka-brokers", this.broker, "--from-beginning", topic], (line) => {
         try {
           const ev = JSON.parse(line);
           seen.set(ev.meta?.id, ev);
+          counts.set(ev.meta?.id, (counts.get(ev.meta?.id) ?? 0) + 1);
         } catch {
           // not an event
         }
@@ -219,21 +227,56 @@ export class World {
   }
 
   /** A fresh browser context (its own storage) and page, with the page's console and requests recorded. */
-  async page(path = "/", { init, storageState } = {}) {
+  async page(path = "/", { init, storageState, offline } = {}) {
     const context = await this.browser.newContext({ storageState });
+    return this.open(context, path, init, offline);
+  }
+
+  /** A browser with a profile directory that outlives it (IndexedDB on disk): closing and
+   * launching it again is a browser restart. Returns what page() does, and close(). */
+  async persistentPage(dir, path = "/") {
+    const context = await chromium.launchPersistentContext(dir, { executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+    this.persistent = context; // stop() closes it when a test fails
+    return this.open(context, path, undefined, true);
+  }
+
+  /** Opens path in a new page of context, recording the page's console, errors and requests to the
+   * edge (with their time). offline: the test pages and dist/ are answered by playwright from the
+   * disk, so a page loads (and reloads) while the browser is offline; GET /v1/streams still needs
+   * the network. */
+  async open(context, path, init, offline) {
     if (init) await context.addInitScript(init);
+    // A page playwright answers has no address: Chromium counts it public, and its requests to
+    // the edge on 127.0.0.1 need the loopback permission (Local Network Access).
+    if (offline) await context.grantPermissions(["local-network-access"], { origin: this.origin });
+    if (offline) await context.route(
+      (url) => url.origin == this.origin && /^\/(test|dist)\/|^\/(module)?$/.test(url.pathname),
+      (route) => {
+        const p = new URL(route.request().url()).pathname;
+        const file = p == "/" ? "/test/page.html" : p == "/module" ? "/test/module.html" : p;
+        const path = join(pkgDir, file);
+        if (!existsSync(path)) return route.fulfill({ status: 404, body: "not found" });
+        return route.fulfill({ status: 200, headers: { "Content-Type": TYPES[extname(path)] || "application/octet-stream", "Cache-Control": "no-store" }, body: readFileSync(path) });
+      },
+    );
     const page = await context.newPage();
     const rec = { console: [], requests: [], errors: [] };
     page.on("console", (m) => rec.console.push({ type: m.type(), text: m.text() }));
     page.on("pageerror", (e) => rec.errors.push(String(e)));
     context.on("request", (r) => {
       if (r.url().startsWith(this.edge)) {
-        rec.requests.push({ url: r.url(), method: r.method(), type: r.resourceType(), headers: r.headers(), body: r.postData() });
+        rec.requests.push({ url: r.url(), method: r.method(), type: r.resourceType(), headers: r.headers(), body: r.postData(), t: Date.now() });
       }
     });
     await page.goto(this.origin + path);
     await page.waitForFunction(() => window.IntakeClient);
     return { context, page, rec };
+  }
+
+  /** How many times each id was read from topic (0: never). */
+  count(topic, ids) {
+    const c = this.counts.get(topic);
+    return ids.map((id) => c.get(id) ?? 0);
   }
 
   /** Waits until every id is in the topic; returns their events. */
@@ -261,6 +304,7 @@ export class World {
   }
 
   async stop() {
+    await this.persistent?.close().catch(() => {});
     await this.browser?.close().catch(() => {});
     if (this.pages) {
       const closed = new Promise((r) => this.pages.close(r));

@@ -128,7 +128,7 @@ beforeEach(() => {
   beacons = [];
   fetches = [];
   logs = { warn: [], info: [], error: [] };
-  fetchAnswer = () => new Response(null, { status: 202 });
+  fetchAnswer = () => new Response(null, { status: 201 });
   setGlobal("navigator", {
     sendBeacon(url, blob) {
       beacons.push({ url, blob });
@@ -150,6 +150,8 @@ afterEach(() => {
   for (const n of ["navigator", "fetch", "localStorage", "sessionStorage", "location", "document", "addEventListener"]) delete globalThis[n];
 });
 
+const posts = () => fetches.filter((f) => f.url.endsWith("/v1/events"));
+const sentEvents = () => posts().flatMap((f) => JSON.parse(f.init.body));
 const beaconEvents = async () => {
   const out = [];
   for (const b of beacons) {
@@ -203,9 +205,9 @@ test("submit fills meta.stream, meta.id, dt and $schema, and leaves the caller's
   const own = c.submit("other", { $schema: "/other/1.0.0", dt: "2026-01-01T00:00:00.000Z", meta: { id: "mine", stream: "wrong" } });
   assert.equal(own, "mine");
   await c.flush();
-  const [a, b] = await beaconEvents();
-  assert.equal(beacons.length, 1);
-  assert.equal(beacons[0].url, "https://edge.test/v1/events?hasty=true");
+  const [a, b] = sentEvents();
+  assert.equal(posts().length, 1);
+  assert.equal(posts()[0].url, "https://edge.test/v1/events");
   assert.equal(a.meta.id, id);
   assert.match(id, /^[0-9a-f-]{36}$/);
   assert.equal(a.meta.stream, "example.click");
@@ -215,21 +217,30 @@ test("submit fills meta.stream, meta.id, dt and $schema, and leaves the caller's
   assert.deepEqual(b, { $schema: "/other/1.0.0", dt: "2026-01-01T00:00:00.000Z", meta: { id: "mine", stream: "other" } });
 });
 
-test("batches go out by count and by interval", async () => {
+test("batches go out by count and by interval; dt is when submitted, not when sent", async () => {
   const c = createClient({ url: "https://edge.test", streamConfig: null, batchSize: 3, flushInterval: 1000 });
   c.submit("s", { n: 1 });
   c.submit("s", { n: 2 });
-  assert.equal(beacons.length, 0);
+  await flushMicrotasks();
+  assert.equal(posts().length, 0);
   c.submit("s", { n: 3 });
-  assert.equal(beacons.length, 1, "the third event sends the batch");
+  await flushMicrotasks();
+  assert.equal(posts().length, 1, "the third event sends the batch");
+  const submitted = new Date().toISOString();
   c.submit("s", { n: 4 });
   mock.timers.tick(999);
-  assert.equal(beacons.length, 1);
+  await flushMicrotasks();
+  assert.equal(posts().length, 1);
+  await new Promise((r) => setImmediate(r)); // a real millisecond or more passes
   mock.timers.tick(1);
-  assert.equal(beacons.length, 2, "the interval sends the rest");
-  assert.deepEqual((await beaconEvents()).map((e) => e.n), [1, 2, 3, 4]);
+  await flushMicrotasks();
+  assert.equal(posts().length, 2, "the interval sends the rest");
+  assert.deepEqual(sentEvents().map((e) => e.n), [1, 2, 3, 4]);
+  assert.ok(sentEvents()[3].dt >= submitted && sentEvents()[3].dt <= new Date().toISOString());
   mock.timers.tick(10000);
-  assert.equal(beacons.length, 2, "nothing more to send");
+  await flushMicrotasks();
+  assert.equal(posts().length, 2, "nothing more to send");
+  assert.deepEqual(await c.stats(), { queued: 0, bytes: 0, dropped: 0 });
 });
 
 test("batches are split at maxBeaconBytes; an event too large is dropped with a warning", async () => {
@@ -240,47 +251,175 @@ test("batches are split at maxBeaconBytes; an event too large is dropped with a 
   assert.equal(logs.warn.length, 1);
   assert.match(logs.warn[0], /dropped an event of stream s: \d+ bytes, over maxBeaconBytes 1000/);
   await c.flush();
-  assert.ok(beacons.length > 3, `split into ${beacons.length} requests`);
-  for (const b of beacons) assert.ok(b.blob.size <= max, `a request of ${b.blob.size} bytes`);
-  assert.deepEqual((await beaconEvents()).map((e) => e.i), [...Array(40).keys()]);
+  assert.ok(posts().length > 3, `split into ${posts().length} requests`);
+  for (const f of posts()) assert.ok(Buffer.byteLength(f.init.body) <= max, `a request of ${Buffer.byteLength(f.init.body)} bytes`);
+  assert.deepEqual(sentEvents().map((e) => e.i), [...Array(40).keys()]);
 });
 
-test("when sendBeacon is missing or refuses, fetch with keepalive and text/plain", async () => {
-  navigator.sendBeacon = () => false;
+test("requests: fetch, keepalive, text/plain (no preflight), synchronous; a network failure keeps the events for later", async () => {
   const c = createClient({ url: "https://edge.test", streamConfig: null });
+  fetchAnswer = () => Promise.reject(new TypeError("Failed to fetch"));
   c.submit("s", { n: 1 });
   await c.flush();
-  delete navigator.sendBeacon;
-  c.submit("s", { n: 2 });
+  assert.equal(posts().length, 1);
+  assert.equal((await c.stats()).queued, 1, "kept");
+  fetchAnswer = () => new Response(null, { status: 201 });
+  mock.timers.tick(1000); // the first retry waits at most the backoff's base (full jitter)
   await c.flush();
-  assert.equal(fetches.length, 2);
-  for (const [i, f] of fetches.entries()) {
-    assert.equal(f.url, "https://edge.test/v1/events?hasty=true");
+  assert.equal(posts().length, 2);
+  assert.equal((await c.stats()).queued, 0);
+  for (const f of posts()) {
+    assert.equal(f.url, "https://edge.test/v1/events");
     assert.equal(f.init.method, "POST");
     assert.equal(f.init.keepalive, true);
-    assert.equal(f.init.mode, "no-cors");
-    assert.equal(f.init.headers["Content-Type"], "text/plain");
-    assert.equal(JSON.parse(f.init.body)[0].n, i + 1);
+    assert.equal(f.init.mode, undefined, "CORS: the answer is read");
+    assert.deepEqual(f.init.headers, { "Content-Type": "text/plain" });
+    assert.equal(JSON.parse(f.init.body)[0].n, 1, "the same event, the same meta.id");
   }
-  // A network failure is logged, not thrown.
-  fetchAnswer = () => Promise.reject(new TypeError("Failed to fetch"));
-  c.submit("s", { n: 3 });
+  assert.equal(JSON.parse(posts()[0].init.body)[0].meta.id, JSON.parse(posts()[1].init.body)[0].meta.id);
+  assert.equal(beacons.length, 0);
+});
+
+test("answers: invalid events dropped, the error list retried alone, not before Retry-After; 5xx retried whole; an event the edge never takes is found and dropped", async () => {
+  const c = createClient({ url: "https://edge.test", streamConfig: null, batchSize: 1000 });
+  const answers = [
+    // 1: the second invalid, the third Kafka-unavailable (EventGate's lists; a browser's entries carry the index)
+    () => new Response(JSON.stringify({ invalid: [{ status: "invalid", index: 1, context: { errorsText: "/page/id: should be integer" } }], error: [{ status: "error", index: 2 }] }), { status: 503, headers: { "Retry-After": "3" } }),
+    // 2: the third alone: a 500 without lists, retried whole
+    () => new Response("oops", { status: 500 }),
+    // 3: accepted
+    () => new Response(null, { status: 201 }),
+  ];
+  fetchAnswer = () => answers.shift()();
+  for (const n of [1, 2, 3]) c.submit("s", { n });
   await c.flush();
-  assert.match(logs.warn.join("\n"), /cannot send events/);
+  assert.equal(posts().length, 1);
+  assert.match(logs.warn.join("\n"), /the edge refused an event: \/page\/id: should be integer/);
+  assert.equal((await c.stats()).queued, 1, "the accepted and the invalid left the queue");
+  mock.timers.tick(2999);
+  await flushMicrotasks();
+  assert.equal(posts().length, 1, "not before Retry-After (3 s)");
+  mock.timers.tick(1);
+  await c.flush();
+  assert.equal(posts().length, 2);
+  assert.deepEqual(JSON.parse(posts()[1].init.body).map((e) => e.n), [3]);
+  mock.timers.tick(2000); // backoff of the second attempt: at most 2 s
+  await c.flush();
+  assert.equal(posts().length, 3);
+  assert.deepEqual(JSON.parse(posts()[2].init.body).map((e) => e.n), [3]);
+  assert.equal((await c.stats()).queued, 0);
+
+  // A 413 (or 401, 404, a request-level 400) without lists: the batch is sent one event a
+  // request; the one still refused alone is dropped, the others go.
+  fetchAnswer = (url, init) => new Response(null, { status: init.body.includes("huge") ? 413 : 201 });
+  logs.warn = [];
+  for (const n of [4, 5, 6]) c.submit("s", n == 5 ? { n, huge: 1 } : { n });
+  await c.flush();
+  assert.deepEqual(posts().slice(3).map((f) => JSON.parse(f.init.body).map((e) => e.n)), [[4, 5, 6], [4], [5], [6]]);
+  assert.match(logs.warn.join("\n"), /HTTP 413 from https:\/\/edge.test\/v1\/events: the edge will not take this event, dropped/);
+  assert.equal((await c.stats()).queued, 0);
+});
+
+test("storage: bounded by count and bytes, the oldest dropped and counted; kept across pages (localStorage when there is no IndexedDB)", async () => {
+  setGlobal("navigator", { onLine: false });
+  const c = createClient({ url: "https://edge.test", streamConfig: null, maxQueueEvents: 5, batchSize: 2 });
+  for (let n = 1; n <= 8; n++) c.submit("s", { n });
+  assert.deepEqual(await c.stats(), { queued: 5, bytes: (await c.stats()).bytes, dropped: 3 });
+  assert.equal(logs.warn.length, 1);
+  assert.match(logs.warn[0], /storage full: the oldest events are dropped/);
+  assert.equal(posts().length, 0, "offline: nothing tried");
+  const kept = JSON.parse(localStorage.getItem("intake-queue https://edge.test"));
+  assert.deepEqual(kept.q.map((r) => JSON.parse(r[1]).n), [4, 5, 6, 7, 8]);
+  assert.equal(kept.d, 3);
+  // A new page, online: it sends what the last one kept, in order.
+  setGlobal("navigator", { onLine: true });
+  const next = createClient({ url: "https://edge.test", streamConfig: null });
+  await next.flush();
+  assert.deepEqual(sentEvents().map((e) => e.n), [4, 5, 6, 7, 8]);
+  assert.deepEqual(await next.stats(), { queued: 0, bytes: 0, dropped: 3 });
+  // Bytes: three events of about 200 bytes in 500.
+  setGlobal("navigator", { onLine: false });
+  const small = createClient({ url: "https://edge.test/b", streamConfig: null, maxQueueBytes: 500 });
+  for (let n = 1; n <= 3; n++) small.submit("s", { n, pad: "x".repeat(100) });
+  const st = await small.stats();
+  assert.equal(st.queued, 2);
+  assert.equal(st.dropped, 1);
+  assert.ok(st.bytes <= 500 && st.bytes > 300, String(st.bytes));
+});
+
+test("page hide: left, a beacon (the events stay stored); hidden, a request whose answer settles them; offline, nothing", async () => {
+  const on = {};
+  setGlobal("addEventListener", (type, f) => (on[type] = f));
+  setGlobal("document", { visibilityState: "visible", addEventListener: (type, f) => (on[type] = f) });
+  const c = createClient({ url: "https://edge.test", streamConfig: null, batchSize: 1000, flushInterval: 600000 });
+  const id = c.submit("s", { n: 1 });
+  await flushMicrotasks();
+  on.pagehide();
+  assert.equal(beacons.length, 1);
+  assert.equal(beacons[0].url, "https://edge.test/v1/events");
+  assert.deepEqual(JSON.parse(await beacons[0].blob.text()).map((e) => e.meta.id), [id]);
+  assert.equal((await c.stats()).queued, 1, "a beacon's answer is never known: kept for the next page");
+  on.pagehide();
+  assert.equal(beacons.length, 1, "beaconed once");
+  const id2 = c.submit("s", { n: 2 });
+  document.visibilityState = "hidden";
+  on.visibilitychange();
+  await flushMicrotasks();
+  assert.deepEqual(posts().map((f) => JSON.parse(f.init.body).map((e) => e.meta.id)), [[id2]]);
+  assert.deepEqual(JSON.parse(localStorage.getItem("intake-queue https://edge.test")).q.map((r) => r[0]), [id], "answered: gone");
+  navigator.onLine = false;
+  c.submit("s", { n: 3 });
+  on.visibilitychange();
+  on.pagehide();
+  await flushMicrotasks();
+  assert.equal(posts().length + beacons.length, 2, "offline: nothing sent, all kept");
+  assert.equal((await c.stats()).queued, 2);
+  // Back online: the "online" event sends what is kept, the beaconed one too (same meta.id).
+  navigator.onLine = true;
+  on.online();
+  await c.flush();
+  assert.equal((await c.stats()).queued, 0);
+  assert.deepEqual(sentEvents().map((e) => e.n), [2, 1, 3]);
+});
+
+test("a page left before its events are confirmed in storage: they go to localStorage at once, and the next page queues them once", async () => {
+  const on = {};
+  setGlobal("addEventListener", (type, f) => (on[type] = f));
+  setGlobal("document", { visibilityState: "visible", addEventListener: (type, f) => (on[type] = f) });
+  navigator.onLine = false;
+  const c = createClient({ url: "https://edge.test", streamConfig: null });
+  const id = c.submit("s", { n: 1 });
+  on.pagehide(); // in the same task: the storage write has not finished
+  const spilled = JSON.parse(localStorage.getItem("intake-unsaved https://edge.test"));
+  assert.deepEqual(spilled.map((r) => r[0]), [id]);
+  await c.stats(); // here the write does finish: the event is stored and spilled
+  navigator.onLine = true;
+  const next = createClient({ url: "https://edge.test", streamConfig: null });
+  assert.equal(localStorage.getItem("intake-unsaved https://edge.test"), "[]", "taken");
+  await next.flush();
+  assert.deepEqual(sentEvents().map((e) => e.meta.id), [id], "once");
+  assert.equal((await next.stats()).queued, 0);
 });
 
 test("apiKey and headers: fetch with the headers (CORS), never a beacon", async () => {
+  const on = {};
+  setGlobal("addEventListener", (type, f) => (on[type] = f));
+  setGlobal("document", { visibilityState: "visible", addEventListener: (type, f) => (on[type] = f) });
   fetchAnswer = () => new Response('{"status":401}', { status: 401 });
   const c = createClient({ url: "https://edge.test", streamConfig: null, apiKey: "k1", headers: { "X-Request-Id": "r" } });
   c.submit("s", {});
   await c.flush();
+  c.submit("s", {});
+  on.pagehide();
+  await flushMicrotasks();
   assert.equal(beacons.length, 0);
-  assert.equal(fetches.length, 1);
-  const h = fetches[0].init.headers;
-  assert.equal(h.Authorization, "Bearer k1");
-  assert.equal(h["X-Request-Id"], "r");
-  assert.equal(h["Content-Type"], "text/plain");
-  assert.equal(fetches[0].init.mode, "cors");
+  assert.equal(fetches.length, 2);
+  for (const f of fetches) {
+    const h = f.init.headers;
+    assert.equal(h.Authorization, "Bearer k1");
+    assert.equal(h["X-Request-Id"], "r");
+    assert.equal(h["Content-Type"], "text/plain");
+  }
   assert.match(logs.warn.join("\n"), /HTTP 401/);
 });
 
@@ -304,7 +443,7 @@ test("stream config: events wait for it, then are decided by it (a stream it doe
   on.visibilitychange(); // hidden, then left: what waits cannot be decided, and waits on
   on.pagehide();
   await flushMicrotasks();
-  assert.equal(beacons.length, 0, "nothing sent before the config");
+  assert.equal(beacons.length + posts().length, 0, "nothing sent before the config");
   const streams = {
     in: { sample: { rate: 1, unit: "session" } },
     out: { sample: { rate: 0, unit: "session" } },
@@ -314,7 +453,7 @@ test("stream config: events wait for it, then are decided by it (a stream it doe
   const flushed = c.flush();
   assert.deepEqual(await c.config(), streams);
   await flushed;
-  assert.deepEqual((await beaconEvents()).map((e) => e.n), [1, 3]);
+  assert.deepEqual(sentEvents().map((e) => e.n), [1, 3]);
   assert.deepEqual(logs.error, [], "outside developer mode, nothing is said of the events not sent");
   // Kept with its ETag for the next page.
   const kept = JSON.parse(localStorage.getItem("intake-streams https://edge.test/v1/streams?streams=in,out,%2F%5Erx%5C.%2F"));
@@ -357,7 +496,7 @@ test("stream config: events wait as long as the fetch (no timeout), at most 128:
   mock.timers.tick(3600 * 1000);
   await flushMicrotasks();
   assert.equal(fetches.length, 1, "an hour later, still waiting");
-  assert.equal(logs.error.length, 2);
+  assert.equal(logs.error.length, 2, logs.error.join("\n"));
   for (const e of logs.error) assert.match(e, /^\[intake\] s: not sent: more than 128 events waited for the stream configuration/);
   answer(new Response(JSON.stringify({ streams: { s: {} } })));
   await c.flush();
@@ -377,7 +516,8 @@ test("stream config: a fresh localStorage copy serves at once; a stale one is re
   c1.submit("in", {});
   c1.submit("unknown", {});
   await c1.flush();
-  assert.deepEqual((await beaconEvents()).map((e) => e.meta.stream), ["in"]);
+  assert.deepEqual(sentEvents().map((e) => e.meta.stream), ["in"]);
+  fetches = [];
   // Stale: used at once, revalidated; a 304 keeps it.
   localStorage.setItem(key, JSON.stringify({ e: '"v1"', s: streams, t: 0 }));
   fetchAnswer = (url) => (url.includes("/v1/streams") ? new Response(null, { status: 304 }) : new Response(null, { status: 202 }));
