@@ -51,27 +51,26 @@ type rendered struct {
 	intakeConfig map[string]any
 }
 
-// render does what `helm template` does, in-process: the chart's values coalesced with vals and
-// the release's (install, namespace events), checked against values.schema.json if there is one,
-// then Helm's template engine. (Helm's action.Install with a client-side dry run does the same
-// through these two calls; it would double this module's build for nothing this test uses.)
-func render(t *testing.T, vals map[string]any) *rendered {
-	t.Helper()
+// template renders the chart with vals into one multi-document manifest.
+func template(vals map[string]any) (string, error) {
 	kv, err := common.ParseKubeVersion(kubeVersion)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	ch := loadChart(t)
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		return "", fmt.Errorf("cannot load the chart %s: %w", chartDir, err)
+	}
 	caps := common.DefaultCapabilities.Copy()
 	caps.KubeVersion = *kv
 	opts := common.ReleaseOptions{Name: "intake", Namespace: "events", Revision: 1, IsInstall: true}
 	top, err := util.ToRenderValuesWithSchemaValidation(ch, vals, opts, caps, false)
 	if err != nil {
-		t.Fatalf("values %v: %v", vals, err)
+		return "", err
 	}
 	files, err := engine.Render(ch, top)
 	if err != nil {
-		t.Fatalf("helm template with %v: %v", vals, err)
+		return "", err
 	}
 	names := make([]string, 0, len(files))
 	for name := range files {
@@ -84,12 +83,25 @@ func render(t *testing.T, vals map[string]any) *rendered {
 			continue
 		}
 		if strings.Contains(files[name], "helm.sh/hook") {
-			t.Errorf("%s is a hook: the chart has none", name)
+			return "", fmt.Errorf("%s is a hook: the chart has none", name)
 		}
 		manifest.WriteString("\n---\n" + files[name])
 	}
+	return manifest.String(), nil
+}
+
+// render does what `helm template` does (template), then decodes each document (below), in-process: the chart's values coalesced with vals and
+// the release's (install, namespace events), checked against values.schema.json if there is one,
+// then Helm's template engine. (Helm's action.Install with a client-side dry run does the same
+// through these two calls; it would double this module's build for nothing this test uses.)
+func render(t *testing.T, vals map[string]any) *rendered {
+	t.Helper()
+	manifest, err := template(vals)
+	if err != nil {
+		t.Fatalf("helm template with values %v: %v", vals, err)
+	}
 	out := &rendered{configMaps: map[string]*corev1.ConfigMap{}, services: map[string]*corev1.Service{}}
-	for _, doc := range strings.Split(manifest.String(), "\n---") {
+	for _, doc := range strings.Split(manifest, "\n---") {
 		if strings.TrimSpace(stripComments(doc)) == "" {
 			continue
 		}
@@ -393,6 +405,23 @@ func TestChartLint(t *testing.T) {
 			t.Logf("helm lint: %s", m)
 		}
 	}
+}
+
+// TestChartRefusesBadValues: values.schema.json refuses a misspelt or impossible value instead
+// of rendering without it.
+func TestChartRefusesBadValues(t *testing.T) {
+	f := func(vals map[string]any, want string) {
+		t.Helper()
+		_, err := template(vals)
+		if err == nil || !strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), want) {
+			t.Errorf("values %v: error %v, want one naming %q", vals, err, want)
+		}
+	}
+	f(map[string]any{"spool": map[string]any{"volum": "persistentVolumeClaim"}}, "volum")
+	f(map[string]any{"spool": map[string]any{"volume": "hostPath"}}, "volume")
+	f(map[string]any{"autoscalling": map[string]any{"enabled": false}}, "autoscalling")
+	f(map[string]any{"shutdownTimeoutSeconds": 0}, "shutdownTimeoutSeconds")
+	f(map[string]any{"config": map[string]any{"shutdown_timeout": "10s"}}, "config")
 }
 
 // TestChartRefusesTypos is this test's own check: a misspelt field must fail the strict decoding.
