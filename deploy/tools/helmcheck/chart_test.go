@@ -9,7 +9,6 @@ import (
 
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/common/util"
-	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/lint"
 	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
@@ -28,15 +27,6 @@ const chartDir = "../../helm/intake"
 // kubeVersion is the oldest Kubernetes the chart says it supports (Chart.yaml's kubeVersion):
 // the preStop sleep action is there from 1.30.
 const kubeVersion = "v1.30.0"
-
-func loadChart(t *testing.T) *chart.Chart {
-	t.Helper()
-	ch, err := loader.Load(chartDir)
-	if err != nil {
-		t.Fatalf("cannot load the chart %s: %v", chartDir, err)
-	}
-	return ch
-}
 
 // rendered is one release's objects, decoded.
 type rendered struct {
