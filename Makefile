@@ -4,6 +4,8 @@ export GOTOOLCHAIN := auto
 
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Evaluated once: the binary and the image's label must agree even if HEAD moves during a build.
+VERSION := $(VERSION)
 LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: all build run test test-go test-js test-python bench-python test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
@@ -48,10 +50,11 @@ test-js: build
 IMAGE_ARCH   ?= $(shell $(GO) env GOARCH)
 IMAGE_SOURCE ?= $(shell git remote get-url origin 2>/dev/null || echo https://intake.dev/intake)
 image:
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linux-$(IMAGE_ARCH)/intake ./cmd/intake
-	cd deploy/tools && SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) $(GO) run ./imagebuild \
+	@set -e; rev=$$(git rev-parse HEAD); epoch=$$(git log -1 --format=%ct $$rev); set -x; \
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linux-$(IMAGE_ARCH)/intake ./cmd/intake; \
+	cd deploy/tools && SOURCE_DATE_EPOCH=$$epoch $(GO) run ./imagebuild \
 		-binary $(CURDIR)/bin/linux-$(IMAGE_ARCH)/intake -arch $(IMAGE_ARCH) -ca-file /etc/ssl/certs/ca-certificates.crt \
-		-version $(VERSION) -revision $$(git rev-parse HEAD) -source $(IMAGE_SOURCE) -out $(CURDIR)/bin/image
+		-version $(VERSION) -revision $$rev -source $(IMAGE_SOURCE) -out $(CURDIR)/bin/image
 
 ## test-image: make image, then the image's config and contents read back from its OCI layout, and,
 ## where podman runs (scripts/deploy/ensure-podman.sh installs Debian's podman), the image started

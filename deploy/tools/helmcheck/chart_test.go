@@ -2,15 +2,17 @@ package helmcheck
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
-	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/common/util"
+	"helm.sh/helm/v4/pkg/chart/v2/lint"
+	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	release "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/engine"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -26,15 +28,6 @@ const chartDir = "../../helm/intake"
 // the preStop sleep action is there from 1.30.
 const kubeVersion = "v1.30.0"
 
-func loadChart(t *testing.T) *chart.Chart {
-	t.Helper()
-	ch, err := loader.Load(chartDir)
-	if err != nil {
-		t.Fatalf("cannot load the chart %s: %v", chartDir, err)
-	}
-	return ch
-}
-
 // rendered is one release's objects, decoded.
 type rendered struct {
 	configMaps   map[string]*corev1.ConfigMap
@@ -48,32 +41,57 @@ type rendered struct {
 	intakeConfig map[string]any
 }
 
-// render runs `helm template` in-process (an install, client-side dry run) with vals.
-func render(t *testing.T, vals map[string]any) *rendered {
-	t.Helper()
+// template renders the chart with vals into one multi-document manifest.
+func template(vals map[string]any) (string, error) {
 	kv, err := common.ParseKubeVersion(kubeVersion)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	install := action.NewInstall(action.NewConfiguration())
-	install.DryRunStrategy = action.DryRunClient
-	install.Replace = true
-	install.ReleaseName = "intake"
-	install.Namespace = "events"
-	install.KubeVersion = kv
-	rel, err := install.Run(loadChart(t), vals)
+	ch, err := loader.Load(chartDir)
 	if err != nil {
-		t.Fatalf("helm template with %v: %v", vals, err)
+		return "", fmt.Errorf("cannot load the chart %s: %w", chartDir, err)
 	}
-	r, ok := rel.(*release.Release)
-	if !ok {
-		t.Fatalf("install returned %T", rel)
+	caps := common.DefaultCapabilities.Copy()
+	caps.KubeVersion = *kv
+	opts := common.ReleaseOptions{Name: "intake", Namespace: "events", Revision: 1, IsInstall: true}
+	top, err := util.ToRenderValuesWithSchemaValidation(ch, vals, opts, caps, false)
+	if err != nil {
+		return "", err
 	}
-	if len(r.Hooks) != 0 {
-		t.Errorf("the chart has %d hooks, want none", len(r.Hooks))
+	files, err := engine.Render(ch, top)
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var manifest strings.Builder
+	for _, name := range names {
+		if strings.HasSuffix(name, "NOTES.txt") || strings.TrimSpace(files[name]) == "" {
+			continue
+		}
+		if strings.Contains(files[name], "helm.sh/hook") {
+			return "", fmt.Errorf("%s is a hook: the chart has none", name)
+		}
+		manifest.WriteString("\n---\n" + files[name])
+	}
+	return manifest.String(), nil
+}
+
+// render does what `helm template` does (template), then decodes each document (below), in-process: the chart's values coalesced with vals and
+// the release's (install, namespace events), checked against values.schema.json if there is one,
+// then Helm's template engine. (Helm's action.Install with a client-side dry run does the same
+// through these two calls; it would double this module's build for nothing this test uses.)
+func render(t *testing.T, vals map[string]any) *rendered {
+	t.Helper()
+	manifest, err := template(vals)
+	if err != nil {
+		t.Fatalf("helm template with values %v: %v", vals, err)
 	}
 	out := &rendered{configMaps: map[string]*corev1.ConfigMap{}, services: map[string]*corev1.Service{}}
-	for _, doc := range strings.Split(r.Manifest, "\n---") {
+	for _, doc := range strings.Split(manifest, "\n---") {
 		if strings.TrimSpace(stripComments(doc)) == "" {
 			continue
 		}
@@ -364,18 +382,36 @@ func TestChartOptions(t *testing.T) {
 	}
 }
 
-// TestChartLint runs `helm lint --strict` in-process.
+// TestChartLint runs what `helm lint --strict` runs: a warning fails too.
 func TestChartLint(t *testing.T) {
-	l := action.NewLint()
-	l.Strict = true
-	l.KubeVersion, _ = common.ParseKubeVersion(kubeVersion)
-	res := l.Run([]string{chartDir}, nil)
-	for _, m := range res.Messages {
-		t.Logf("helm lint: %s", m)
+	kv, err := common.ParseKubeVersion(kubeVersion)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, err := range res.Errors {
-		t.Errorf("helm lint --strict: %v", err)
+	for _, m := range lint.RunAll(chartDir, nil, "events", lint.WithKubeVersion(kv)).Messages {
+		if m.Severity >= support.WarningSev {
+			t.Errorf("helm lint --strict: %s", m)
+		} else {
+			t.Logf("helm lint: %s", m)
+		}
 	}
+}
+
+// TestChartRefusesBadValues: values.schema.json refuses a misspelt or impossible value instead
+// of rendering without it.
+func TestChartRefusesBadValues(t *testing.T) {
+	f := func(vals map[string]any, want string) {
+		t.Helper()
+		_, err := template(vals)
+		if err == nil || !strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), want) {
+			t.Errorf("values %v: error %v, want one naming %q", vals, err, want)
+		}
+	}
+	f(map[string]any{"spool": map[string]any{"volum": "persistentVolumeClaim"}}, "volum")
+	f(map[string]any{"spool": map[string]any{"volume": "hostPath"}}, "volume")
+	f(map[string]any{"autoscalling": map[string]any{"enabled": false}}, "autoscalling")
+	f(map[string]any{"shutdownTimeoutSeconds": 0}, "shutdownTimeoutSeconds")
+	f(map[string]any{"config": map[string]any{"shutdown_timeout": "10s"}}, "config")
 }
 
 // TestChartRefusesTypos is this test's own check: a misspelt field must fail the strict decoding.
