@@ -64,13 +64,6 @@ class SamplingVectorsTest {
         }
     }
 
-    /** The client's own decision path, through a built client with no configuration: "off" sends, "unloaded" waits. */
-    @Test
-    void clientWithoutConfiguration() throws Exception {
-        try (IntakeClient off = IntakeClient.builder("http://127.0.0.1:9").streamConfigRefresh(null).build()) {
-            assertEquals(0, off.stats().queued());
-        }
-    }
 
     private static String name(Sampling.Verdict v) {
         switch (v) {
