@@ -225,41 +225,107 @@ public final class IntakeClient implements AutoCloseable {
             evUnits = ((UnitEvent) ev).units();
             ev = ((UnitEvent) ev).event();
         }
+        String text = null;
         Map<String, Object> m;
         if (ev instanceof Map) {
-            m = (Map<String, Object>) Json.copy(ev);
+            m = (Map<String, Object>) ev;
         } else if (ev instanceof String || ev instanceof byte[]) {
-            String s = ev instanceof String ? (String) ev : new String((byte[]) ev, StandardCharsets.UTF_8);
-            Object v = Json.parse(s);
+            text = ev instanceof String ? (String) ev : new String((byte[]) ev, StandardCharsets.UTF_8);
+            Object v = Json.parse(text); // checks it is JSON; the event is then patched as text, its bytes kept
             if (!(v instanceof Map)) throw new IllegalArgumentException("intake client: an event must be a JSON object");
             m = (Map<String, Object>) v;
         } else {
             throw new IllegalArgumentException("intake client: an event must be a Map, a JSON object as a String or byte[], or a UnitEvent; not " + (ev == null ? "null" : ev.getClass().getName()));
         }
+        // What the event lacks: meta.id (always), meta.stream and $schema (defaults), dt (fillDT).
         Object meta = m.get("meta");
-        String id = null, stream = null;
-        if (meta == null && !m.containsKey("meta")) {
-            meta = new LinkedHashMap<String, Object>();
-            m.put("meta", meta);
-        }
-        if (meta instanceof Map) {
-            Map<String, Object> mm = (Map<String, Object>) meta;
+        boolean hasMeta = m.containsKey("meta");
+        String id = null, stream = null, addID = null, addStream = null;
+        if (!hasMeta || meta instanceof Map) {
+            Map<String, Object> mm = hasMeta ? (Map<String, Object>) meta : Map.of();
             if (mm.get("id") instanceof String) {
                 id = (String) mm.get("id");
             } else if (!mm.containsKey("id")) {
-                id = Events.newID();
-                mm.put("id", id);
+                id = addID = Events.newID();
             }
             if (mm.get("stream") instanceof String) {
                 stream = (String) mm.get("stream");
             } else if (!mm.containsKey("stream") && cfg.defaultStream != null) {
-                stream = cfg.defaultStream;
-                mm.put("stream", stream);
+                stream = addStream = cfg.defaultStream;
             }
+        } // else: meta is not an object; the edge will say so, and there is no id to give it
+        String addSchema = !m.containsKey("$schema") ? cfg.defaultSchema : null;
+        String addDT = !m.containsKey("dt") && cfg.fillDT ? Events.formatDT(Instant.now()) : null;
+
+        StringBuilder inMeta = new StringBuilder();
+        if (addID != null) {
+            inMeta.append("\"id\":");
+            Json.quote(inMeta, addID);
         }
-        if (!m.containsKey("$schema") && cfg.defaultSchema != null) m.put("$schema", cfg.defaultSchema);
-        if (!m.containsKey("dt") && cfg.fillDT) m.put("dt", Events.formatDT(Instant.now()));
-        byte[] raw = Json.write(m).getBytes(StandardCharsets.UTF_8);
+        if (addStream != null) {
+            if (inMeta.length() > 0) inMeta.append(',');
+            inMeta.append("\"stream\":");
+            Json.quote(inMeta, addStream);
+        }
+        StringBuilder atEnd = new StringBuilder();
+        if (!hasMeta && inMeta.length() > 0) atEnd.append("\"meta\":{").append(inMeta).append('}');
+        if (addSchema != null) {
+            if (atEnd.length() > 0) atEnd.append(',');
+            atEnd.append("\"$schema\":");
+            Json.quote(atEnd, addSchema);
+        }
+        if (addDT != null) {
+            if (atEnd.length() > 0) atEnd.append(',');
+            atEnd.append("\"dt\":\"").append(addDT).append('"');
+        }
+        StringBuilder out;
+        if (text != null) {
+            // Fast path: the producer's text with the members inserted, nothing else rewritten.
+            out = new StringBuilder(text.length() + inMeta.length() + atEnd.length() + 2);
+            int closing = text.lastIndexOf('}');
+            int metaOpen = hasMeta && inMeta.length() > 0 ? Json.memberValueStart(text, "meta") : -1;
+            if (metaOpen >= 0) {
+                out.append(text, 0, metaOpen + 1).append(inMeta);
+                if (!((Map<?, ?>) meta).isEmpty()) out.append(',');
+                out.append(text, metaOpen + 1, closing);
+            } else {
+                out.append(text, 0, closing);
+            }
+            if (atEnd.length() > 0) {
+                if (!m.isEmpty()) out.append(',');
+                out.append(atEnd);
+            }
+            out.append(text, closing, text.length());
+        } else {
+            // A map: written with the members added, the caller's map untouched.
+            out = new StringBuilder(256);
+            out.append('{');
+            boolean first = true;
+            for (Map.Entry<String, Object> e : m.entrySet()) {
+                if (!first) out.append(',');
+                first = false;
+                Json.quote(out, String.valueOf(e.getKey()));
+                out.append(':');
+                if ("meta".equals(e.getKey()) && inMeta.length() > 0) {
+                    out.append('{').append(inMeta);
+                    for (Map.Entry<String, Object> me : ((Map<String, Object>) e.getValue()).entrySet()) {
+                        out.append(',');
+                        Json.quote(out, String.valueOf(me.getKey()));
+                        out.append(':');
+                        Json.write(out, me.getValue());
+                    }
+                    out.append('}');
+                } else {
+                    Json.write(out, e.getValue());
+                }
+            }
+            if (atEnd.length() > 0) {
+                if (!first) out.append(',');
+                out.append(atEnd);
+            }
+            out.append('}');
+        }
+        byte[] raw = out.toString().getBytes(StandardCharsets.UTF_8);
         if (raw.length > cfg.maxEventBytes) {
             throw new IllegalArgumentException("intake client: the event is too large: " + raw.length + " bytes, more than " + cfg.maxEventBytes + " (maxEventBytes)");
         }

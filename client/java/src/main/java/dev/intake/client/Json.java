@@ -130,20 +130,63 @@ public final class Json {
 
     static String str(Object v) { return v instanceof String ? (String) v : null; }
 
-    /** A deep copy of maps and lists, so that the caller's value is never modified. */
-    @SuppressWarnings("unchecked")
-    static Object copy(Object v) {
-        if (v instanceof Map) {
-            Map<String, Object> out = new LinkedHashMap<>();
-            for (Map.Entry<Object, Object> e : ((Map<Object, Object>) v).entrySet()) out.put(String.valueOf(e.getKey()), copy(e.getValue()));
-            return out;
+    /**
+     * The offset of the value of the top-level member key of the JSON object s (valid JSON, as
+     * {@link #parse} checked), or -1 when it has none.
+     */
+    static int memberValueStart(String s, String key) {
+        int i = skipWs(s, 0);
+        if (i >= s.length() || s.charAt(i) != '{') return -1;
+        i = skipWs(s, i + 1);
+        while (i < s.length() && s.charAt(i) == '"') {
+            int end = skipString(s, i);
+            String raw = s.substring(i + 1, end - 1);
+            String name = raw.indexOf('\\') < 0 ? raw : (String) parse(s.substring(i, end));
+            i = skipWs(s, end);
+            i = skipWs(s, i + 1); // the ':'
+            if (name.equals(key)) return i;
+            i = skipWs(s, skipValue(s, i));
+            if (i < s.length() && s.charAt(i) == ',') i = skipWs(s, i + 1);
+            else break;
         }
-        if (v instanceof Collection) {
-            List<Object> out = new ArrayList<>();
-            for (Object o : (Collection<Object>) v) out.add(copy(o));
-            return out;
+        return -1;
+    }
+
+    private static int skipWs(String s, int i) {
+        while (i < s.length() && (s.charAt(i) == ' ' || s.charAt(i) == '\t' || s.charAt(i) == '\n' || s.charAt(i) == '\r')) i++;
+        return i;
+    }
+
+    /** Just past the string starting at i (its opening quote). */
+    private static int skipString(String s, int i) {
+        for (i++; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\') i++;
+            else if (c == '"') return i + 1;
         }
-        return v;
+        return i;
+    }
+
+    /** Just past the value starting at i. */
+    private static int skipValue(String s, int i) {
+        char c = s.charAt(i);
+        if (c == '"') return skipString(s, i);
+        if (c == '{' || c == '[') {
+            int depth = 0;
+            for (; i < s.length(); i++) {
+                c = s.charAt(i);
+                if (c == '"') {
+                    i = skipString(s, i) - 1;
+                } else if (c == '{' || c == '[') {
+                    depth++;
+                } else if (c == '}' || c == ']') {
+                    if (--depth == 0) return i + 1;
+                }
+            }
+            return i;
+        }
+        while (i < s.length() && ",}] \t\n\r".indexOf(s.charAt(i)) < 0) i++;
+        return i;
     }
 
     private static final int MAX_DEPTH = 512;
