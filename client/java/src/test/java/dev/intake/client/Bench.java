@@ -77,7 +77,7 @@ public final class Bench {
             run("warm-up", bare, 3);
             run("warm-up", viaClient, 3);
             run("warm-up", viaClientPlain, 3);
-            for (int round = 1; round <= 2; round++) {
+            for (int round = 1; round <= 3; round++) {
                 double b = run("bare HttpClient, same body", bare, seconds);
                 double c = run("client send(100), gzip (default)", viaClient, seconds);
                 double p = run("client send(100), no gzip", viaClientPlain, seconds);
