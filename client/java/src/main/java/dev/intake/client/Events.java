@@ -11,7 +11,17 @@ import java.util.Map;
 public final class Events {
     private Events() {}
 
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * A SecureRandom per thread, each seeded by the system's source when first used: the shared
+     * default (NativePRNG) takes a lock and reads /dev/urandom on every call, a few times the cost.
+     */
+    private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(() -> {
+        try {
+            return SecureRandom.getInstance("SHA1PRNG");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            return new SecureRandom();
+        }
+    });
     private static final DateTimeFormatter DT = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
     /**
@@ -40,7 +50,7 @@ public final class Events {
     /** A random (version 4) UUID, the form of meta.id. */
     public static String newID() {
         byte[] u = new byte[16];
-        RANDOM.nextBytes(u);
+        RANDOM.get().nextBytes(u);
         u[6] = (byte) (u[6] & 0x0f | 0x40);
         u[8] = (byte) (u[8] & 0x3f | 0x80);
         char[] s = new char[36];

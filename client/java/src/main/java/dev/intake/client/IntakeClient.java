@@ -30,7 +30,6 @@ import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.zip.Deflater;
-import java.util.zip.GZIPOutputStream;
 
 /**
  * Produces events to an intake edge (or any EventGate-compatible one). Thread-safe. Close it to
@@ -986,17 +985,7 @@ public final class IntakeClient implements AutoCloseable {
 
     private HttpResponse<String> doPost(byte[] body, boolean debug) throws IOException, InterruptedException {
         boolean gz = cfg.gzipAbove >= 0 && body.length >= cfg.gzipAbove;
-        if (gz) {
-            ByteArrayOutputStream bos = new ByteArrayOutputStream(body.length / 4 + 64);
-            try (GZIPOutputStream w = new GZIPOutputStream(bos, 8192) {
-                {
-                    def.setLevel(Deflater.BEST_SPEED);
-                }
-            }) {
-                w.write(body);
-            }
-            body = bos.toByteArray();
-        }
+        if (gz) body = gzip(body);
         HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(debug ? debugURL : eventsURL))
                 .timeout(cfg.requestTimeout)
                 .header("Content-Type", "application/json")
@@ -1004,6 +993,31 @@ public final class IntakeClient implements AutoCloseable {
         if (gz) rb.header("Content-Encoding", "gzip");
         setHeaders(rb);
         return http.send(rb.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A Deflater per thread (BEST_SPEED, raw): a new one per request costs more than compressing a small body. */
+    private static final ThreadLocal<Deflater> DEFLATERS = ThreadLocal.withInitial(() -> new Deflater(Deflater.BEST_SPEED, true));
+
+    /** body as a gzip member (RFC 1952): header, raw deflate, CRC-32 and size. */
+    static byte[] gzip(byte[] body) {
+        Deflater d = DEFLATERS.get();
+        d.reset();
+        d.setInput(body);
+        d.finish();
+        ByteArrayOutputStream out = new ByteArrayOutputStream(body.length / 4 + 64);
+        out.write(new byte[] {0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0, 0, (byte) 0xff}, 0, 10);
+        byte[] buf = new byte[Math.max(4096, body.length / 4)];
+        while (!d.finished()) {
+            int n = d.deflate(buf);
+            out.write(buf, 0, n);
+        }
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(body);
+        long c = crc.getValue();
+        int size = body.length;
+        out.write(new byte[] {(byte) c, (byte) (c >> 8), (byte) (c >> 16), (byte) (c >> 24),
+                (byte) size, (byte) (size >> 8), (byte) (size >> 16), (byte) (size >> 24)}, 0, 8);
+        return out.toByteArray();
     }
 
     private void setHeaders(HttpRequest.Builder rb) {

@@ -285,11 +285,17 @@ final class Spool {
         }
     }
 
-    /** Reads up to maxEvents records (and maxBytes, at least one) from the read position; avail are whole on disk. */
+    private static final int READ_CHUNK = 256 << 10;
+
+    /**
+     * Reads up to maxEvents records (and maxBytes, at least one) from the read position; avail are
+     * whole on disk. The segment is read in chunks (one read per batch, not two per record).
+     */
     List<Entry> read(long maxEvents, long maxBytes, long avail) throws IOException {
         List<Entry> out = new ArrayList<>();
         long bytes = 0;
-        while (out.size() < Math.min(maxEvents, avail)) {
+        long want = Math.min(maxEvents, avail);
+        while (out.size() < want) {
             if (rseg != rpos.seg) {
                 if (rfile != null) rfile.close();
                 rfile = FileChannel.open(segPath(rpos.seg), StandardOpenOption.READ);
@@ -301,18 +307,30 @@ final class Spool {
                 rpos = new Pos(rpos.seg + 1, 0);
                 continue;
             }
-            ByteBuffer h = ByteBuffer.allocate(HEADER).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(rfile, h, rpos.off);
-            int len = h.getInt(0);
-            if (!out.isEmpty() && bytes + HEADER + len > maxBytes) break;
-            ByteBuffer p = ByteBuffer.allocate(len);
-            readFully(rfile, p, rpos.off + HEADER);
-            CRC32C c = new CRC32C();
-            c.update(p.array(), 0, len);
-            if ((int) c.getValue() != h.getInt(4)) throw new IOException("intake client: a spool record fails its CRC at " + segPath(rpos.seg) + ":" + rpos.off);
-            out.add(new Entry(decode(p.array()), HEADER + len));
-            bytes += HEADER + len;
-            rpos = new Pos(rpos.seg, rpos.off + HEADER + len);
+            int chunk = (int) Math.min(size - rpos.off, Math.max(READ_CHUNK, Math.min(maxBytes, MAX_RECORD) + HEADER));
+            ByteBuffer buf = ByteBuffer.allocate(chunk).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(rfile, buf, rpos.off);
+            int at = 0;
+            boolean full = false;
+            while (out.size() < want && at + HEADER <= chunk) {
+                int len = buf.getInt(at);
+                if (len < 0 || len > MAX_RECORD) throw new IOException("intake client: a spool record has a bad length at " + segPath(rpos.seg) + ":" + (rpos.off + at));
+                if (at + HEADER + len > chunk) break; // the rest of it is in the next chunk
+                if (!out.isEmpty() && bytes + HEADER + len > maxBytes) {
+                    full = true;
+                    break;
+                }
+                CRC32C c = new CRC32C();
+                c.update(buf.array(), at + HEADER, len);
+                if ((int) c.getValue() != buf.getInt(at + 4)) throw new IOException("intake client: a spool record fails its CRC at " + segPath(rpos.seg) + ":" + (rpos.off + at));
+                byte[] p = new byte[len];
+                System.arraycopy(buf.array(), at + HEADER, p, 0, len);
+                out.add(new Entry(decode(p), HEADER + len));
+                bytes += HEADER + len;
+                at += HEADER + len;
+            }
+            rpos = new Pos(rpos.seg, rpos.off + at);
+            if (full) break;
         }
         return out;
     }
