@@ -37,7 +37,12 @@ class FaultTest {
                     .onError(r -> failed.incrementAndGet()).build()) {
                 for (int i = 0; i < 3000; i++) {
                     if (i == 1000) edge.killEdge();
-                    if (i == 2000) edge.startEdge();
+                    if (i == 2000) {
+                        // The outage lasts until the client has met it (a retry), however slow the machine.
+                        long until = System.nanoTime() + 30_000_000_000L;
+                        while (c.stats().retried() == 0 && System.nanoTime() < until) Thread.sleep(10);
+                        edge.startEdge();
+                    }
                     String id = Events.newID();
                     ids.add(id);
                     c.enqueue(Edge.clickWithID("example.click", i + 1, id));
