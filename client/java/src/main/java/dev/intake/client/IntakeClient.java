@@ -256,7 +256,7 @@ public final class IntakeClient implements AutoCloseable {
         String addSchema = !m.containsKey("$schema") ? cfg.defaultSchema : null;
         String addDT = !m.containsKey("dt") && cfg.fillDT ? Events.formatDT(Instant.now()) : null;
 
-        StringBuilder inMeta = new StringBuilder();
+        StringBuilder inMeta = new StringBuilder(96);
         if (addID != null) {
             inMeta.append("\"id\":");
             Json.quote(inMeta, addID);
@@ -266,7 +266,7 @@ public final class IntakeClient implements AutoCloseable {
             inMeta.append("\"stream\":");
             Json.quote(inMeta, addStream);
         }
-        StringBuilder atEnd = new StringBuilder();
+        StringBuilder atEnd = new StringBuilder(160);
         if (!hasMeta && inMeta.length() > 0) atEnd.append("\"meta\":{").append(inMeta).append('}');
         if (addSchema != null) {
             if (atEnd.length() > 0) atEnd.append(',');

@@ -104,7 +104,15 @@ public final class Json {
 
     static void quote(StringBuilder sb, String s) {
         sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
+        int plain = 0;
+        while (plain < s.length()) {
+            char c = s.charAt(plain);
+            if (c < 0x20 || c == '"' || c == '\\') break;
+            plain++;
+        }
+        // Fast path: nothing to escape (ids, stream names, most strings), appended at once.
+        sb.append(s, 0, plain);
+        for (int i = plain; i < s.length(); i++) {
             char c = s.charAt(i);
             switch (c) {
                 case '"': sb.append("\\\""); break;
