@@ -225,36 +225,48 @@ public final class IntakeClient implements AutoCloseable {
             ev = ((UnitEvent) ev).event();
         }
         String text = null;
-        Map<String, Object> m;
+        Map<String, Object> m = null;
+        Json.EventInfo info;
         if (ev instanceof Map) {
             m = (Map<String, Object>) ev;
+            info = new Json.EventInfo();
+            info.topEmpty = m.isEmpty();
+            info.hasSchema = m.containsKey("$schema");
+            info.hasDT = m.containsKey("dt");
+            info.hasMeta = m.containsKey("meta");
+            Object meta = m.get("meta");
+            if (meta instanceof Map) {
+                Map<String, Object> mm = (Map<String, Object>) meta;
+                info.metaIsObject = true;
+                info.metaEmpty = mm.isEmpty();
+                info.metaHasID = mm.containsKey("id");
+                info.metaHasStream = mm.containsKey("stream");
+                info.metaID = mm.get("id") instanceof String ? (String) mm.get("id") : null;
+                info.metaStream = mm.get("stream") instanceof String ? (String) mm.get("stream") : null;
+            }
         } else if (ev instanceof String || ev instanceof byte[]) {
             text = ev instanceof String ? (String) ev : new String((byte[]) ev, StandardCharsets.UTF_8);
-            Object v = Json.parse(text); // checks it is JSON; the event is then patched as text, its bytes kept
-            if (!(v instanceof Map)) throw new IllegalArgumentException("intake client: an event must be a JSON object");
-            m = (Map<String, Object>) v;
+            info = Json.scanEvent(text); // checks it is a JSON object; the event is then patched as text, its bytes kept
         } else {
             throw new IllegalArgumentException("intake client: an event must be a Map, a JSON object as a String or byte[], or a UnitEvent; not " + (ev == null ? "null" : ev.getClass().getName()));
         }
         // What the event lacks: meta.id (always), meta.stream and $schema (defaults), dt (fillDT).
-        Object meta = m.get("meta");
-        boolean hasMeta = m.containsKey("meta");
+        boolean hasMeta = info.hasMeta;
         String id = null, stream = null, addID = null, addStream = null;
-        if (!hasMeta || meta instanceof Map) {
-            Map<String, Object> mm = hasMeta ? (Map<String, Object>) meta : Map.of();
-            if (mm.get("id") instanceof String) {
-                id = (String) mm.get("id");
-            } else if (!mm.containsKey("id")) {
+        if (!hasMeta || info.metaIsObject) {
+            if (info.metaID != null) {
+                id = info.metaID;
+            } else if (!info.metaHasID) {
                 id = addID = Events.newID();
             }
-            if (mm.get("stream") instanceof String) {
-                stream = (String) mm.get("stream");
-            } else if (!mm.containsKey("stream") && cfg.defaultStream != null) {
+            if (info.metaStream != null) {
+                stream = info.metaStream;
+            } else if (!info.metaHasStream && cfg.defaultStream != null) {
                 stream = addStream = cfg.defaultStream;
             }
         } // else: meta is not an object; the edge will say so, and there is no id to give it
-        String addSchema = !m.containsKey("$schema") ? cfg.defaultSchema : null;
-        String addDT = !m.containsKey("dt") && cfg.fillDT ? Events.formatDT(Instant.now()) : null;
+        String addSchema = !info.hasSchema ? cfg.defaultSchema : null;
+        String addDT = !info.hasDT && cfg.fillDT ? Events.formatDT(Instant.now()) : null;
 
         StringBuilder inMeta = new StringBuilder(96);
         if (addID != null) {
@@ -282,16 +294,16 @@ public final class IntakeClient implements AutoCloseable {
             // Fast path: the producer's text with the members inserted, nothing else rewritten.
             out = new StringBuilder(text.length() + inMeta.length() + atEnd.length() + 2);
             int closing = text.lastIndexOf('}');
-            int metaOpen = hasMeta && inMeta.length() > 0 ? Json.memberValueStart(text, "meta") : -1;
+            int metaOpen = hasMeta && inMeta.length() > 0 ? info.metaStart : -1;
             if (metaOpen >= 0) {
                 out.append(text, 0, metaOpen + 1).append(inMeta);
-                if (!((Map<?, ?>) meta).isEmpty()) out.append(',');
+                if (!info.metaEmpty) out.append(',');
                 out.append(text, metaOpen + 1, closing);
             } else {
                 out.append(text, 0, closing);
             }
             if (atEnd.length() > 0) {
-                if (!m.isEmpty()) out.append(',');
+                if (!info.topEmpty) out.append(',');
                 out.append(atEnd);
             }
             out.append(text, closing, text.length());

@@ -138,65 +138,6 @@ public final class Json {
 
     static String str(Object v) { return v instanceof String ? (String) v : null; }
 
-    /**
-     * The offset of the value of the top-level member key of the JSON object s (valid JSON, as
-     * {@link #parse} checked), or -1 when it has none.
-     */
-    static int memberValueStart(String s, String key) {
-        int i = skipWs(s, 0);
-        if (i >= s.length() || s.charAt(i) != '{') return -1;
-        i = skipWs(s, i + 1);
-        while (i < s.length() && s.charAt(i) == '"') {
-            int end = skipString(s, i);
-            String raw = s.substring(i + 1, end - 1);
-            String name = raw.indexOf('\\') < 0 ? raw : (String) parse(s.substring(i, end));
-            i = skipWs(s, end);
-            i = skipWs(s, i + 1); // the ':'
-            if (name.equals(key)) return i;
-            i = skipWs(s, skipValue(s, i));
-            if (i < s.length() && s.charAt(i) == ',') i = skipWs(s, i + 1);
-            else break;
-        }
-        return -1;
-    }
-
-    private static int skipWs(String s, int i) {
-        while (i < s.length() && (s.charAt(i) == ' ' || s.charAt(i) == '\t' || s.charAt(i) == '\n' || s.charAt(i) == '\r')) i++;
-        return i;
-    }
-
-    /** Just past the string starting at i (its opening quote). */
-    private static int skipString(String s, int i) {
-        for (i++; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\') i++;
-            else if (c == '"') return i + 1;
-        }
-        return i;
-    }
-
-    /** Just past the value starting at i. */
-    private static int skipValue(String s, int i) {
-        char c = s.charAt(i);
-        if (c == '"') return skipString(s, i);
-        if (c == '{' || c == '[') {
-            int depth = 0;
-            for (; i < s.length(); i++) {
-                c = s.charAt(i);
-                if (c == '"') {
-                    i = skipString(s, i) - 1;
-                } else if (c == '{' || c == '[') {
-                    depth++;
-                } else if (c == '}' || c == ']') {
-                    if (--depth == 0) return i + 1;
-                }
-            }
-            return i;
-        }
-        while (i < s.length() && ",}] \t\n\r".indexOf(s.charAt(i)) < 0) i++;
-        return i;
-    }
-
     private static final int MAX_DEPTH = 512;
 
     private static final class Reader {
@@ -325,11 +266,16 @@ public final class Json {
 
         JsonNumber number() {
             int start = i;
+            skipNumber();
+            return new JsonNumber(s.substring(start, i));
+        }
+
+        void skipNumber() {
             if (s.charAt(i) == '-') i++;
             if (i < s.length() && s.charAt(i) == '0') {
                 i++;
             } else if (i < s.length() && s.charAt(i) >= '1' && s.charAt(i) <= '9') {
-                while (i < s.length() && Character.isDigit(s.charAt(i))) i++;
+                while (i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9') i++;
             } else {
                 throw err("bad number");
             }
@@ -346,8 +292,160 @@ public final class Json {
                 while (i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9') i++;
                 if (d == i) throw err("bad number");
             }
-            return new JsonNumber(s.substring(start, i));
         }
+
+        /** Checks and skips a value without building it. */
+        void skip(int depth) {
+            if (depth > MAX_DEPTH) throw err("nested too deep");
+            if (i >= s.length()) throw err("unexpected end");
+            char c = s.charAt(i);
+            switch (c) {
+                case '{':
+                    i++;
+                    ws();
+                    if (i < s.length() && s.charAt(i) == '}') { i++; return; }
+                    for (;;) {
+                        ws();
+                        if (i >= s.length() || s.charAt(i) != '"') throw err("expected a member name");
+                        skipString();
+                        colon();
+                        skip(depth + 1);
+                        if (endOf('}')) return;
+                    }
+                case '[':
+                    i++;
+                    ws();
+                    if (i < s.length() && s.charAt(i) == ']') { i++; return; }
+                    for (;;) {
+                        ws();
+                        skip(depth + 1);
+                        if (endOf(']')) return;
+                    }
+                case '"': skipString(); return;
+                case 't': lit("true", null); return;
+                case 'f': lit("false", null); return;
+                case 'n': lit("null", null); return;
+                default:
+                    if (c == '-' || (c >= '0' && c <= '9')) { skipNumber(); return; }
+                    throw err("unexpected '" + c + "'");
+            }
+        }
+
+        void colon() {
+            ws();
+            if (i >= s.length() || s.charAt(i) != ':') throw err("expected ':'");
+            i++;
+            ws();
+        }
+
+        /** After a member or element: true at the closing bracket (consumed), false at a ','. */
+        boolean endOf(char close) {
+            ws();
+            if (i >= s.length()) throw err("unexpected end");
+            char c = s.charAt(i++);
+            if (c == close) return true;
+            if (c != ',') throw err("expected ',' or '" + close + "'");
+            return false;
+        }
+
+        void skipString() {
+            i++;
+            while (i < s.length()) {
+                char c = s.charAt(i);
+                if (c == '"') { i++; return; }
+                if (c < 0x20) throw err("raw control character in a string");
+                if (c == '\\') {
+                    if (++i >= s.length()) break;
+                    char e = s.charAt(i++);
+                    if (e == 'u') {
+                        if (i + 4 > s.length()) throw err("short \\u escape");
+                        for (int k = 0; k < 4; k++) if (Character.digit(s.charAt(i + k), 16) < 0 || s.charAt(i + k) > 'f') throw err("bad \\u escape");
+                        i += 4;
+                    } else if ("\"\\/bfnrt".indexOf(e) < 0) {
+                        throw err("bad escape");
+                    }
+                    continue;
+                }
+                i++;
+            }
+            throw err("unterminated string");
+        }
+    }
+
+    /** What the client needs to know of an event given as JSON text: its top-level members and meta's. */
+    static final class EventInfo {
+        boolean topEmpty = true, hasSchema, hasDT, hasMeta, metaIsObject, metaEmpty = true, metaHasID, metaHasStream;
+        int metaStart = -1; // offset of meta's value
+        String metaID, metaStream; // when they are strings
+    }
+
+    /**
+     * Checks that s is JSON (as {@link #parse} would) and an object, and reads what the client
+     * needs of it without building it. The first of two equal names counts (the edge refuses an
+     * event with two).
+     */
+    static EventInfo scanEvent(String s) {
+        Reader r = new Reader(s);
+        EventInfo e = new EventInfo();
+        r.ws();
+        if (r.i >= s.length() || s.charAt(r.i) != '{') {
+            r.skip(0); // not JSON at all: say where
+            throw new IllegalArgumentException("intake client: an event must be a JSON object");
+        }
+        r.i++;
+        r.ws();
+        if (r.i < s.length() && s.charAt(r.i) == '}') {
+            r.i++;
+        } else {
+            for (;;) {
+                r.ws();
+                if (r.i >= s.length() || s.charAt(r.i) != '"') throw r.err("expected a member name");
+                String key = r.string();
+                r.colon();
+                e.topEmpty = false;
+                if (key.equals("meta") && !e.hasMeta) {
+                    e.hasMeta = true;
+                    e.metaStart = r.i;
+                    if (r.i < s.length() && s.charAt(r.i) == '{') {
+                        e.metaIsObject = true;
+                        r.i++;
+                        r.ws();
+                        if (r.i < s.length() && s.charAt(r.i) == '}') {
+                            r.i++;
+                        } else {
+                            for (;;) {
+                                r.ws();
+                                if (r.i >= s.length() || s.charAt(r.i) != '"') throw r.err("expected a member name");
+                                String mk = r.string();
+                                r.colon();
+                                e.metaEmpty = false;
+                                boolean str = r.i < s.length() && s.charAt(r.i) == '"';
+                                if (mk.equals("id") && !e.metaHasID) {
+                                    e.metaHasID = true;
+                                    if (str) e.metaID = r.string(); else r.skip(2);
+                                } else if (mk.equals("stream") && !e.metaHasStream) {
+                                    e.metaHasStream = true;
+                                    if (str) e.metaStream = r.string(); else r.skip(2);
+                                } else {
+                                    r.skip(2);
+                                }
+                                if (r.endOf('}')) break;
+                            }
+                        }
+                    } else {
+                        r.skip(1);
+                    }
+                } else {
+                    if (key.equals("$schema")) e.hasSchema = true;
+                    if (key.equals("dt")) e.hasDT = true;
+                    r.skip(1);
+                }
+                if (r.endOf('}')) break;
+            }
+        }
+        r.ws();
+        if (r.i != s.length()) throw r.err("unexpected data after the value");
+        return e;
     }
 
     /** Is v a JSON number whose text is an integer (no fraction, no exponent)? */

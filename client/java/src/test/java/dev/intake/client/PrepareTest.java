@@ -44,6 +44,9 @@ class PrepareTest {
             assertThrows(IllegalArgumentException.class, () -> c.prepare("{\"a\":01}"));
             assertThrows(IllegalArgumentException.class, () -> c.prepare("{\"a\":1"));
             assertThrows(IllegalArgumentException.class, () -> c.prepare("{\"a\":\"\u0001\"}"));
+            for (String bad : new String[] {"{\"a\":\"\\x\"}", "{\"a\":1}x", "{\"a\":[1,]}", "{\"a\":\u0661}", "{\"meta\":{\"id\":}}", "{\"a\":tru}", "{\"a\":\"\\u12g4\"}", "", "{\"a\" 1}"}) {
+                assertThrows(IllegalArgumentException.class, () -> c.prepare(bad), bad);
+            }
         }
     }
 
