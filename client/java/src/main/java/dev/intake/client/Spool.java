@@ -20,7 +20,7 @@ import java.util.zip.CRC32C;
 
 /**
  * The on-disk queue: enqueued events stay here until the edge has answered for them. The layout
- * is the Go client's (client/spool.go), so either client can take over the other's directory:
+ * is the Go client's (client/spool.go); no test yet moves a directory from one client to the other:
  *
  * <pre>
  *   00000000000000000001.seg   segment files, appended in order, numbered from 1

@@ -202,6 +202,52 @@ class DeliveryTest {
         }
     }
 
+    /** The spool across segments: in order, segments deleted once acknowledged; a torn tail is cut at open. */
+    @Test
+    void spoolRotatesSegmentsAndCutsATornTail() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean up = new java.util.concurrent.atomic.AtomicBoolean(false);
+        String url = start((evs, ex) -> up.get() ? new Object[] {201, Map.of(), ""} : new Object[] {503, Map.of(), ""});
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("intake-java-spool-");
+        List<String> ids = new ArrayList<>();
+        try (IntakeClient c = client(url).spool(dir).spoolLimits(1 << 20, 4096).retry(1, Duration.ZERO).build()) {
+            for (int i = 0; i < 300; i++) {
+                Map<String, Object> ev = Edge.click("example.click", i + 1);
+                String id = Events.newID();
+                @SuppressWarnings("unchecked")
+                Map<String, Object> meta = (Map<String, Object>) ev.get("meta");
+                meta.put("id", id);
+                ids.add(id);
+                c.enqueue(ev);
+            }
+            assertTrue(c.close(Duration.ofMillis(200)) > 0, "the edge is down: the events stay spooled");
+        }
+        long segs;
+        try (var files = java.nio.file.Files.list(dir)) {
+            segs = files.filter(p -> p.toString().endsWith(".seg")).count();
+        }
+        assertTrue(segs > 5, "300 events of ~200 bytes in 4 KiB segments: " + segs);
+        // A writer killed mid-write: half a record at the tail of the last segment.
+        java.nio.file.Path last;
+        try (var files = java.nio.file.Files.list(dir)) {
+            last = files.filter(p -> p.toString().endsWith(".seg")).sorted().reduce((a, b) -> b).get();
+        }
+        java.nio.file.Files.write(last, new byte[] {100, 0, 0, 0, 1, 2, 3}, java.nio.file.StandardOpenOption.APPEND);
+
+        up.set(true);
+        posts.clear();
+        try (IntakeClient c = client(url).spool(dir).spoolLimits(1 << 20, 4096).build()) {
+            assertEquals(300, c.stats().recovered());
+            assertTrue(c.flush(Duration.ofSeconds(10)));
+            assertEquals(300, c.stats().accepted());
+        }
+        List<String> got = new ArrayList<>();
+        for (List<Map<String, Object>> p : posts) for (Map<String, Object> e : p) got.add(id(e));
+        assertEquals(ids, got, "every event, once, in order");
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertTrue(files.filter(p -> p.toString().endsWith(".seg")).count() <= 1, "acknowledged segments are deleted");
+        }
+    }
+
     @Test
     void closedClientRefusesEvents() throws Exception {
         IntakeClient c = client("http://127.0.0.1:9").build();
