@@ -513,8 +513,17 @@ public final class IntakeClient implements AutoCloseable {
                                 b.bytes += r.raw.length;
                             }
                         } else {
-                            // Only this thread reads the spool; the records counted as waiting are whole on disk.
-                            for (Spool.Entry e : spool.read(cfg.batchEvents, cfg.batchBytes, waiting)) {
+                            // Only this thread reads the spool, and the records counted as waiting
+                            // are whole on disk: read without the lock, so enqueue never waits on it.
+                            long avail = waiting;
+                            List<Spool.Entry> es;
+                            lock.unlock();
+                            try {
+                                es = spool.read(cfg.batchEvents, cfg.batchBytes, avail);
+                            } finally {
+                                lock.lock();
+                            }
+                            for (Spool.Entry e : es) {
                                 b.recs.add(e.rec());
                                 b.bytes += e.frameBytes();
                             }
