@@ -7,7 +7,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: all build run test test-go test-js test-java bench-java test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
-        kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults test-fleet
+        kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults test-fleet \
+        image test-image test-deploy
 
 all: build
 
@@ -20,8 +21,9 @@ run: build
 	./bin/intake serve --config examples/config.yaml
 
 ## test: every Go test, then the concurrent packages again under the race detector; then the
-## browser client's tests (test-js), the JVM client's (test-java); then the Prometheus alert rules (test-alerts)
-test: test-go test-js test-java test-alerts
+## deployment kit (test-deploy: image, Helm chart, systemd unit); then the browser client's tests
+## (test-js), the JVM client's (test-java); then the Prometheus alert rules (test-alerts)
+test: test-go test-deploy test-js test-java test-alerts
 
 ## test-go: vet, every Go test (the Go client's against a real edge, test/client, among them), then
 ## the concurrent packages again under the race detector; then the same for the Go client's own
@@ -50,6 +52,32 @@ test-java: build
 bench-java: build
 	cd client/java && mvn -q -B -DskipTests test-compile
 	cd client/java && java -cp target/classes:target/test-classes dev.intake.client.Bench --intake $(CURDIR)/bin/intake --seconds $(or $(DURATION:s=),10)
+
+## image: the container image (README "Deploy"), built without a container engine or a base image:
+## the static binary (CGO_ENABLED=0) and the build machine's CA bundle on an empty base, by
+## deploy/tools/imagebuild (go-containerregistry); writes the OCI layout bin/image/oci and its tar
+## bin/image/intake-oci.tar (podman load -i ...). IMAGE_ARCH (default: this machine's GOARCH)
+IMAGE_ARCH   ?= $(shell $(GO) env GOARCH)
+IMAGE_SOURCE ?= $(shell git remote get-url origin 2>/dev/null || echo https://intake.dev/intake)
+image:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linux-$(IMAGE_ARCH)/intake ./cmd/intake
+	cd deploy/tools && SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) $(GO) run ./imagebuild \
+		-binary $(CURDIR)/bin/linux-$(IMAGE_ARCH)/intake -arch $(IMAGE_ARCH) -ca-file /etc/ssl/certs/ca-certificates.crt \
+		-version $(VERSION) -revision $$(git rev-parse HEAD) -source $(IMAGE_SOURCE) -out $(CURDIR)/bin/image
+
+## test-image: make image, then the image's config and contents read back from its OCI layout, and,
+## where podman runs (scripts/deploy/ensure-podman.sh installs Debian's podman), the image started
+## with the embedded broker and the examples mounted, answering 201 to an event
+test-image: image
+	bash scripts/deploy/ensure-podman.sh
+	cd deploy/tools && INTAKE_IMAGE_DIR=$(CURDIR)/bin/image $(GO) test -count=1 -run 'Image' ./imagebuild/
+
+## test-deploy: test-image; the Helm chart rendered offline with Helm's Go library for several
+## values, every document decoded strictly into the Kubernetes API types, helm lint --strict, and
+## bin/intake started on the config the chart renders; the systemd unit checked (systemd-analyze
+## verify and security where it exists)
+test-deploy: test-image build
+	cd deploy/tools && $(GO) vet ./... && INTAKE_BIN=$(CURDIR)/bin/intake $(GO) test -count=1 ./helmcheck/ ./systemdcheck/
 
 ## test-alerts: promtool check rules and promtool test rules over deploy/prometheus (the alert
 ## rules, data quality and operations, and their unit tests); promtool comes from Debian's prometheus package, installed by

@@ -822,17 +822,7 @@ func TestLogsNeverCarryRawClientInput(t *testing.T) {
 // stream="unknown", and a name matched by a /regex/ stream counts under that /regex/.
 func TestMetricLabelsNeverTakeClientInput(t *testing.T) {
 	h := edgetest.Start(t, edgetest.Options{})
-	metric := func(name string) float64 {
-		t.Helper()
-		for _, line := range strings.Split(string(h.Get("/metrics").Body), "\n") {
-			if v, ok := strings.CutPrefix(line, name+" "); ok {
-				var f float64
-				fmt.Sscan(v, &f)
-				return f
-			}
-		}
-		return 0
-	}
+	metric := h.Metric
 	unknown := `intake_events_total{stream="unknown",outcome="invalid"}`
 	regexAccepted := `intake_events_total{stream="/^example\\.click\\..+$/",outcome="accepted"}`
 	regexInvalid := `intake_events_total{stream="/^example\\.click\\..+$/",outcome="invalid"}`

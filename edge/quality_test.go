@@ -47,17 +47,7 @@ func TestQualityRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := edgetest.Start(t, edgetest.Options{StreamConfig: path})
-	metric := func(name string) float64 {
-		t.Helper()
-		for _, line := range strings.Split(string(h.Get("/metrics").Body), "\n") {
-			if v, ok := strings.CutPrefix(line, name+" "); ok {
-				var f float64
-				fmt.Sscan(v, &f)
-				return f
-			}
-		}
-		return 0
-	}
+	metric := h.Metric
 	violations := func(rule, action string) float64 {
 		return metric(`intake_quality_violations_total{stream="example.click",rule="` + rule + `",action="` + action + `"}`)
 	}
@@ -150,17 +140,7 @@ func TestQualityRules(t *testing.T) {
 // Canary events (meta.domain "canary") are counted apart from real traffic.
 func TestCanaryEventsAreCountedApart(t *testing.T) {
 	h := edgetest.Start(t, edgetest.Options{})
-	metric := func(name string) float64 {
-		t.Helper()
-		for _, line := range strings.Split(string(h.Get("/metrics").Body), "\n") {
-			if v, ok := strings.CutPrefix(line, name+" "); ok {
-				var f float64
-				fmt.Sscan(v, &f)
-				return f
-			}
-		}
-		return 0
-	}
+	metric := h.Metric
 	accepted := `intake_events_total{stream="example.click",outcome="accepted"}`
 	canaries := `intake_canary_events_total{stream="example.click"}`
 	a0, c0 := metric(accepted), metric(canaries)

@@ -17,23 +17,7 @@ type ErrorEvent struct {
 
 // AppendErrorEvent appends e as JSON, with dt, meta.dt, a new meta.id and the request id from req.
 func (req *Request) AppendErrorEvent(dst []byte, e *ErrorEvent) []byte {
-	dst = append(dst, `{"$schema":`...)
-	dst = AppendJSONString(dst, e.SchemaURI)
-	dst = append(dst, `,"meta":{"stream":`...)
-	dst = AppendJSONString(dst, e.Stream)
-	dst = append(dst, `,"dt":"`...)
-	dst = append(dst, req.DT...)
-	dst = append(dst, `","id":"`...)
-	dst = append(dst, req.newUUID()...)
-	dst = append(dst, '"')
-	if len(req.RequestID) > 0 {
-		dst = append(dst, `,"request_id":`...)
-		dst = AppendJSONString(dst, b2s(req.RequestID))
-	}
-	dst = append(dst, `},"dt":"`...)
-	dst = append(dst, req.DT...)
-	dst = append(dst, `","emitter_id":`...)
-	dst = AppendJSONString(dst, e.EmitterID)
+	dst = req.appendEventHead(dst, e.SchemaURI, e.Stream, e.EmitterID)
 	if e.ErrorType != "" {
 		dst = append(dst, `,"error_type":`...)
 		dst = AppendJSONString(dst, e.ErrorType)
@@ -68,23 +52,7 @@ type AlarmEvent struct {
 // AppendAlarmEvent appends a as JSON, with dt, meta.dt, a new meta.id and the request id from req;
 // event_id is ev's meta.id.
 func (req *Request) AppendAlarmEvent(dst []byte, a *AlarmEvent, ev *fastjson.Value) []byte {
-	dst = append(dst, `{"$schema":`...)
-	dst = AppendJSONString(dst, a.SchemaURI)
-	dst = append(dst, `,"meta":{"stream":`...)
-	dst = AppendJSONString(dst, a.Stream)
-	dst = append(dst, `,"dt":"`...)
-	dst = append(dst, req.DT...)
-	dst = append(dst, `","id":"`...)
-	dst = append(dst, req.newUUID()...)
-	dst = append(dst, '"')
-	if len(req.RequestID) > 0 {
-		dst = append(dst, `,"request_id":`...)
-		dst = AppendJSONString(dst, b2s(req.RequestID))
-	}
-	dst = append(dst, `},"dt":"`...)
-	dst = append(dst, req.DT...)
-	dst = append(dst, `","emitter_id":`...)
-	dst = AppendJSONString(dst, a.EmitterID)
+	dst = req.appendEventHead(dst, a.SchemaURI, a.Stream, a.EmitterID)
 	dst = append(dst, `,"rule":`...)
 	dst = AppendJSONString(dst, a.Rule.Name)
 	dst = append(dst, `,"action":"`...)
@@ -102,4 +70,26 @@ func (req *Request) AppendAlarmEvent(dst []byte, a *AlarmEvent, ev *fastjson.Val
 	dst = append(dst, `,"raw_event":`...)
 	dst = AppendJSONString(dst, b2s(a.RawEvent))
 	return append(dst, '}')
+}
+
+// appendEventHead opens an event intake writes itself: $schema, meta (stream, dt, a new id, the
+// request id), dt and emitter_id.
+func (req *Request) appendEventHead(dst []byte, schemaURI, stream, emitterID string) []byte {
+	dst = append(dst, `{"$schema":`...)
+	dst = AppendJSONString(dst, schemaURI)
+	dst = append(dst, `,"meta":{"stream":`...)
+	dst = AppendJSONString(dst, stream)
+	dst = append(dst, `,"dt":"`...)
+	dst = append(dst, req.DT...)
+	dst = append(dst, `","id":"`...)
+	dst = append(dst, req.newUUID()...)
+	dst = append(dst, '"')
+	if len(req.RequestID) > 0 {
+		dst = append(dst, `,"request_id":`...)
+		dst = AppendJSONString(dst, b2s(req.RequestID))
+	}
+	dst = append(dst, `},"dt":"`...)
+	dst = append(dst, req.DT...)
+	dst = append(dst, `","emitter_id":`...)
+	return AppendJSONString(dst, emitterID)
 }

@@ -467,10 +467,15 @@ func (c *condCompiler) node(v *fastjson.Value) (condNode, error) {
 	if problem != nil {
 		return condNode{}, problem
 	}
+	return allOf(parts), nil
+}
+
+// allOf is parts all holding: the one part alone, or a condAll of them.
+func allOf(parts []condNode) condNode {
 	if len(parts) == 1 {
-		return parts[0], nil
+		return parts[0]
 	}
-	return condNode{kind: condAll, kids: parts}, nil
+	return condNode{kind: condAll, kids: parts}
 }
 
 // fieldNode builds the condNode of one field's operators (checked by field already).
@@ -513,10 +518,7 @@ func (c *condCompiler) fieldNode(segs []string, ops *fastjson.Value) (condNode, 
 	if problem != nil {
 		return condNode{}, problem
 	}
-	if len(parts) == 1 {
-		return parts[0], nil
-	}
-	return condNode{kind: condAll, kids: parts}, nil
+	return allOf(parts), nil
 }
 
 // maxCondDepth bounds the nesting of all/any/not.
@@ -587,17 +589,7 @@ func (c *condCompiler) schema(v *fastjson.Value, depth int) ([]byte, error) {
 	if problem != nil {
 		return nil, problem
 	}
-	if len(parts) == 1 {
-		return parts[0], nil
-	}
-	doc := []byte(`{"allOf":[`)
-	for i, p := range parts {
-		if i > 0 {
-			doc = append(doc, ',')
-		}
-		doc = append(doc, p...)
-	}
-	return append(doc, "]}"...), nil
+	return allOfSchema(parts), nil
 }
 
 // field compiles the operators on one field path (an object of operators, or a bare value:
@@ -655,8 +647,13 @@ func (c *condCompiler) field(path string, ops *fastjson.Value) ([]byte, error) {
 	if problem != nil {
 		return nil, problem
 	}
+	return allOfSchema(parts), nil
+}
+
+// allOfSchema is parts all holding: the one schema alone, or {"allOf": parts}.
+func allOfSchema(parts [][]byte) []byte {
 	if len(parts) == 1 {
-		return parts[0], nil
+		return parts[0]
 	}
 	doc := []byte(`{"allOf":[`)
 	for i, p := range parts {
@@ -665,7 +662,7 @@ func (c *condCompiler) field(path string, ops *fastjson.Value) ([]byte, error) {
 		}
 		doc = append(doc, p...)
 	}
-	return append(doc, "]}"...), nil
+	return append(doc, "]}"...)
 }
 
 func operatorNames() []string {

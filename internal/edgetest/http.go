@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -99,3 +100,19 @@ var (
 	// RFC3339Millis matches an RFC 3339 UTC time with milliseconds: the form of meta.dt.
 	RFC3339Millis = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 )
+
+// Metric is the value of the series name (with its labels, as /metrics writes them:
+// `intake_events_total{stream="s",outcome="accepted"}`) on the edge's /metrics; 0 when absent.
+func (e *Edge) Metric(name string) float64 {
+	e.t.Helper()
+	for _, line := range strings.Split(string(e.Get("/metrics").Body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				e.t.Fatalf("/metrics: %s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0
+}

@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"intake.dev/intake/internal/edgetest"
 	"intake.dev/intake/loadtest/gen"
 )
@@ -263,6 +266,51 @@ func rssOf(pid int) int64 {
 	return 0
 }
 
+// faultPrefix is a scenario's topic prefix, with the topics it produces to created and each
+// partition's leader elected before the scenario starts: on a busy machine a topic created by the
+// first produce (and the election after an earlier scenario restarted the brokers) can outlast
+// the scenarios' 3 s delivery timeout, and fail the first requests for no fault of the scenario's.
+func faultPrefix(t *testing.T) string {
+	t.Helper()
+	p := prefix(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	topics := []string{p + "example.click", p + "intake.error", p + hastyStream}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if _, err := adm.CreateTopics(ctx, -1, -1, nil, topics...); err != nil {
+		t.Fatalf("cannot create the scenario's topics: %v", err)
+	}
+	for {
+		md, err := adm.Metadata(ctx, topics...)
+		ready := err == nil && len(md.Topics) == len(topics)
+		if ready {
+			for _, td := range md.Topics {
+				if td.Err != nil || len(td.Partitions) == 0 {
+					ready = false
+				}
+				for _, pd := range td.Partitions {
+					if pd.Err != nil || pd.Leader < 0 {
+						ready = false
+					}
+				}
+			}
+		}
+		if ready {
+			return p
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the scenario's topics have no leader after 90 s: %v", err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
 // needCluster skips unless the cluster has at least n nodes.
 func needCluster(t *testing.T, n int) {
 	t.Helper()
@@ -275,7 +323,7 @@ func needCluster(t *testing.T, n int) {
 // 1. The leader of the busiest partition is killed (SIGKILL) mid-load and started again later.
 func TestFault1KillPartitionLeader(t *testing.T) {
 	needCluster(t, 3)
-	p := prefix(t)
+	p := faultPrefix(t)
 	topic := p + "example.click"
 	e := startEdge(t, p, edgeArgs...)
 	load := startLoad(t, e.url, 24*time.Second, false)
@@ -298,7 +346,7 @@ func TestFault1KillPartitionLeader(t *testing.T) {
 // and hasty requests get 503 once the bounded buffer is full.
 func TestFault2AllBrokersDown(t *testing.T) {
 	needKafka(t)
-	p := prefix(t)
+	p := faultPrefix(t)
 	topic := p + "example.click"
 	// Small rings and buffers, so the hasty load fills them within the outage.
 	e := startEdge(t, p, append(edgeArgs, "--kafka-ring-size", "1024")...)
@@ -356,7 +404,7 @@ func TestFault2AllBrokersDown(t *testing.T) {
 // 3. The edge gets SIGTERM mid-load: what it acknowledged is in Kafka before it exits.
 func TestFault3EdgeSIGTERM(t *testing.T) {
 	needKafka(t)
-	p := prefix(t)
+	p := faultPrefix(t)
 	topic := p + "example.click"
 	e := startEdge(t, p, edgeArgs...)
 	load := startLoad(t, e.url, 12*time.Second, false)
@@ -375,7 +423,7 @@ func TestFault3EdgeSIGTERM(t *testing.T) {
 // repository is back, that URI loads.
 func TestFault4SchemaRepositoryGone(t *testing.T) {
 	needKafka(t)
-	p := prefix(t)
+	p := faultPrefix(t)
 	topic := p + "example.click"
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -430,7 +478,7 @@ func TestFault4SchemaRepositoryGone(t *testing.T) {
 // clients as 503, and accepted requests are answered within the delivery timeout.
 func TestFault5SlowBroker(t *testing.T) {
 	needKafka(t)
-	p := prefix(t)
+	p := faultPrefix(t)
 	topic := p + "example.click"
 	e := startEdge(t, p, edgeArgs...)
 	load := startLoad(t, e.url, 24*time.Second, false)

@@ -98,7 +98,7 @@ func frames(t *testing.T, path string) []frame {
 // the cluster, replays the spool: every event answered 202 is in Kafka.
 func TestFault8FullSpool(t *testing.T) {
 	needKafka(t)
-	p := prefix(t)
+	p := faultPrefix(t)
 	dir := t.TempDir()
 	const maxBytes = 1 << 20
 	args := append(edgeArgs, "--spool-dir", dir, "--spool-max-bytes", strconv.Itoa(maxBytes))
@@ -182,7 +182,7 @@ func TestFault8FullSpool(t *testing.T) {
 // those of the records cut away, which the test names from the segment before cutting it.
 func TestFault9DamagedSpool(t *testing.T) {
 	needKafka(t)
-	p := prefix(t)
+	p := faultPrefix(t)
 	dir := t.TempDir()
 	args := append(edgeArgs, "--spool-dir", dir)
 	var ids []string

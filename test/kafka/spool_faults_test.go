@@ -118,7 +118,7 @@ func checkSync(t *testing.T, c tally, rep *gen.Report) string {
 func TestFault6AllBrokersDownSpool(t *testing.T) {
 	needCluster(t, 3)
 	brokersBackOnFailure(t)
-	p := prefix(t)
+	p := faultPrefix(t)
 	topic := p + "example.click"
 	dir := t.TempDir()
 	e := startEdge(t, p, append(edgeArgs, "--kafka-ring-size", "1024", "--spool-dir", dir)...)
@@ -165,7 +165,7 @@ func TestFault6AllBrokersDownSpool(t *testing.T) {
 func TestFault7EdgeKilledDuringOutageSpool(t *testing.T) {
 	needCluster(t, 3)
 	brokersBackOnFailure(t)
-	p := prefix(t)
+	p := faultPrefix(t)
 	dir := t.TempDir()
 	args := append(edgeArgs, "--kafka-ring-size", "1024", "--spool-dir", dir, "--spool-fsync", "always")
 	e := startEdge(t, p, args...)
