@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 VERSION := $(VERSION)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-js test-python bench-python test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
+.PHONY: all build run test test-go test-js test-python bench-python test-java bench-java test-alerts test-monitoring schema-reference conformance bench bench-check bench-check-allocs bench-compare bench-shards bench-client loadtest lint fmt fuzz clean \
         kafka-up kafka-down kafka-status test-kafka test-kafka-secure test-faults test-fleet \
         image test-image test-deploy
 
@@ -24,8 +24,9 @@ run: build
 
 ## test: every Go test, then the concurrent packages again under the race detector; then the
 ## deployment kit (test-deploy: image, Helm chart, systemd unit); then the browser client's tests
-## (test-js), the Python client's (test-python); then the Prometheus alert rules (test-alerts)
-test: test-go test-deploy test-js test-python test-alerts
+## (test-js), the JVM client's (test-java), the Python client's (test-python); then the Prometheus
+## alert rules (test-alerts)
+test: test-go test-deploy test-js test-java test-python test-alerts
 
 ## test-go: vet, every Go test (the Go client's against a real edge, test/client, among them), then
 ## the concurrent packages again under the race detector; then the same for the Go client's own
@@ -42,6 +43,18 @@ test-go:
 test-js: build
 	bash scripts/browser/ensure-chromium.sh
 	cd client/js && npm ci --no-audit --no-fund && INTAKE_BIN=$(CURDIR)/bin/intake npm test
+
+## test-java: the JVM client (client/java, Java 17): mvn verify, JUnit 5 from Maven Central through its
+## pom; the tests start bin/intake (built first) on free ports and read events back with intake tail
+test-java: build
+	cd client/java && mvn -q -B verify -Dintake.bin=$(CURDIR)/bin/intake
+	@cat client/java/target/surefire-reports/*.txt | grep -h '^Tests run'
+
+## bench-java: events/s through the JVM client to a local edge (its own process, broker apart)
+## beside a bare java.net.http.HttpClient loop posting the same bodies; DURATION=10s per run
+bench-java: build
+	cd client/java && mvn -q -B -DskipTests test-compile
+	cd client/java && java -cp target/classes:target/test-classes dev.intake.client.Bench --intake $(CURDIR)/bin/intake --seconds $(or $(DURATION:s=),10)
 
 ## image: the container image (README "Deploy"), built without a container engine or a base image:
 ## the static binary (CGO_ENABLED=0) and the build machine's CA bundle on an empty base, by
