@@ -36,11 +36,8 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		intakeBin = filepath.Join(dir, "intake")
-		build := exec.Command("go", "build", "-o", intakeBin, "./cmd/intake")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "cannot build the intake binary: %v\n%s", err, out)
+		if intakeBin, err = edgetest.BuildIntake(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		code := m.Run()
@@ -202,15 +199,7 @@ func get(url string) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return edgetest.FreePort(t) }
 
 // checks are HAProxy's health-check settings of the edges: a check every inter, a server DOWN
 // after fall failed checks in a row, UP again after rise good ones.

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,7 +36,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		if intakeBin, err = buildIntake(dir); err != nil {
+		if intakeBin, err = edgetest.BuildIntake(dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -47,17 +45,6 @@ func TestMain(m *testing.M) {
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
-}
-
-// buildIntake builds the intake binary into dir.
-func buildIntake(dir string) (string, error) {
-	bin := filepath.Join(dir, "intake")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/intake")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("cannot build the intake binary: %v\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // needKafka skips the test without a cluster (make test-kafka and make test-faults start one).
@@ -161,15 +148,7 @@ func (e *edge) stop() error {
 	return e.exited
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return edgetest.FreePort(t) }
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 

@@ -122,7 +122,7 @@ func secureIntakeBin(t *testing.T) string {
 	if intakeBin != "" {
 		return intakeBin
 	}
-	bin, err := buildIntake(t.TempDir())
+	bin, err := edgetest.BuildIntake(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

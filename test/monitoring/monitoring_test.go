@@ -28,16 +28,6 @@ import (
 
 const root = "../.."
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // process is a child process, stopped at the end of the test.
 type process struct {
 	cmd  *exec.Cmd
@@ -195,15 +185,13 @@ func TestDashboardAndAlertsWithPrometheus(t *testing.T) {
 		t.Fatal("no prometheus on PATH (make test-monitoring installs Debian's package)")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "intake")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/intake")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := edgetest.BuildIntake(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// The broker, in its own process.
-	brokerAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	brokerAddr := fmt.Sprintf("127.0.0.1:%d", edgetest.FreePort(t))
 	broker := start(t, bin, "broker", "--addr", brokerAddr)
 	waitTCP(t, brokerAddr, broker)
 
@@ -227,7 +215,7 @@ func TestDashboardAndAlertsWithPrometheus(t *testing.T) {
 
 	var edges []string
 	for i := range 2 {
-		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		addr := fmt.Sprintf("127.0.0.1:%d", edgetest.FreePort(t))
 		e := start(t, bin, "serve", "--config", "examples/config.yaml", "--listen", addr,
 			"--kafka-brokers", brokerAddr, "--stream-config", streams, "--log-level", "warn",
 			"--spool-dir", filepath.Join(dir, fmt.Sprintf("spool-%d", i)), "--kafka-delivery-timeout", "3s")
@@ -268,7 +256,7 @@ scrape_configs:
 	if err := os.WriteFile(promFile, []byte(promCfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	promAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	promAddr := fmt.Sprintf("127.0.0.1:%d", edgetest.FreePort(t))
 	prom := start(t, promBin, "--config.file", promFile, "--storage.tsdb.path", filepath.Join(dir, "tsdb"),
 		"--web.listen-address", promAddr)
 	promURL := "http://" + promAddr
