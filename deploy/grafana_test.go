@@ -1,9 +1,6 @@
-// Package deploy holds the operations kit's files (dashboard, alert rules, manifests); its tests
-// check them offline.
 package deploy
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,50 +11,13 @@ import (
 	"intake.dev/intake/internal/edgetest"
 )
 
-type dashboard struct {
-	UID        string `json:"uid"`
-	Templating struct {
-		List []struct {
-			Name string `json:"name"`
-		} `json:"list"`
-	} `json:"templating"`
-	Panels []struct {
-		Type    string                   `json:"type"`
-		Title   string                   `json:"title"`
-		GridPos struct{ H, W, X, Y int } `json:"gridPos"`
-		Targets []struct {
-			RefID string `json:"refId"`
-			Expr  string `json:"expr"`
-		} `json:"targets"`
-	} `json:"panels"`
-}
-
-func readDashboard(t *testing.T) dashboard {
+func readDashboard(t *testing.T) Dashboard {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("grafana", "intake.json"))
+	d, err := ReadDashboard(edgetest.Root())
 	if err != nil {
-		t.Fatal(err)
-	}
-	var d dashboard
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	if err := dec.Decode(&d); err != nil {
 		t.Fatalf("grafana/intake.json: %v", err)
 	}
 	return d
-}
-
-// DashboardQueries are the dashboard's PromQL expressions with Grafana's variables replaced
-// (every instance and stream, a 1m rate window), as a Prometheus query API would take them.
-func dashboardQueries(t *testing.T) map[string]string {
-	d := readDashboard(t)
-	q := map[string]string{}
-	r := strings.NewReplacer("$__rate_interval", "1m", "$instance", ".*", "$stream", ".*")
-	for _, p := range d.Panels {
-		for _, tg := range p.Targets {
-			q[p.Title+" "+tg.RefID] = r.Replace(tg.Expr)
-		}
-	}
-	return q
 }
 
 var metricName = regexp.MustCompile(`\b((?:intake|go|process)_[a-z0-9_]+)`)
@@ -103,7 +63,7 @@ func TestDashboard(t *testing.T) {
 			exported[name] = true
 		}
 	}
-	for title, q := range dashboardQueries(t) {
+	for title, q := range readDashboard(t).Queries("1m") {
 		for _, name := range metricName.FindAllString(q, -1) {
 			if !exported[name] {
 				t.Errorf("%s: %s names %s, which the edge does not export", title, q, name)
@@ -116,22 +76,7 @@ func TestDashboard(t *testing.T) {
 // quality rule on example.click (which takes canaries), and an event posted (histograms appear with their first value).
 func monitoredEdge(t *testing.T) *edgetest.Edge {
 	t.Helper()
-	var cfg map[string]map[string]map[string]any
-	b, err := os.ReadFile(edgetest.Example("stream-config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg["streams"]["example.click"]["canary_events_enabled"] = true
-	cfg["streams"]["example.click"]["quality_rules"] = []any{map[string]any{
-		"name": "saves_name_their_page", "if": map[string]any{"button": "save"}, "then": map[string]any{"page.title": map[string]any{"exists": true}}}}
-	b, _ = json.Marshal(cfg)
-	path := filepath.Join(t.TempDir(), "stream-config.json")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := edgetest.MonitoredStreamConfig(t, t.TempDir())
 	h := edgetest.Start(t, edgetest.Options{SpoolDir: t.TempDir(), StreamConfig: path})
 	ev := `{"$schema":"/example/click/1.0.0","dt":"2026-11-23T12:00:00.000Z","meta":{"stream":"example.click"},"page":{"id":42},"button":"save"}`
 	if r := h.Post("/v1/events", []byte(ev)); r.Code != 201 {

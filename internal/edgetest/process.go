@@ -1,8 +1,10 @@
 package edgetest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -29,4 +31,28 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// MonitoredStreamConfig writes, into dir, the examples' stream config with example.click taking
+// canaries and holding a quality rule, so that an edge on it exports every series the dashboard
+// and the alert rules read; it returns the file's path.
+func MonitoredStreamConfig(t testing.TB, dir string) string {
+	t.Helper()
+	var cfg map[string]map[string]map[string]any
+	b, err := os.ReadFile(Example("stream-config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["streams"]["example.click"]["canary_events_enabled"] = true
+	cfg["streams"]["example.click"]["quality_rules"] = []any{map[string]any{
+		"name": "saves_name_their_page", "if": map[string]any{"button": "save"}, "then": map[string]any{"page.title": map[string]any{"exists": true}}}}
+	b, _ = json.Marshal(cfg)
+	path := filepath.Join(dir, "stream-config.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

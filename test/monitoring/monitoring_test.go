@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"intake.dev/intake/deploy"
 	"intake.dev/intake/internal/edgetest"
 	"intake.dev/intake/loadtest/gen"
 )
@@ -141,35 +142,6 @@ func alertState(prom, name string) (string, error) {
 	return state, nil
 }
 
-// dashboardQueries are the dashboard's expressions with Grafana's variables replaced.
-func dashboardQueries(t *testing.T) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "deploy", "grafana", "intake.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d struct {
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				RefID string `json:"refId"`
-				Expr  string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatal(err)
-	}
-	r := strings.NewReplacer("$__rate_interval", "20s", "$instance", ".*", "$stream", ".*")
-	q := map[string]string{}
-	for _, p := range d.Panels {
-		for _, tg := range p.Targets {
-			q[p.Title+" ["+tg.RefID+"]"] = r.Replace(tg.Expr)
-		}
-	}
-	return q
-}
-
 var forDuration = regexp.MustCompile(`(?m)^(\s+for:\s*)\S+$`)
 
 // TestDashboardAndAlertsWithPrometheus: two edges under load, scraped every second; every
@@ -195,23 +167,8 @@ func TestDashboardAndAlertsWithPrometheus(t *testing.T) {
 	broker := start(t, bin, "broker", "--addr", brokerAddr)
 	waitTCP(t, brokerAddr, broker)
 
-	// A stream config with a quality rule, so its series exist.
-	var cfg map[string]map[string]map[string]any
-	b, err := os.ReadFile(edgetest.Example("stream-config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg["streams"]["example.click"]["canary_events_enabled"] = true
-	cfg["streams"]["example.click"]["quality_rules"] = []any{map[string]any{
-		"name": "saves_name_their_page", "if": map[string]any{"button": "save"}, "then": map[string]any{"page.title": map[string]any{"exists": true}}}}
-	b, _ = json.Marshal(cfg)
-	streams := filepath.Join(dir, "streams.json")
-	if err := os.WriteFile(streams, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// A stream config with canaries and a quality rule, so their series exist.
+	streams := edgetest.MonitoredStreamConfig(t, dir)
 
 	var edges []string
 	for i := range 2 {
@@ -291,7 +248,11 @@ scrape_configs:
 	time.Sleep(15 * time.Second)
 
 	// Every dashboard expression returns data.
-	qs := dashboardQueries(t)
+	d, err := deploy.ReadDashboard(edgetest.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := d.Queries("20s")
 	names := make([]string, 0, len(qs))
 	for n := range qs {
 		names = append(names, n)
