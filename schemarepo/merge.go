@@ -344,20 +344,7 @@ func resolveType(compacted []any) (any, []any, bool) {
 		if !ok {
 			list = []any{x}
 		}
-		if i == 0 {
-			common = uniqWith(list, deepEqual)
-			continue
-		}
-		var next []any
-		for _, c := range common {
-			for _, y := range list {
-				if deepEqual(c, y) {
-					next = append(next, c)
-					break
-				}
-			}
-		}
-		common = next
+		common = intersect(common, list, i == 0)
 	}
 	switch len(common) {
 	case 0:
@@ -369,24 +356,29 @@ func resolveType(compacted []any) (any, []any, bool) {
 	}
 }
 
+// intersect is the values of common also in list, in common's order; first: list's values,
+// duplicates removed (the first list of an intersection).
+func intersect(common, list []any, first bool) []any {
+	if first {
+		return uniqWith(list, deepEqual)
+	}
+	var next []any
+	for _, c := range common {
+		for _, y := range list {
+			if deepEqual(c, y) {
+				next = append(next, c)
+				break
+			}
+		}
+	}
+	return next
+}
+
 func resolveEnum(compacted []any) (any, []any, bool) {
 	var common []any
 	for i, x := range compacted {
 		list, _ := x.([]any)
-		if i == 0 {
-			common = uniqWith(list, deepEqual)
-			continue
-		}
-		var next []any
-		for _, c := range common {
-			for _, y := range list {
-				if deepEqual(c, y) {
-					next = append(next, c)
-					break
-				}
-			}
-		}
-		common = next
+		common = intersect(common, list, i == 0)
 	}
 	if len(common) == 0 {
 		return nil, nil, false
