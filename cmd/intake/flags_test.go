@@ -124,41 +124,7 @@ func sameDefault(cell string, fl *flag.Flag, isDuration bool) bool {
 // serve checks, with the default: the README cannot drift from the binding.
 func TestREADMEListsEveryFlag(t *testing.T) {
 	o, _ := serveOptions()
-	seen := map[string]bool{}
-	for _, row := range readmeTable(t, "## Configuration reference") {
-		if len(row) != 5 {
-			t.Errorf("row %q: want 5 cells: flag, environment variable, YAML key, default, what", row)
-			continue
-		}
-		name := strings.TrimSuffix(strings.TrimPrefix(row[0], "`--"), "`")
-		s := o.setting(name)
-		if s == nil {
-			t.Errorf("README lists %s, which is no flag of serve", row[0])
-			continue
-		}
-		if seen[name] {
-			t.Errorf("README lists --%s twice", name)
-		}
-		seen[name] = true
-		if want := "`" + envName(name) + "`"; row[1] != want {
-			t.Errorf("--%s: README says the variable is %s, want %s", name, row[1], want)
-		}
-		wantKey := "`" + yamlKey(name) + "`"
-		if name == o.configFlag {
-			wantKey = ""
-		}
-		if row[2] != wantKey {
-			t.Errorf("--%s: README says the YAML key is %q, want %q", name, row[2], wantKey)
-		}
-		if fl := o.fs.Lookup(name); !sameDefault(row[3], fl, s.arg == "duration") {
-			t.Errorf("--%s: README says the default is %q, want %q", name, row[3], fl.DefValue)
-		}
-	}
-	for _, s := range o.settings {
-		if !seen[s.name] {
-			t.Errorf("README's configuration reference does not list --%s", s.name)
-		}
-	}
+	checkFlagTable(t, o, "serve", "## Configuration reference", true)
 
 	limits := map[string]bool{}
 	for _, row := range readmeTable(t, "## Limits") {
@@ -299,16 +265,28 @@ func TestErrorsNameTheFlag(t *testing.T) {
 // default, and nothing else.
 func TestREADMEListsEveryCanaryFlag(t *testing.T) {
 	o, _ := canaryOptions()
+	checkFlagTable(t, o, "canary", "### `intake canary`", false)
+}
+
+// checkFlagTable holds README's table of a command's flags under heading to the binding: one row
+// per flag, its environment variable, its YAML key when withYAML (the config flag has none), its
+// default; no flag missing, none twice, none that is not the command's.
+func checkFlagTable(t *testing.T, o *options, cmd, heading string, withYAML bool) {
+	t.Helper()
+	cells := 4
+	if withYAML {
+		cells = 5
+	}
 	seen := map[string]bool{}
-	for _, row := range readmeTable(t, "### `intake canary`") {
-		if len(row) != 4 {
-			t.Errorf("row %q: want 4 cells: flag, environment variable, default, what", row)
+	for _, row := range readmeTable(t, heading) {
+		if len(row) != cells {
+			t.Errorf("row %q: want %d cells: flag, environment variable, (YAML key,) default, what", row, cells)
 			continue
 		}
 		name := strings.TrimSuffix(strings.TrimPrefix(row[0], "`--"), "`")
 		s := o.setting(name)
 		if s == nil {
-			t.Errorf("README lists %s, which is no flag of canary", row[0])
+			t.Errorf("README lists %s, which is no flag of %s", row[0], cmd)
 			continue
 		}
 		if seen[name] {
@@ -318,13 +296,24 @@ func TestREADMEListsEveryCanaryFlag(t *testing.T) {
 		if want := "`" + envName(name) + "`"; row[1] != want {
 			t.Errorf("--%s: README says the variable is %s, want %s", name, row[1], want)
 		}
-		if fl := o.fs.Lookup(name); !sameDefault(row[2], fl, s.arg == "duration") {
-			t.Errorf("--%s: README says the default is %q, want %q", name, row[2], fl.DefValue)
+		def := row[2]
+		if withYAML {
+			wantKey := "`" + yamlKey(name) + "`"
+			if name == o.configFlag {
+				wantKey = ""
+			}
+			if row[2] != wantKey {
+				t.Errorf("--%s: README says the YAML key is %q, want %q", name, row[2], wantKey)
+			}
+			def = row[3]
+		}
+		if fl := o.fs.Lookup(name); !sameDefault(def, fl, s.arg == "duration") {
+			t.Errorf("--%s: README says the default is %q, want %q", name, def, fl.DefValue)
 		}
 	}
 	for _, s := range o.settings {
 		if !seen[s.name] {
-			t.Errorf("README's intake canary table does not list --%s", s.name)
+			t.Errorf("README's %s table (%s) does not list --%s", cmd, heading, s.name)
 		}
 	}
 }
