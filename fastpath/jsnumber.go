@@ -438,7 +438,7 @@ func integralText(s string) bool {
 // Infinity, which JSON cannot hold (the edge refuses such a body).
 //
 // It walks as AppendJSON does, kept apart on purpose: one walk with a flag for the numbers made
-// AppendJSON, on the hot path, 10-18% slower on the real events (Serialize/*/AppendJSON and
+// AppendJSON, on the hot path, 11-18% slower on the real events (Serialize/*/AppendJSON and
 // Process/*/compiled, four alternating runs, 2026-12-06).
 func AppendJSReading(dst []byte, v *fastjson.Value) []byte {
 	switch v.Type() {
