@@ -200,6 +200,7 @@ func (s *Server) handleInfo(ctx *fasthttp.RequestCtx) int {
 			"damaged":  st.Damaged,
 			"full":     st.Full,
 			"refused":  s.prod.SpoolRefused(),
+			"dropped":  s.prod.SpoolDropped(),
 		}
 		if !st.Oldest.IsZero() {
 			sp["oldest"] = st.Oldest.UTC().Format(time.RFC3339Nano)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"runtime"
@@ -63,6 +64,8 @@ type Producer struct {
 	spoolRefused  atomic.Int64                       // unix nanoseconds of the last record the spool refused
 	spoolTaken    atomic.Int64                       // unix nanoseconds of the last record the spool took
 	spoolRefusedN atomic.Uint64                      // records the spool could not take
+	spoolDroppedN atomic.Uint64                      // spooled records Kafka refused for good
+	unknownSince  atomic.Int64                       // first UNKNOWN_TOPIC_OR_PARTITION of a replay since its last ack (unix ns)
 	stopReplay    context.CancelFunc
 	replayDone    chan struct{}
 
@@ -499,7 +502,11 @@ func IsUnavailable(err error) bool {
 		errors.Is(err, ErrBatchTooLarge),
 		errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, kgo.ErrRecordRetries),
 		errors.Is(err, kgo.ErrMaxBuffered), errors.Is(err, kgo.ErrClientClosed),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		// A broker closing the connection: one starting or stopping accepts a dial and closes it
+		// (franz-go's ErrFirstReadEOF, which blames TLS or SASL: a misconfiguration looks the
+		// same, and /readyz and the log tell it apart).
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return true
 	case errors.Is(err, kerr.UnknownTopicOrPartition), errors.Is(err, kerr.CorruptMessage):
 		// franz-go retries these, but they mean a missing topic or a bad record: retrying the

@@ -135,10 +135,11 @@ func (r *record) finish(err error) {
 	}
 	if r.spooled {
 		r.p.finishSpooled(r, err)
-	} else if err != nil && r.batch == nil && r.p.spool != nil && IsUnavailable(err) {
+	} else if err != nil && r.batch == nil && r.p.spool != nil && (IsUnavailable(err) || errors.Is(err, kerr.UnknownTopicOrPartition)) {
 		// Slow path: a fire-and-forget record taken before Kafka was known down failed; it
 		// goes to the spool, behind records appended meanwhile (the one exception to append
-		// order being Kafka order).
+		// order being Kafka order). UNKNOWN_TOPIC_OR_PARTITION too: brokers starting after an
+		// outage answer it for a while (finishSpooled gives it a grace, then drops).
 		r.p.respool(r)
 	}
 	if r.batch != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"intake.dev/intake/spool"
 )
 
@@ -192,17 +194,55 @@ func (p *Producer) replay(ctx context.Context) {
 func (p *Producer) finishSpooled(rec *record, err error) {
 	switch {
 	case err == nil:
+		p.unknownSince.Store(0)
 		p.spool.Reader().Ack(rec.pos)
-	case IsUnavailable(err):
+	case IsUnavailable(err) || p.unknownTopicWait(err):
 		p.replayRewind.Store(true)
 		if c := p.replayWait.Load(); c != nil {
 			(*c)()
 		}
 	default:
 		spoolDropped.Inc()
+		p.spoolDroppedN.Add(1)
+		p.noteSpoolDrop(rec, err)
 		p.spool.Reader().Ack(rec.pos)
 	}
 }
+
+// unknownTopicGrace is how long a replay keeps rewinding on UNKNOWN_TOPIC_OR_PARTITION before it
+// drops the records that failed so.
+var unknownTopicGrace = time.Minute // a var for tests
+
+// unknownTopicWait reports whether a replayed record that failed with UNKNOWN_TOPIC_OR_PARTITION
+// is to be replayed again rather than dropped. Brokers starting after an outage answer it for
+// topics they have not caught up on yet (a metadata response from a broker behind the
+// controller), and franz-go fails a batch that times out meanwhile with that error, not a
+// timeout: dropping those would lose records of a topic that exists. A topic that stays unknown
+// for unknownTopicGrace with no replayed record acknowledged in between is taken as gone.
+func (p *Producer) unknownTopicWait(err error) bool {
+	if !errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return false
+	}
+	now := time.Now().UnixNano()
+	p.unknownSince.CompareAndSwap(0, now)
+	return now-p.unknownSince.Load() < int64(unknownTopicGrace)
+}
+
+// noteSpoolDrop logs a spooled record Kafka refused for good, at most once per
+// failureLogInterval (they come in batches).
+func (p *Producer) noteSpoolDrop(rec *record, err error) {
+	now := time.Now().UnixNano()
+	last := p.lastSpoolLog.Load()
+	if now-last < int64(failureLogInterval) || !p.lastSpoolLog.CompareAndSwap(last, now) {
+		return
+	}
+	p.log.Error("kafka refused a spooled record for good; it is dropped from the spool", "topic", rec.Topic,
+		"dropped", p.spoolDroppedN.Load(), "err", err)
+}
+
+// SpoolDropped is how many spooled records Kafka refused for good (too large, topic gone...)
+// since the producer started: intake_spool_dropped_total of this producer.
+func (p *Producer) SpoolDropped() uint64 { return p.spoolDroppedN.Load() }
 
 // SpoolStats reports the spool's state; ok is false without a spool.
 func (p *Producer) SpoolStats() (st spool.Stats, ok bool) {

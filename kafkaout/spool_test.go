@@ -4,8 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // waitFor polls cond until it holds, failing the test after d.
@@ -136,4 +144,150 @@ func TestSpoolSurvivesClose(t *testing.T) {
 		}
 	}
 	waitFor(t, 20*time.Second, "the spool empties", func() bool { return p2.spool.Len() == 0 })
+}
+
+// unknownTopicCluster is a one-broker kfake cluster holding topic that, while refuse says so,
+// answers produce requests NOT_LEADER_OR_FOLLOWER and metadata requests UNKNOWN_TOPIC_OR_PARTITION
+// for it: a broker starting after an outage, not caught up on the topics. franz-go fails a batch
+// that times out meanwhile with UNKNOWN_TOPIC_OR_PARTITION, not with a timeout.
+func unknownTopicCluster(t *testing.T, topic string, refuse func() bool) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	c.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !refuse() {
+			return nil, nil, false
+		}
+		req := kreq.(*kmsg.ProduceRequest)
+		resp := req.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.NotLeaderForPartition.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	c.ControlKey(int16(kmsg.Metadata), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !refuse() {
+			return nil, nil, false
+		}
+		req := kreq.(*kmsg.MetadataRequest)
+		resp := req.ResponseKind().(*kmsg.MetadataResponse)
+		b := kmsg.NewMetadataResponseBroker()
+		host, port, _ := net.SplitHostPort(c.ListenAddrs()[0])
+		b.Host = host
+		pn, _ := strconv.Atoi(port)
+		b.Port = int32(pn)
+		resp.Brokers = append(resp.Brokers, b)
+		for _, rt := range req.Topics {
+			st := kmsg.NewMetadataResponseTopic()
+			st.Topic = rt.Topic
+			st.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	return c
+}
+
+// warmTopic produces one acknowledged record to topic, so that p's client has its partitions
+// loaded (an unknown topic fails otherwise: a record timeout).
+func warmTopic(t *testing.T, p *Producer, topic string) {
+	t.Helper()
+	b := AcquireBatch()
+	defer ReleaseBatch(b)
+	b.Add(1)
+	if err := p.TryProduce(topic, nil, []byte("warm"), time.Time{}, b, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Wait(time.Minute) || b.Err(0) != nil {
+		t.Fatalf("the first record: %v", b.Err(0))
+	}
+}
+
+// Fire-and-forget records that fail with UNKNOWN_TOPIC_OR_PARTITION go to the spool and reach
+// Kafka once the topic is known again: none is dropped.
+func TestSpoolKeepsUnknownTopicRecords(t *testing.T) {
+	const topic = "eqiad.test.spool.unknown"
+	var until atomic.Int64
+	c := unknownTopicCluster(t, topic, func() bool { return time.Now().UnixNano() < until.Load() })
+	p := newProducer(t, Config{Brokers: c.ListenAddrs(), DeliveryTimeout: time.Second, Shards: 1, SpoolDir: t.TempDir()})
+	warmTopic(t, p, topic)
+	until.Store(time.Now().Add(8 * time.Second).UnixNano())
+	const n = 100
+	for i := range n {
+		if err := p.TryProduce(topic, nil, fmt.Appendf(nil, "%d", i), time.Time{}, nil, 0); err != nil {
+			t.Fatalf("fire-and-forget %d: %v", i, err)
+		}
+	}
+	recs := consume(t, c.ListenAddrs(), topic, n+1)
+	seen := map[string]bool{}
+	for _, r := range recs {
+		seen[string(r.Value)] = true
+	}
+	for i := range n {
+		if !seen[fmt.Sprint(i)] {
+			t.Fatalf("record %d never reached Kafka (%d of %d did; %d dropped from the spool)", i, len(seen)-1, n, p.SpoolDropped())
+		}
+	}
+	if st, _ := p.SpoolStats(); st.Written == 0 {
+		t.Fatal("no record went through the spool: the test did not make them fail")
+	}
+	if p.SpoolDropped() != 0 {
+		t.Fatalf("%d spooled records dropped", p.SpoolDropped())
+	}
+	waitFor(t, 20*time.Second, "the spool empties", func() bool { return p.spool.Len() == 0 })
+}
+
+// A topic that stays unknown past the grace: its spooled records are dropped and counted, and the
+// spool does not replay them forever.
+func TestSpoolDropsRecordsOfAGoneTopic(t *testing.T) {
+	defer func(g time.Duration) { unknownTopicGrace = g }(unknownTopicGrace)
+	unknownTopicGrace = 2 * time.Second
+	const topic = "eqiad.test.spool.gone"
+	var gone atomic.Bool
+	c := unknownTopicCluster(t, topic, gone.Load)
+	p := newProducer(t, Config{Brokers: c.ListenAddrs(), DeliveryTimeout: time.Second, Shards: 1, SpoolDir: t.TempDir()})
+	warmTopic(t, p, topic)
+	gone.Store(true)
+	const n = 20
+	for i := range n {
+		if err := p.TryProduce(topic, nil, fmt.Appendf(nil, "%d", i), time.Time{}, nil, 0); err != nil {
+			t.Fatalf("fire-and-forget %d: %v", i, err)
+		}
+	}
+	waitFor(t, time.Minute, "the spool drops the gone topic's records", func() bool { return p.SpoolDropped() >= n })
+	waitFor(t, 5*time.Second, "the spool empties", func() bool { return p.spool.Len() == 0 })
+	if d := p.SpoolDropped(); d != n {
+		t.Fatalf("%d records dropped, want %d", d, n)
+	}
+}
+
+// Errors of a broker closing connections (starting or stopping: franz-go's ErrFirstReadEOF wraps
+// io.EOF) are unavailability: a sync event is answered 503 and a fire-and-forget one spooled, not
+// 500 and lost.
+func TestBrokerClosingConnectionIsUnavailable(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("broker closed the connection immediately during api versions negotiation: %w", io.EOF),
+		io.ErrUnexpectedEOF,
+		fmt.Errorf("write: %w", net.ErrClosed),
+	} {
+		if !IsUnavailable(err) {
+			t.Errorf("IsUnavailable(%v) = false", err)
+		}
+	}
+	if IsUnavailable(kerr.CorruptMessage) {
+		t.Error("IsUnavailable(CORRUPT_MESSAGE) = true")
+	}
 }
