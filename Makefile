@@ -144,10 +144,11 @@ bench-check-allocs:
 loadtest:
 	$(GO) build -o bin/intake-loadtest ./loadtest
 
-## bench-compare: the edge (broker in its own process) beside a bare fasthttp server, same load, CPU from /proc
+## bench-compare: the edge (broker in its own process) beside a bare fasthttp server, same load, CPU from /proc;
+## real events on the production stream config by default (EVENTS=revision-create,navigationtiming,mix,click)
 bench-compare: build
 	$(GO) build -o bin/baseline ./bench/cmd/baseline
-	$(GO) run ./bench/cmd/compare -duration $(or $(DURATION),10s) -edge-args "$(EDGE_ARGS)" -workloads "$(WORKLOADS)"
+	$(GO) run ./bench/cmd/compare -duration $(or $(DURATION),10s) -edge-args "$(EDGE_ARGS)" -workloads "$(WORKLOADS)" $(if $(EVENTS),-events "$(EVENTS)")
 
 ## bench-client: the Go client's own work per event (client/: BenchmarkPrepare), then its
 ## throughput against a real edge in the test process (test/client: events/s for Enqueue of small

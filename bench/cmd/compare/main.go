@@ -25,8 +25,19 @@ func main() {
 	jsonOut := flag.Bool("json", false, "print the results as JSON")
 	edgeArgs := flag.String("edge-args", "", "extra intake serve flags for the edge, space-separated (e.g. \"--kafka-compression lz4\")")
 	only := flag.String("workloads", "", "comma-separated workload numbers to run (1 single sync, 2 single hasty, 3 batches); empty: all")
+	evs := flag.String("events", "revision-create,navigationtiming,mix", "comma-separated event sources: "+strings.Join(sourceNames(), ", "))
+	data := flag.String("data", "../shared/data", "the shared data directory: real schema repositories, production stream config, examples")
 	flag.Parse()
 	extraEdgeArgs = strings.Fields(*edgeArgs)
+	dataDir = *data
+	for _, name := range strings.Split(*evs, ",") {
+		src, ok := sourceByName(strings.TrimSpace(name))
+		if !ok {
+			fmt.Fprintf(os.Stderr, "compare: -events: %q is not one of %s\n", name, strings.Join(sourceNames(), ", "))
+			os.Exit(2)
+		}
+		sources = append(sources, src)
+	}
 	if *only != "" {
 		var keep []workload
 		for _, f := range strings.Split(*only, ",") {
@@ -73,6 +84,7 @@ var workloads = []workload{
 
 // result is one workload against one server.
 type result struct {
+	Events         string  `json:"events"`
 	Workload       string  `json:"workload"`
 	Server         string  `json:"server"`
 	RequestsPerSec float64 `json:"requests_per_second"`
@@ -91,11 +103,6 @@ func runCompare(bin string, d time.Duration, jsonOut bool) error {
 		return err
 	}
 	defer broker.stop()
-	edge, err := startEdge(bin, nil)
-	if err != nil {
-		return err
-	}
-	defer edge.stop()
 	base, err := start(bin+"/baseline", "--listen", baselineAddr)
 	if err != nil {
 		return err
@@ -104,35 +111,58 @@ func runCompare(bin string, d time.Duration, jsonOut bool) error {
 	if err := waitHTTP("http://" + baselineAddr + "/"); err != nil {
 		return err
 	}
+	dir, err := os.MkdirTemp("", "intake-compare-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 
 	var results []result
-	for _, w := range workloads {
-		// Edge first, then the baseline, with the same settings: one run, one ratio.
-		re, err := measure(w, "edge", "http://"+edgeAddr+"/v1/events", edge, broker, d)
-		if err != nil {
-			return err
+	var edge *proc
+	edgeReal := false
+	defer func() {
+		if edge != nil {
+			edge.stop()
 		}
-		rb, err := measure(w, "baseline", "http://"+baselineAddr+"/v1/events", base, nil, d)
-		if err != nil {
-			return err
+	}()
+	for _, src := range sources {
+		if edge == nil || edgeReal != src.Real {
+			if edge != nil {
+				edge.stop()
+			}
+			if edge, err = startEdge(bin, src.Real, nil); err != nil {
+				return err
+			}
+			edgeReal = src.Real
 		}
-		results = append(results, re, rb)
+		for _, w := range workloads {
+			// Edge first, then the baseline, with the same settings: one run, one ratio.
+			re, err := measure(w, src, dir, "edge", "http://"+edgeAddr+"/v1/events", edge, broker, d)
+			if err != nil {
+				return err
+			}
+			rb, err := measure(w, src, dir, "baseline", "http://"+baselineAddr+"/v1/events", base, nil, d)
+			if err != nil {
+				return err
+			}
+			results = append(results, re, rb)
+		}
 	}
 	if jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(results)
 	}
-	fmt.Printf("%-26s %-9s %10s %11s %7s %13s %7s %8s %8s %6s\n",
-		"workload", "server", "req/s", "events/s", "cores", "events/s/core", "broker", "p50 ms", "p99 ms", "non2xx")
+	fmt.Printf("%-16s %-26s %-9s %10s %11s %7s %13s %7s %8s %8s %6s\n",
+		"events", "workload", "server", "req/s", "events/s", "cores", "events/s/core", "broker", "p50 ms", "p99 ms", "non2xx")
 	for i, r := range results {
 		broker := ""
 		if r.BrokerCores > 0 {
 			broker = fmt.Sprintf("%.2f", r.BrokerCores)
 		}
-		fmt.Printf("%-26s %-9s %10.0f %11.0f %7.2f %13.0f %7s %8.2f %8.2f %6d\n",
-			r.Workload, r.Server, r.RequestsPerSec, r.EventsPerSec, r.ServerCores, r.EventsPerCore, broker, r.P50ms, r.P99ms, r.Errors)
+		fmt.Printf("%-16s %-26s %-9s %10.0f %11.0f %7.2f %13.0f %7s %8.2f %8.2f %6d\n",
+			r.Events, r.Workload, r.Server, r.RequestsPerSec, r.EventsPerSec, r.ServerCores, r.EventsPerCore, broker, r.P50ms, r.P99ms, r.Errors)
 		if i%2 == 1 {
 			e := results[i-1]
-			fmt.Printf("%-26s %-9s %9.0f%% %10.0f%% %7s %12.0f%%\n", "", "edge/base",
+			fmt.Printf("%-16s %-26s %-9s %9.0f%% %10.0f%% %7s %12.0f%%\n", "", "", "edge/base",
 				100*e.RequestsPerSec/r.RequestsPerSec, 100*e.EventsPerSec/r.EventsPerSec, "",
 				100*e.EventsPerCore/r.EventsPerCore)
 		}
@@ -147,6 +177,12 @@ func runSweep(bin string, d time.Duration, jsonOut bool) error {
 	}
 	defer broker.stop()
 	w := workload{"100-event batches, sync", 100, false, 16}
+	src := sources[0]
+	dir, err := os.MkdirTemp("", "intake-compare-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	type row struct {
 		Shards  int `json:"shards"`
 		Clients int `json:"clients"`
@@ -158,11 +194,11 @@ func runSweep(bin string, d time.Duration, jsonOut bool) error {
 			if clients > shards {
 				continue
 			}
-			edge, err := startEdge(bin, []string{"--kafka-shards", strconv.Itoa(shards), "--kafka-clients", strconv.Itoa(clients)})
+			edge, err := startEdge(bin, src.Real, []string{"--kafka-shards", strconv.Itoa(shards), "--kafka-clients", strconv.Itoa(clients)})
 			if err != nil {
 				return err
 			}
-			r, err := measure(w, "edge", "http://"+edgeAddr+"/v1/events", edge, broker, d)
+			r, err := measure(w, src, dir, "edge", "http://"+edgeAddr+"/v1/events", edge, broker, d)
 			edge.stop()
 			if err != nil {
 				return err
@@ -174,7 +210,7 @@ func runSweep(bin string, d time.Duration, jsonOut bool) error {
 		return json.NewEncoder(os.Stdout).Encode(rows)
 	}
 	best := 0
-	fmt.Printf("%s, %d connections, %s each\n", w.Name, w.Connections, d)
+	fmt.Printf("%s, %s, %d connections, %s each\n", src.Name, w.Name, w.Connections, d)
 	fmt.Printf("%6s %7s %11s %7s %13s %8s\n", "shards", "clients", "events/s", "cores", "events/s/core", "p99 ms")
 	for i, r := range rows {
 		fmt.Printf("%6d %7d %11.0f %7.2f %13.0f %8.2f\n", r.Shards, r.Clients, r.EventsPerSec, r.ServerCores, r.EventsPerCore, r.P99ms)
@@ -189,8 +225,11 @@ func runSweep(bin string, d time.Duration, jsonOut bool) error {
 }
 
 // measure runs w against url for d after a short warm-up, timing srv's (and broker's) CPU.
-func measure(w workload, server, url string, srv, broker *proc, d time.Duration) (result, error) {
+func measure(w workload, src source, dir, server, url string, srv, broker *proc, d time.Duration) (result, error) {
 	cfg := gen.Defaults()
+	if err := src.apply(&cfg, dir); err != nil {
+		return result{}, err
+	}
 	cfg.URL = url
 	cfg.Batch = w.Batch
 	cfg.Hasty = w.Hasty
@@ -228,6 +267,7 @@ func measure(w workload, server, url string, srv, broker *proc, d time.Duration)
 		return result{}, err
 	}
 	res := result{
+		Events:         src.Name,
 		Workload:       w.Name,
 		Server:         server,
 		RequestsPerSec: rep.RequestsPerSecond,
@@ -257,9 +297,14 @@ func measure(w workload, server, url string, srv, broker *proc, d time.Duration)
 // extraEdgeArgs are -edge-args, given to every edge started.
 var extraEdgeArgs []string
 
-func startEdge(bin string, extra []string) (*proc, error) {
-	args := append([]string{"serve", "--config", "examples/config.yaml", "--listen", edgeAddr,
-		"--kafka-brokers", brokerAddr, "--log-level", "warn"}, extraEdgeArgs...)
+func startEdge(bin string, real bool, extra []string) (*proc, error) {
+	args := []string{"serve", "--listen", edgeAddr, "--kafka-brokers", brokerAddr, "--log-level", "warn"}
+	if real {
+		args = append(args, realEdgeArgs()...)
+	} else {
+		args = append(args, "--config", "examples/config.yaml")
+	}
+	args = append(args, extraEdgeArgs...)
 	args = append(args, extra...)
 	p, err := start(bin+"/intake", args...)
 	if err != nil {
