@@ -214,6 +214,24 @@ func parseCases() []benchCase {
 					}
 				})
 			}},
+			// The passes over the bytes before the parse today (DESIGN.md "One pass over the
+			// bytes"): UTF-8, then CheckJSON's grammar and limits. Measured beside the parse as the
+			// prototype of a scan that could do the parse's reading too.
+			benchCase{name: e.name + "/prescan", fn: func(b *testing.B) {
+				ev := e.bytes(b)
+				lim := fastpath.JSONLimits{MaxDepth: 64, MaxStringBytes: 1 << 20, MaxKeyBytes: 1024, MaxMembers: 10000}
+				perEvent(b, len(ev), 100, func() {
+					if !utf8.Valid(ev) || fastpath.CheckJSON(ev, lim) != "" {
+						b.Fatal("the event does not pass the pre-scan")
+					}
+				})
+			}},
+			// The floor of any pass: copying the bytes.
+			benchCase{name: e.name + "/copy", baseline: true, fn: func(b *testing.B) {
+				ev := e.bytes(b)
+				dst := make([]byte, len(ev))
+				perEvent(b, len(ev), 100, func() { copy(dst, ev) })
+			}},
 		)
 	}
 	return cases
