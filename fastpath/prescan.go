@@ -1,6 +1,11 @@
 package fastpath
 
-import "strconv"
+import (
+	"encoding/binary"
+	"math/bits"
+	"strconv"
+	"unicode/utf8"
+)
 
 // JSONLimits bounds what CheckJSON lets through. A field of 0 or less is no limit. CheckJSON's
 // messages name the intake serve flags that set them.
@@ -26,7 +31,9 @@ const MaxCountedDepth = 256
 // out of all proportion), strings, keys and objects or arrays beyond lim's other bounds, numbers
 // outside JSON's grammar ("01", "1.", "+1", "-"), raw control characters inside strings, and
 // escapes of lone UTF-16 surrogates ("\ud800" alone: fastjson keeps such an escape as its six
-// characters, which would change the event's text). It returns "" when the body passes, else
+// characters, which would change the event's text), and bytes that are not UTF-8 (fastjson takes
+// them): a body it passes is valid UTF-8 (utf8.Valid), since every byte outside strings must be
+// ASCII for the grammar and strings are checked. It returns "" when the body passes, else
 // what is wrong and where. Structure (brackets, commas, literals) is left to the parser. It does
 // not allocate unless it finds a problem.
 func CheckJSON(b []byte, lim JSONLimits) string {
@@ -209,21 +216,50 @@ func validEscape(b []byte, i int) bool {
 	return false
 }
 
-// stringSpecial marks the bytes scanString stops at inside a string.
+// stringSpecial marks the bytes scanString stops at inside a string: the quote, the backslash,
+// control characters and every byte of a multi-byte UTF-8 sequence.
 var stringSpecial = func() (t [256]bool) {
 	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	for c := 0x80; c < 0x100; c++ {
 		t[c] = true
 	}
 	t['"'], t['\\'] = true, true
 	return t
 }()
 
+const (
+	ones  = 0x0101010101010101 // 0x01 in every byte of a word
+	highs = 0x8080808080808080 // 0x80 in every byte
+)
+
+// stringStops returns w (8 bytes of a string, little-endian) with the high bit set in the lowest
+// byte that is a stop of scanString (stringSpecial), and in none below it; 0 when no byte is.
+// Bytes above the lowest stop may be marked falsely (a borrow runs upwards), never ones below.
+func stringStops(w uint64) uint64 {
+	q := w ^ (ones * '"')
+	bs := w ^ (ones * '\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w | w) & highs
+}
+
 // scanString checks the string whose opening quote is b[i] and returns the offset of its closing
-// quote (len(b) when it has none: the parser reports that), or what is wrong with it.
+// quote (len(b) when it has none: the parser reports that), or what is wrong with it: a raw
+// control character, a malformed escape, a lone surrogate escape, bytes that are not UTF-8.
+// Ordinary ASCII is skipped eight bytes at a time.
 func scanString(b []byte, i int) (end int, problem string) {
-	for i++; i < len(b); i++ {
-		// Fast path: an ordinary byte.
-		if !stringSpecial[b[i]] {
+	i++
+	for i < len(b) {
+		// Fast path: eight ordinary bytes at a time.
+		if i+8 <= len(b) {
+			m := stringStops(binary.LittleEndian.Uint64(b[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else if !stringSpecial[b[i]] {
+			i++
 			continue
 		}
 		switch c := b[i]; {
@@ -231,6 +267,15 @@ func scanString(b []byte, i int) (end int, problem string) {
 			return i, ""
 		case c < 0x20:
 			return i, "a string has a raw control character (byte " + strconv.Itoa(int(c)) + ") at offset " + strconv.Itoa(i) + "; write it as \\u00XX"
+		case c >= 0x80:
+			// utf8.Valid's verdict, sequence by sequence: overlong forms, surrogates and code
+			// points beyond U+10FFFF are refused.
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return i, "a string has bytes that are not UTF-8 at offset " + strconv.Itoa(i)
+			}
+			i += size
+			continue
 		}
 		if !validEscape(b, i) {
 			return i, "a string has a malformed escape at offset " + strconv.Itoa(i)
@@ -248,7 +293,7 @@ func scanString(b []byte, i int) (end int, problem string) {
 				return i, "a string has a lone UTF-16 surrogate escape " + string(b[i:i+6]) + " at offset " + strconv.Itoa(i)
 			}
 		}
-		i++ // the escaped character
+		i += 2 // the backslash and the escaped character
 	}
 	return i, ""
 }

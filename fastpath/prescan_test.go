@@ -2,8 +2,10 @@ package fastpath
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestCheckJSON(t *testing.T) {
@@ -93,4 +95,128 @@ func TestCheckJSONLimits(t *testing.T) {
 	lim = JSONLimits{}
 	f(strings.Repeat("[", 1000)+strings.Repeat("]", 1000), "")
 	f(`{"`+strings.Repeat("k", 1000)+`":"`+strings.Repeat("v", 100000)+`"}`, "")
+}
+
+// CheckJSON checks UTF-8 as utf8.Valid does: inside strings sequence by sequence, outside them
+// as part of the grammar (only ASCII can be a token). A body it passes is valid UTF-8.
+func TestCheckJSONUTF8(t *testing.T) {
+	valid := []string{
+		`{"a":"é ü 日本語 😀 \u00e9"}`,
+		`["` + strings.Repeat("aé", 40) + `"]`,
+		`["` + strings.Repeat("x", 7) + `😀"]`, // a 4-byte sequence across the 8-byte words
+		`["` + strings.Repeat("x", 6) + `日"]`,
+	}
+	for _, in := range valid {
+		if got := CheckJSON([]byte(in), JSONLimits{}); got != "" {
+			t.Errorf("CheckJSON(%q) = %q, want it to pass", in, got)
+		}
+	}
+	invalid := []string{
+		"[\"\xff\"]",
+		"[\"abc\xc3\"]", // a sequence cut by the quote
+		"[\"" + strings.Repeat("x", 9) + "\xc3\"]", // the same past the first word
+		"[\"\xc0\xaf\"]",         // overlong
+		"[\"\xed\xa0\x80\"]",     // a surrogate encoded in UTF-8
+		"[\"\xf4\x90\x80\x80\"]", // beyond U+10FFFF
+		"[\"" + strings.Repeat("é", 5) + "\x80\"]",
+		"{\"k\xff\":1}",   // in a key
+		"[1,\xff]",        // outside strings
+		"[\"a\"]\xe2\x82", // after the value
+	}
+	for _, in := range invalid {
+		if utf8.ValidString(in) {
+			t.Fatalf("test case %q is valid UTF-8", in)
+		}
+		if got := CheckJSON([]byte(in), JSONLimits{}); got == "" {
+			t.Errorf("CheckJSON(%q) passed bytes that are not UTF-8", in)
+		}
+	}
+}
+
+// The word-at-a-time string scan finds each stop byte at every offset within a word, and
+// never one that is not there.
+func TestCheckJSONStringStopsAtEveryOffset(t *testing.T) {
+	for n := 0; n < 20; n++ {
+		pad := strings.Repeat("a", n)
+		cases := map[string]string{
+			`["` + pad + `"]`:             "",
+			`["` + pad + `\n"]`:           "",
+			`["` + pad + `\u00e9"]`:       "",
+			`["` + pad + `\ud83d\ude00"]`: "",
+			`["` + pad + `é"]`:            "",
+			`["` + pad + "\t\"]":          "raw control character (byte 9) at offset " + strconv.Itoa(2+n),
+			`["` + pad + `\x"]`:           "malformed escape at offset " + strconv.Itoa(2+n),
+			`["` + pad + `\ud800"]`:       "lone UTF-16 surrogate escape \\ud800 at offset " + strconv.Itoa(2+n),
+			`["` + pad + "\x7f\xff\"]":    "not UTF-8 at offset " + strconv.Itoa(3+n),
+			`["` + pad + `"]x` + pad:      "malformed value",
+		}
+		for in, want := range cases {
+			got := CheckJSON([]byte(in), JSONLimits{})
+			if want == "" && got != "" || want != "" && !strings.Contains(got, want) {
+				t.Errorf("CheckJSON(%q) = %q, want %q", in, got, want)
+			}
+		}
+	}
+}
+
+// FuzzCheckJSONUTF8: whatever CheckJSON passes is valid UTF-8, and on valid UTF-8 the string
+// scan agrees with a byte-at-a-time one.
+func FuzzCheckJSONUTF8(f *testing.F) {
+	for _, s := range []string{`{"a":"b"}`, `["é\u00e9\n"]`, "[\"\xff\"]", `{"a":[1,2,{"b":"` + strings.Repeat("x", 30) + `"}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := CheckJSON(b, JSONLimits{})
+		if got == "" && !utf8.Valid(b) {
+			t.Fatalf("CheckJSON passed %q, which is not UTF-8", b)
+		}
+		for i := range b {
+			if b[i] != '"' {
+				continue
+			}
+			end, problem := scanString(b, i)
+			wantEnd, wantProblem := scanStringBytewise(b, i)
+			if end != wantEnd || problem != wantProblem {
+				t.Fatalf("scanString(%q, %d) = %d, %q; byte at a time: %d, %q", b, i, end, problem, wantEnd, wantProblem)
+			}
+		}
+	})
+}
+
+// scanStringBytewise is scanString one byte at a time, written apart: the reference of its
+// word-at-a-time path.
+func scanStringBytewise(b []byte, i int) (int, string) {
+	for i++; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			return i, ""
+		case c < 0x20:
+			return i, "a string has a raw control character (byte " + strconv.Itoa(int(c)) + ") at offset " + strconv.Itoa(i) + "; write it as \\u00XX"
+		case c >= 0x80:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return i, "a string has bytes that are not UTF-8 at offset " + strconv.Itoa(i)
+			}
+			i += size
+		case c == '\\':
+			if !validEscape(b, i) {
+				return i, "a string has a malformed escape at offset " + strconv.Itoa(i)
+			}
+			if b[i+1] == 'u' {
+				r := hex4(b[i+2 : i+6])
+				if r >= 0xD800 && r <= 0xDBFF {
+					if i+7 >= len(b) || b[i+6] != '\\' || !validEscape(b, i+6) || b[i+7] != 'u' || !isLowSurrogate(hex4(b[i+8:i+12])) {
+						return i, "a string has a lone UTF-16 surrogate escape " + string(b[i:i+6]) + " at offset " + strconv.Itoa(i)
+					}
+					i += 6
+				} else if isLowSurrogate(r) {
+					return i, "a string has a lone UTF-16 surrogate escape " + string(b[i:i+6]) + " at offset " + strconv.Itoa(i)
+				}
+			}
+			i += 2
+		default:
+			i++
+		}
+	}
+	return i, ""
 }
