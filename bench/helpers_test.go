@@ -190,24 +190,75 @@ func (e *eventCase) array(tb testing.TB, n int) []byte {
 // defaults filled, serialized, as produced to Kafka.
 func (e *eventCase) record(tb testing.TB) produced {
 	return e.processed.get(tb, func() (produced, error) {
-		c := compiledCache.get(tb, func() (*schemacache.Cache, error) { return newCache(false) })
-		var p fastjson.Parser
-		v, err := p.ParseBytes(e.bytes(tb))
+		r, _, err := e.process(tb, false)
 		if err != nil {
 			return produced{}, err
 		}
-		req := fastpath.AcquireRequest()
-		defer fastpath.ReleaseRequest(req)
-		hdr := requestHeaders()
-		req.Start(time.Now(), hdr.Peek("X-Request-Id"), hdr)
-		o := fastpath.DefaultOptions()
-		var r fastpath.Result
-		fastpath.Process(c.Current(), &o, v, req, &r)
-		if r.Outcome != fastpath.Accepted {
-			return produced{}, fmt.Errorf("%s: not accepted: %s", e.name, r.Errors.Text())
+		spliced, _, err := e.process(tb, true)
+		if err != nil {
+			return produced{}, err
 		}
-		return produced{topic: r.Topic, key: bytes.Clone(r.Key), value: bytes.Clone(r.Value)}, nil
+		// The edge's spliced value is the tree's, apart from meta.id and the time.
+		if a, b := withoutFresh(tb, r.value), withoutFresh(tb, spliced.value); !bytes.Equal(a, b) {
+			return produced{}, fmt.Errorf("%s: the spliced value differs from AppendJSON's:\n%s\n%s", e.name, b, a)
+		}
+		return r, nil
 	})
+}
+
+// processedTree is the event parsed and taken through Process: enriched, defaults filled.
+func (e *eventCase) processedTree(tb testing.TB) *fastjson.Value {
+	_, v, err := e.process(tb, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
+// process takes the event through the whole contract with the real validator, with its bytes
+// as received (Request.Raw: the value spliced) or without (the tree written).
+func (e *eventCase) process(tb testing.TB, withRaw bool) (produced, *fastjson.Value, error) {
+	c := compiledCache.get(tb, func() (*schemacache.Cache, error) { return newCache(false) })
+	var p fastjson.Parser
+	v, err := p.ParseBytes(e.bytes(tb))
+	if err != nil {
+		return produced{}, nil, err
+	}
+	req := fastpath.AcquireRequest()
+	defer fastpath.ReleaseRequest(req)
+	hdr := requestHeaders()
+	req.Start(time.Now(), hdr.Peek("X-Request-Id"), hdr)
+	if withRaw {
+		req.Raw = e.bytes(tb)
+	}
+	o := fastpath.DefaultOptions()
+	var r fastpath.Result
+	fastpath.Process(c.Current(), &o, v, req, &r)
+	if r.Outcome != fastpath.Accepted {
+		return produced{}, nil, fmt.Errorf("%s: not accepted: %s", e.name, r.Errors.Text())
+	}
+	return produced{topic: r.Topic, key: bytes.Clone(r.Key), value: bytes.Clone(r.Value)}, v, nil
+}
+
+// withoutFresh is value as compact JSON in encoding/json's key order, without what differs
+// between two runs of Process: meta.id, meta.dt, dt.
+func withoutFresh(tb testing.TB, value []byte) []byte {
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(value))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		tb.Fatal(err)
+	}
+	if meta, ok := m["meta"].(map[string]any); ok {
+		delete(meta, "id")
+		delete(meta, "dt")
+	}
+	delete(m, "dt")
+	out, err := json.Marshal(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }
 
 // requestHeaders are the headers a producer sends, for enrich_fields_from_http_headers.

@@ -341,9 +341,11 @@ func benchProcess(b *testing.B, e *eventCase, validate bool, rules int) {
 	hdr := requestHeaders()
 	rid := hdr.Peek("X-Request-Id")
 	var r fastpath.Result
+	raw := e.bytes(b) // every event's bytes as received: the edge hands them to Process
 	op := func() {
 		req := fastpath.AcquireRequest()
 		req.Start(time.Now(), rid, hdr)
+		req.Raw = raw
 		fastpath.Process(lookup, &o, evs[i], req, &r)
 		if r.Outcome != fastpath.Accepted {
 			b.Fatalf("not accepted: %s", r.Errors.Text())
@@ -451,6 +453,19 @@ func serializeCases() []benchCase {
 				}
 				var buf []byte
 				perEvent(b, len(rec.value), 100, func() { buf = fastpath.AppendJSON(buf[:0], v) })
+			}},
+			// The edge's way (DESIGN.md "One pass over the bytes"): the bytes as received with
+			// what Process added spliced in.
+			benchCase{name: e.name + "/splice", fn: func(b *testing.B) {
+				raw := e.bytes(b)
+				v := e.processedTree(b)
+				var buf []byte
+				perEvent(b, len(raw), 100, func() {
+					var ok bool
+					if buf, ok = fastpath.AppendSpliced(buf[:0], raw, v); !ok {
+						b.Fatal("AppendSpliced refused the event")
+					}
+				})
 			}},
 			benchCase{name: e.name + "/encoding-json", baseline: true, fn: func(b *testing.B) {
 				rec := e.record(b)

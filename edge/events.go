@@ -47,6 +47,8 @@ type requestState struct {
 	body   []byte // the decompressed body
 	single [1]*fastjson.Value
 	events []*fastjson.Value
+	read   []byte          // the body parseEvents read: spans are offsets into it
+	spans  []fastpath.Span // where each event's bytes are in read (CheckJSONSpans)
 
 	// Per event, by index (processEvents, collectAcks).
 	res      fastpath.Result
@@ -91,6 +93,8 @@ func (st *requestState) reset() {
 	st.caller = caller{}
 	st.single[0] = nil
 	st.events = nil
+	st.read = nil
+	st.spans = st.spans[:0]
 	st.res.Reset()
 	st.status = st.status[:0]
 	clear(st.streams)
@@ -252,7 +256,8 @@ func (s *Server) parseEvents(ctx *fasthttp.RequestCtx, st *requestState, body []
 	}
 	// CheckJSON also checks UTF-8 (a body it passes is UTF-8); invalid UTF-8 anywhere is named
 	// before any other problem, as when utf8.Valid ran first.
-	if problem := fastpath.CheckJSON(body, s.jsonLimits); problem != "" {
+	var problem string
+	if st.spans, problem = fastpath.CheckJSONSpans(body, s.jsonLimits, st.spans); problem != "" {
 		// Slow path: the body is refused.
 		if !utf8.Valid(body) {
 			return s.respondError(ctx, fasthttp.StatusBadRequest, "request body is not valid UTF-8")
@@ -263,6 +268,7 @@ func (s *Server) parseEvents(ctx *fasthttp.RequestCtx, st *requestState, body []
 	if err != nil {
 		return s.respondError(ctx, fasthttp.StatusBadRequest, parseErrorMessage(body, err))
 	}
+	st.read = body
 	switch root.Type() {
 	case fastjson.TypeArray:
 		st.events, _ = root.Array()
@@ -300,7 +306,15 @@ func (s *Server) processEvents(st *requestState, snap *schemacache.Snapshot, req
 		st.batch.Add(n) // a result slot per event, by event index
 	}
 	r := &st.res
+	spans := st.spans
+	if len(spans) != n {
+		spans = nil // Process serializes the tree (a body of scalars: every event refused anyway)
+	}
 	for i, ev := range st.events {
+		// The event's bytes as received: Process splices its Kafka value from them.
+		if spans != nil {
+			req.Raw = spans[i].Bytes(st.read)
+		}
 		fastpath.Process(snap, &s.cfg.Fields, ev, req, r)
 		st.streams[i], st.canary[i] = r.Stream, r.Canary
 		if st.debug {
@@ -315,6 +329,7 @@ func (s *Server) processEvents(st *requestState, snap *schemacache.Snapshot, req
 			st.status[i] = s.reportEvent(st, snap, req, r, i, ev)
 		}
 	}
+	req.Raw = nil
 }
 
 // queueEvent queues valid event i for Kafka, unless its stream's rate limit refuses it or the

@@ -37,9 +37,27 @@ const MaxCountedDepth = 256
 // what is wrong and where. Structure (brackets, commas, literals) is left to the parser. It does
 // not allocate unless it finds a problem.
 func CheckJSON(b []byte, lim JSONLimits) string {
+	_, problem := checkJSON(b, lim, nil, false)
+	return problem
+}
+
+// CheckJSONSpans is CheckJSON that also records where each event lies in b (spans[:0] grown as
+// needed): the whole of b's outermost object, or each item of its outermost array, in order (an
+// item that is not an object or array gets an empty Span). Process splices the Kafka value from
+// those bytes (Request.Raw).
+func CheckJSONSpans(b []byte, lim JSONLimits, spans []Span) ([]Span, string) {
+	return checkJSON(b, lim, spans, true)
+}
+
+func checkJSON(b []byte, lim JSONLimits, spans []Span, record bool) ([]Span, string) {
 	var members [MaxCountedDepth]int32 // commas seen so far in the open object or array of each level
 	depth := 0
 	rootArray := false // the outermost value is an array: its items are --max-events' to count
+	spans = spans[:0]
+	eventDepth := 1 // the depth of an event's own brackets: 2 under a root array
+	if record && len(b) > 0 {
+		spans = append(spans, Span{})
+	}
 	// shortest is the string length below which neither string limit can be broken.
 	shortest := len(b)
 	for _, l := range [2]int{lim.MaxStringBytes, lim.MaxKeyBytes} {
@@ -53,46 +71,62 @@ func CheckJSON(b []byte, lim JSONLimits) string {
 			start := i
 			var problem string
 			if i, problem = scanString(b, i); problem != "" {
-				return problem
+				return spans, problem
 			}
 			// Slow path: a string long enough to break a limit, if it is a key or a value.
 			if n := i - start - 1; n > shortest && i < len(b) {
 				if isKey(b, i+1) {
 					if lim.MaxKeyBytes > 0 && n > lim.MaxKeyBytes {
-						return "an object key of " + strconv.Itoa(n) + " bytes at offset " + strconv.Itoa(start) +
+						return spans, "an object key of " + strconv.Itoa(n) + " bytes at offset " + strconv.Itoa(start) +
 							" is longer than " + strconv.Itoa(lim.MaxKeyBytes) + " bytes (--max-key-bytes)"
 					}
 				} else if lim.MaxStringBytes > 0 && n > lim.MaxStringBytes {
-					return "a string of " + strconv.Itoa(n) + " bytes at offset " + strconv.Itoa(start) +
+					return spans, "a string of " + strconv.Itoa(n) + " bytes at offset " + strconv.Itoa(start) +
 						" is longer than " + strconv.Itoa(lim.MaxStringBytes) + " bytes (--max-string-bytes)"
 				}
 			}
 		case c == '{' || c == '[':
 			if depth++; lim.MaxDepth > 0 && depth > lim.MaxDepth {
-				return "JSON nests deeper than " + strconv.Itoa(lim.MaxDepth) + " levels (--max-depth) at offset " + strconv.Itoa(i)
+				return spans, "JSON nests deeper than " + strconv.Itoa(lim.MaxDepth) + " levels (--max-depth) at offset " + strconv.Itoa(i)
 			}
 			if depth == 1 {
 				rootArray = c == '['
+				if rootArray {
+					eventDepth = 2
+				}
+			}
+			if record && depth == eventDepth {
+				spans[len(spans)-1].Start = i
 			}
 			if lim.MaxMembers > 0 {
 				if depth > MaxCountedDepth {
-					return "JSON nests deeper than " + strconv.Itoa(MaxCountedDepth) + " levels at offset " + strconv.Itoa(i) +
+					return spans, "JSON nests deeper than " + strconv.Itoa(MaxCountedDepth) + " levels at offset " + strconv.Itoa(i) +
 						", the most --max-members can count in (lower --max-depth, or set --max-members 0)"
 				}
 				members[depth-1] = 0
 			}
 		case c == '}' || c == ']':
+			if record && depth == eventDepth {
+				spans[len(spans)-1].End = i + 1
+			}
 			// Never below 0: unbalanced closers must not buy nesting past --max-depth.
 			if depth > 0 {
 				depth--
 			}
 		case c == ',':
+			if record && depth == 1 && rootArray {
+				spans = append(spans, Span{})
+			}
 			if lim.MaxMembers > 0 && depth > 0 && depth <= MaxCountedDepth && !(depth == 1 && rootArray) {
 				if members[depth-1]++; int(members[depth-1]) >= lim.MaxMembers {
-					return "an object or array has more than " + strconv.Itoa(lim.MaxMembers) + " members (--max-members) at offset " + strconv.Itoa(i)
+					return spans, "an object or array has more than " + strconv.Itoa(lim.MaxMembers) + " members (--max-members) at offset " + strconv.Itoa(i)
 				}
 			}
-		case c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case c == ':':
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			if record && depth >= eventDepth {
+				spans[len(spans)-1].Loose = true
+			}
 		default:
 			// A scalar token: a number, true, false or null, and nothing else (fastjson also takes
 			// "+1", "01", "NaN", "Inf").
@@ -102,18 +136,18 @@ func CheckJSON(b []byte, lim JSONLimits) string {
 				ok = string(tok) == "true" || string(tok) == "false" || string(tok) == "null"
 			}
 			if !ok {
-				return "malformed value " + strconv.Quote(string(b[i:end])) + " at offset " + strconv.Itoa(i)
+				return spans, "malformed value " + strconv.Quote(string(b[i:end])) + " at offset " + strconv.Itoa(i)
 			}
 			if (c == '-' || c >= '0' && c <= '9') && mayOverflow(b[i:end]) {
 				// Slow path: a huge exponent. fastjson would make it +Inf, JSON.stringify null.
 				if _, err := strconv.ParseFloat(string(b[i:end]), 64); err != nil {
-					return "number " + string(b[i:end]) + " at offset " + strconv.Itoa(i) + " is out of range of a 64-bit float"
+					return spans, "number " + string(b[i:end]) + " at offset " + strconv.Itoa(i) + " is out of range of a 64-bit float"
 				}
 			}
 			i = end - 1
 		}
 	}
-	return ""
+	return spans, ""
 }
 
 // scanNumber checks the number starting at b[i] against JSON's grammar,

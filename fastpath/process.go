@@ -221,7 +221,14 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 
 	// 9. The topic, then the bytes to produce, within MaxEventBytes, and their timestamp.
 	r.Topic = st.Topic
-	r.Value = AppendJSON(r.Value[:0], ev)
+	ok := false
+	if req.Raw != nil {
+		// Fast path: the bytes as received, with what Process added spliced in.
+		r.Value, ok = AppendSpliced(r.Value[:0], req.Raw, ev)
+	}
+	if !ok {
+		r.Value = AppendJSON(r.Value[:0], ev)
+	}
 	if o.MaxEventBytes > 0 && len(r.Value) > o.MaxEventBytes {
 		// Slow path: build the error.
 		limit := strconv.Itoa(o.MaxEventBytes)

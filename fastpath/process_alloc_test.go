@@ -18,6 +18,10 @@ func allocsPerRequest(t *testing.T, o *Options, body []byte, rid []byte, hdr Hea
 	var p fastjson.Parser
 	var r Result
 	now := time.Now()
+	spans, problem := CheckJSONSpans(body, JSONLimits{}, nil)
+	if problem != "" {
+		t.Fatal(problem)
+	}
 	return testing.AllocsPerRun(1000, func() {
 		req := AcquireRequest()
 		req.Start(now, rid, hdr)
@@ -28,7 +32,11 @@ func allocsPerRequest(t *testing.T, o *Options, body []byte, rid []byte, hdr Hea
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, ev := range v.GetArray() {
+		for i, ev := range v.GetArray() {
+			req.Raw = spans[i].Bytes(body) // the value spliced, as the edge does
+			if req.Raw == nil {
+				t.Fatalf("event %d has no compact bytes", i)
+			}
 			Process(l, o, ev, req, &r)
 			if r.Outcome != Accepted {
 				t.Fatalf("not accepted: %s", r.Errors.Text())

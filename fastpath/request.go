@@ -34,6 +34,10 @@ type Request struct {
 	// http.client_ip where the schema declares it and the event lacks it; empty: none. Set after
 	// Start, borrowed like RequestID.
 	ClientIP []byte
+	// Raw is the bytes of the event Process is given, as received, when they are compact JSON
+	// (Span.Bytes; set per event by the caller), else nil. With it Process splices the Kafka
+	// value from them (AppendSpliced) instead of writing the tree (AppendJSON).
+	Raw []byte
 	// QueryStream and QuerySchemaURI are the stream name and schema URI the request's query
 	// gives (--stream-query-param, --schema-uri-query-param), written into the stream and schema
 	// fields of the events lacking them before anything else is checked; empty: none. Set after
@@ -93,7 +97,7 @@ func (r *Request) reset() {
 	r.RequestID = nil
 	r.Headers = nil
 	r.Caller = nil
-	r.ClientIP, r.QueryStream, r.QuerySchemaURI = nil, nil, nil
+	r.ClientIP, r.QueryStream, r.QuerySchemaURI, r.Raw = nil, nil, nil, nil
 	for _, b := range []*[]byte{&r.ridBuf, &r.textBuf} {
 		if cap(*b) > maxKeepBytes {
 			*b = nil
