@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,8 @@ func main() {
 	only := flag.String("workloads", "", "comma-separated workload numbers to run (1 single sync, 2 single hasty, 3 batches); empty: all")
 	evs := flag.String("events", "revision-create,navigationtiming,mix", "comma-separated event sources: "+strings.Join(sourceNames(), ", "))
 	data := flag.String("data", "../shared/data", "the shared data directory: real schema repositories, production stream config, examples")
+	conns := flag.String("connections", "", "comma-separated connection counts: each workload runs once per count instead of at its own (e.g. 32,64,128,256,512)")
+	flag.StringVar(&profileDir, "profile", "", "directory to write a CPU profile of the edge for each measured run (<events>-<workload number>.pprof)")
 	flag.Parse()
 	extraEdgeArgs = strings.Fields(*edgeArgs)
 	dataDir = *data
@@ -50,6 +53,23 @@ func main() {
 		}
 		workloads = keep
 	}
+	if *conns != "" {
+		var out []workload
+		for _, w := range workloads {
+			for _, f := range strings.Split(*conns, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || n < 1 {
+					fmt.Fprintf(os.Stderr, "compare: -connections: %q is not a count\n", f)
+					os.Exit(2)
+				}
+				c := w
+				c.Connections = n
+				c.Name = fmt.Sprintf("%s, %d conns", w.Name, n)
+				out = append(out, c)
+			}
+		}
+		workloads = out
+	}
 	var err error
 	if *sweep {
 		err = runSweep(*bin, *duration, *jsonOut)
@@ -66,6 +86,7 @@ const (
 	edgeAddr     = "127.0.0.1:18192"
 	baselineAddr = "127.0.0.1:18193"
 	brokerAddr   = "127.0.0.1:19092"
+	debugAddr    = "127.0.0.1:18194" // the edge's --debug-listen with -profile
 )
 
 // workload is one load shape, run against each server.
@@ -92,9 +113,13 @@ type result struct {
 	ServerCores    float64 `json:"server_cores"` // CPU seconds per wall second
 	EventsPerCore  float64 `json:"events_per_second_per_core"`
 	BrokerCores    float64 `json:"broker_cores,omitempty"`
-	P50ms          float64 `json:"p50_ms"`
-	P99ms          float64 `json:"p99_ms"`
-	Errors         int64   `json:"non_2xx"`
+	// The edge's produce requests to Kafka per second, and records per produce request.
+	ProduceReqs      float64 `json:"produce_requests_per_second,omitempty"`
+	RecordsPerReq    float64 `json:"records_per_produce_request,omitempty"`
+	BrokerCoreMicros float64 `json:"broker_cpu_us_per_event,omitempty"`
+	P50ms            float64 `json:"p50_ms"`
+	P99ms            float64 `json:"p99_ms"`
+	Errors           int64   `json:"non_2xx"`
 }
 
 func runCompare(bin string, d time.Duration, jsonOut bool) error {
@@ -151,18 +176,23 @@ func runCompare(bin string, d time.Duration, jsonOut bool) error {
 	if jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(results)
 	}
-	fmt.Printf("%-16s %-26s %-9s %10s %11s %7s %13s %7s %8s %8s %6s\n",
-		"events", "workload", "server", "req/s", "events/s", "cores", "events/s/core", "broker", "p50 ms", "p99 ms", "non2xx")
+	fmt.Printf("%-16s %-32s %-9s %10s %11s %7s %13s %7s %8s %8s %6s %9s %7s %9s\n",
+		"events", "workload", "server", "req/s", "events/s", "cores", "events/s/core", "broker", "p50 ms", "p99 ms", "non2xx",
+		"kafka r/s", "rec/req", "broker us")
 	for i, r := range results {
 		broker := ""
 		if r.BrokerCores > 0 {
 			broker = fmt.Sprintf("%.2f", r.BrokerCores)
 		}
-		fmt.Printf("%-16s %-26s %-9s %10.0f %11.0f %7.2f %13.0f %7s %8.2f %8.2f %6d\n",
-			r.Events, r.Workload, r.Server, r.RequestsPerSec, r.EventsPerSec, r.ServerCores, r.EventsPerCore, broker, r.P50ms, r.P99ms, r.Errors)
+		kafka := ""
+		if r.ProduceReqs > 0 {
+			kafka = fmt.Sprintf("%9.0f %7.1f %9.2f", r.ProduceReqs, r.RecordsPerReq, r.BrokerCoreMicros)
+		}
+		fmt.Printf("%-16s %-32s %-9s %10.0f %11.0f %7.2f %13.0f %7s %8.2f %8.2f %6d %s\n",
+			r.Events, r.Workload, r.Server, r.RequestsPerSec, r.EventsPerSec, r.ServerCores, r.EventsPerCore, broker, r.P50ms, r.P99ms, r.Errors, kafka)
 		if i%2 == 1 {
 			e := results[i-1]
-			fmt.Printf("%-16s %-26s %-9s %9.0f%% %10.0f%% %7s %12.0f%%\n", "", "", "edge/base",
+			fmt.Printf("%-16s %-32s %-9s %9.0f%% %10.0f%% %7s %12.0f%%\n", "", "", "edge/base",
 				100*e.RequestsPerSec/r.RequestsPerSec, 100*e.EventsPerSec/r.EventsPerSec, "",
 				100*e.EventsPerCore/r.EventsPerCore)
 		}
@@ -256,8 +286,22 @@ func measure(w workload, src source, dir, server, url string, srv, broker *proc,
 			return result{}, err
 		}
 	}
+	var profiled chan error
+	if profileDir != "" && server == "edge" {
+		profiled = make(chan error, 1)
+		go func() { profiled <- profileEdge(profilePath(src, w), d) }()
+	}
+	var reqs0, recs0 float64
+	if server == "edge" {
+		reqs0, recs0 = produceCounters(url)
+	}
 	start := time.Now()
 	rep, err := run(d)
+	if profiled != nil {
+		if perr := <-profiled; perr != nil && err == nil {
+			err = perr
+		}
+	}
 	if err != nil {
 		return result{}, err
 	}
@@ -290,6 +334,16 @@ func measure(w workload, src source, dir, server, url string, srv, broker *proc,
 			return result{}, err
 		}
 		res.BrokerCores = (bcpu1 - bcpu0).Seconds() / wall
+		if res.EventsPerSec > 0 {
+			res.BrokerCoreMicros = 1e6 * res.BrokerCores / res.EventsPerSec
+		}
+	}
+	if server == "edge" {
+		reqs1, recs1 := produceCounters(url)
+		if reqs1 > reqs0 {
+			res.ProduceReqs = (reqs1 - reqs0) / wall
+			res.RecordsPerReq = (recs1 - recs0) / (reqs1 - reqs0)
+		}
 	}
 	return res, nil
 }
@@ -299,6 +353,9 @@ var extraEdgeArgs []string
 
 func startEdge(bin string, real bool, extra []string) (*proc, error) {
 	args := []string{"serve", "--listen", edgeAddr, "--kafka-brokers", brokerAddr, "--log-level", "warn"}
+	if profileDir != "" {
+		args = append(args, "--debug-listen", debugAddr)
+	}
 	if real {
 		args = append(args, realEdgeArgs()...)
 	} else {
@@ -388,4 +445,70 @@ func waitHTTP(url string) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("%s did not answer within 20s", url)
+}
+
+// profileDir is -profile: where the edge's CPU profiles go ("": none taken).
+var profileDir string
+
+func profilePath(src source, w workload) string {
+	n := 0
+	for i := range workloads {
+		if workloads[i] == w {
+			n = i + 1
+		}
+	}
+	return filepath.Join(profileDir, fmt.Sprintf("%s-%d.pprof", src.Name, n))
+}
+
+// profileEdge writes a CPU profile of the edge over d (its /debug/pprof/profile) to path.
+func profileEdge(path string, d time.Duration) error {
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	c := &http.Client{Timeout: d + 30*time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", debugAddr, secs))
+	if err != nil {
+		return fmt.Errorf("cannot profile the edge: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cannot profile the edge: %s", resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// produceCounters reads the edge's intake_kafka_produce_requests_total and acknowledged records
+// from its /metrics (eventsURL is its /v1/events); zeros when it cannot.
+func produceCounters(eventsURL string) (requests, records float64) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(strings.TrimSuffix(eventsURL, "/v1/events") + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "intake_kafka_produce_requests_total":
+			requests, _ = strconv.ParseFloat(value, 64)
+		case `intake_kafka_records_total{outcome="acked"}`:
+			records, _ = strconv.ParseFloat(value, 64)
+		}
+	}
+	return requests, records
 }
