@@ -66,8 +66,8 @@ func checkJSON(b []byte, lim JSONLimits, spans []Span, record bool) ([]Span, str
 		}
 	}
 	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
+		switch c := b[i]; c {
+		case '"':
 			start := i
 			var problem string
 			if i, problem = scanString(b, i); problem != "" {
@@ -85,7 +85,7 @@ func checkJSON(b []byte, lim JSONLimits, spans []Span, record bool) ([]Span, str
 						" is longer than " + strconv.Itoa(lim.MaxStringBytes) + " bytes (--max-string-bytes)"
 				}
 			}
-		case c == '{' || c == '[':
+		case '{', '[':
 			if depth++; lim.MaxDepth > 0 && depth > lim.MaxDepth {
 				return spans, "JSON nests deeper than " + strconv.Itoa(lim.MaxDepth) + " levels (--max-depth) at offset " + strconv.Itoa(i)
 			}
@@ -105,7 +105,7 @@ func checkJSON(b []byte, lim JSONLimits, spans []Span, record bool) ([]Span, str
 				}
 				members[depth-1] = 0
 			}
-		case c == '}' || c == ']':
+		case '}', ']':
 			if record && depth == eventDepth {
 				spans[len(spans)-1].End = i + 1
 			}
@@ -113,7 +113,7 @@ func checkJSON(b []byte, lim JSONLimits, spans []Span, record bool) ([]Span, str
 			if depth > 0 {
 				depth--
 			}
-		case c == ',':
+		case ',':
 			if record && depth == 1 && rootArray {
 				spans = append(spans, Span{})
 			}
@@ -122,8 +122,8 @@ func checkJSON(b []byte, lim JSONLimits, spans []Span, record bool) ([]Span, str
 					return spans, "an object or array has more than " + strconv.Itoa(lim.MaxMembers) + " members (--max-members) at offset " + strconv.Itoa(i)
 				}
 			}
-		case c == ':':
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case ':':
+		case ' ', '\t', '\n', '\r':
 			if record && depth >= eventDepth {
 				spans[len(spans)-1].Loose = true
 			}
