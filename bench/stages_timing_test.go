@@ -226,6 +226,18 @@ func parseCases() []benchCase {
 					}
 				})
 			}},
+			// The edge's reading (DESIGN.md "One pass over the bytes"): the checks of prescan,
+			// the structure and fastjson's tree in one pass.
+			benchCase{name: e.name + "/onepass", fn: func(b *testing.B) {
+				ev := e.bytes(b)
+				lim := fastpath.JSONLimits{MaxDepth: 64, MaxStringBytes: 1 << 20, MaxKeyBytes: 1024, MaxMembers: 10000}
+				var p fastpath.Parser
+				perEvent(b, len(ev), 100, func() {
+					if _, _, ok := p.Parse(ev, lim); !ok {
+						b.Fatal("the event does not pass")
+					}
+				})
+			}},
 			// The floor of any pass: copying the bytes.
 			benchCase{name: e.name + "/copy", baseline: true, fn: func(b *testing.B) {
 				ev := e.bytes(b)

@@ -43,8 +43,9 @@ type requestState struct {
 
 	// The body (readBody, parseEvents). events are parser's values: valid until its next Parse,
 	// that is while st is out of its pool.
-	parser fastjson.Parser
-	body   []byte // the decompressed body
+	reader fastpath.Parser // the one-pass reading of the body
+	parser fastjson.Parser // the two-pass one, for what the one pass leaves to it
+	body   []byte          // the decompressed body
 	single [1]*fastjson.Value
 	events []*fastjson.Value
 	read   []byte          // the body parseEvents read: spans are offsets into it
@@ -95,6 +96,7 @@ func (st *requestState) reset() {
 	st.events = nil
 	st.read = nil
 	st.spans = st.spans[:0]
+	st.reader.Release(maxKeepBytes)
 	st.res.Reset()
 	st.status = st.status[:0]
 	clear(st.streams)
@@ -254,19 +256,27 @@ func (s *Server) parseEvents(ctx *fasthttp.RequestCtx, st *requestState, body []
 	if len(body) == 0 {
 		return s.respondError(ctx, fasthttp.StatusBadRequest, emptyBodyMessage)
 	}
-	// CheckJSON also checks UTF-8 (a body it passes is UTF-8); invalid UTF-8 anywhere is named
-	// before any other problem, as when utf8.Valid ran first.
-	var problem string
-	if st.spans, problem = fastpath.CheckJSONSpans(body, s.jsonLimits, st.spans); problem != "" {
-		// Slow path: the body is refused.
-		if !utf8.Valid(body) {
-			return s.respondError(ctx, fasthttp.StatusBadRequest, "request body is not valid UTF-8")
+	// Fast path: one pass reads the body whole (fastpath.Parser: CheckJSON's checks, the
+	// structure, the tree).
+	root, spans, ok := st.reader.Parse(body, s.jsonLimits)
+	if ok {
+		st.spans = append(st.spans[:0], spans...)
+	} else {
+		// Slow path: the body is refused, or holds what the one pass leaves to two (very deep
+		// nesting): CheckJSON, then fastjson, whose verdicts and messages these are.
+		// CheckJSON also checks UTF-8 (a body it passes is UTF-8); invalid UTF-8 anywhere is
+		// named before any other problem, as when utf8.Valid ran first.
+		var problem string
+		if st.spans, problem = fastpath.CheckJSONSpans(body, s.jsonLimits, st.spans); problem != "" {
+			if !utf8.Valid(body) {
+				return s.respondError(ctx, fasthttp.StatusBadRequest, "request body is not valid UTF-8")
+			}
+			return s.respondError(ctx, fasthttp.StatusBadRequest, "cannot parse the request body as JSON: "+problem)
 		}
-		return s.respondError(ctx, fasthttp.StatusBadRequest, "cannot parse the request body as JSON: "+problem)
-	}
-	root, err := st.parser.ParseBytes(body)
-	if err != nil {
-		return s.respondError(ctx, fasthttp.StatusBadRequest, parseErrorMessage(body, err))
+		var err error
+		if root, err = st.parser.ParseBytes(body); err != nil {
+			return s.respondError(ctx, fasthttp.StatusBadRequest, parseErrorMessage(body, err))
+		}
 	}
 	st.read = body
 	switch root.Type() {

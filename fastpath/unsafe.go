@@ -59,3 +59,6 @@ func objectMembers(o *fastjson.Object) []fastjsonKV {
 	}
 	return m.kvs
 }
+
+// unsafePointer is v's address, for the mirror types.
+func unsafePointer(v *fastjson.Value) unsafe.Pointer { return unsafe.Pointer(v) }

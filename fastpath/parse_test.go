@@ -1,0 +1,173 @@
+package fastpath
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fastjson"
+)
+
+// twoPass is the reading Parser stands for: CheckJSONSpans, then fastjson.
+func twoPass(t testing.TB, body []byte, lim JSONLimits) (*fastjson.Value, []Span, bool) {
+	spans, problem := CheckJSONSpans(body, lim, nil)
+	if problem != "" {
+		return nil, nil, false
+	}
+	var p fastjson.Parser
+	v, err := p.ParseBytes(body)
+	if err != nil {
+		return nil, nil, false
+	}
+	if typ := v.Type(); typ != fastjson.TypeObject && typ != fastjson.TypeArray {
+		return nil, nil, false
+	}
+	return v, spans, true
+}
+
+// sameTree compares two trees value by value, as fastjson holds them (strings raw, numbers as
+// text), without reading them through fastjson's methods (which unescape in place).
+func sameTree(a, b *fastjson.Value) bool {
+	x, y := (*fastjsonValue)(unsafePointer(a)), (*fastjsonValue)(unsafePointer(b))
+	if x.t != y.t || x.s != y.s || len(x.a) != len(y.a) || len(x.o.kvs) != len(y.o.kvs) || x.o.keysUnescaped != y.o.keysUnescaped {
+		return false
+	}
+	for i := range x.a {
+		if !sameTree(x.a[i], y.a[i]) {
+			return false
+		}
+	}
+	for i := range x.o.kvs {
+		if x.o.kvs[i].k != y.o.kvs[i].k || !sameTree(x.o.kvs[i].v, y.o.kvs[i].v) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkParse holds Parser to the two-pass reading on body: the same verdict (Parser may only
+// leave to the two passes what they refuse, or what nests deeper than it reads), the same tree
+// and the same spans.
+func checkParse(t testing.TB, p *Parser, body []byte, lim JSONLimits) {
+	t.Helper()
+	v, spans, ok := p.Parse(body, lim)
+	want, wantSpans, wantOK := twoPass(t, body, lim)
+	switch {
+	case ok && !wantOK:
+		t.Fatalf("Parser took a body the two passes refuse: %q", body)
+	case !ok && wantOK && depthOf(body) < parseMaxDepth:
+		t.Fatalf("Parser refused a body the two passes take: %q", body)
+	case !ok || !wantOK:
+		return
+	}
+	if !sameTree(v, want) {
+		t.Fatalf("trees differ for %q:\n%s\n%s", body, AppendJSON(nil, v), AppendJSON(nil, want))
+	}
+	if a, err := want.Array(); err == nil && len(a) == 0 {
+		return // no event: CheckJSONSpans keeps an empty span the edge never reads
+	}
+	if len(spans) != len(wantSpans) {
+		t.Fatalf("%d spans, want %d, for %q", len(spans), len(wantSpans), body)
+	}
+	for i := range spans {
+		if got, w := spans[i].Bytes(body), wantSpans[i].Bytes(body); !bytes.Equal(got, w) || spans[i].Loose != wantSpans[i].Loose && w != nil {
+			t.Fatalf("span %d: %+v %q, want %+v %q, for %q", i, spans[i], got, wantSpans[i], w, body)
+		}
+	}
+}
+
+func depthOf(b []byte) int {
+	d, most := 0, 0
+	for _, c := range b {
+		switch c {
+		case '{', '[':
+			d++
+			most = max(most, d)
+		case '}', ']':
+			d--
+		}
+	}
+	return most
+}
+
+func TestParserBuildsFastjsonTrees(t *testing.T) {
+	var p Parser
+	lim := JSONLimits{MaxDepth: 20, MaxStringBytes: 64, MaxKeyBytes: 16, MaxMembers: 8}
+	for _, body := range []string{
+		`{}`, `[]`, `[{}]`, ` [ {"a" : 1 } , { } ] `, `{"a":[1,-2.5e3,true,false,null,"x\"y\\z\u00e9"]}`,
+		`{"k\u0061":{"n":{"m":[[],[{}]]}}}`, `[1,2]`, `["a",{"b":"c"}]`, `{"a":1,}`, `{"a":1`, `{"a" 1}`,
+		`[1,]`, `[,1]`, `{"a":01}`, `{"a":1.}`, `{"a":tru}`, `{"a":truex}`, `{"a":nul}`, `{"a":NaN}`,
+		`{"a":"` + strings.Repeat("x", 65) + `"}`, `{"` + strings.Repeat("k", 17) + `":1}`,
+		`{"a":[1,2,3,4,5,6,7,8,9]}`, `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}`,
+		strings.Repeat("[", 21) + strings.Repeat("]", 21), `{"a":"\ud800"}`, "{\"a\":\"\xff\"}",
+		"{\"a\":\"tab\there\"}", `{"a":1e400}`, `{"a":1} x`, `{"a":1}{}`, `"x"`, `12`, ``, ` `,
+		`{"a":{"b":1} }`, "{\n\"a\": 1\n}", `[{"a":1}, 7, [1], {"b":[2, 3]}]`,
+	} {
+		checkParse(t, &p, []byte(body), lim)
+		checkParse(t, &p, []byte(body), JSONLimits{})
+	}
+	// A string value is held raw until read, as fastjson holds it.
+	v, _, ok := p.Parse([]byte(`{"a":"x\ny"}`), JSONLimits{})
+	if !ok || (*fastjsonValue)(unsafePointer(v.Get("a"))).t != fastjsonRawString || string(v.GetStringBytes("a")) != "x\ny" {
+		t.Fatalf("a string value is not fastjson's raw string")
+	}
+}
+
+// Every real example, as one event and in a batch with the others of its file, compact and
+// indented.
+func TestParserRealExamples(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(realExamples, "*", "*.json"))
+	if len(files) == 0 {
+		t.Skip("no real examples (../shared/data)")
+	}
+	var p Parser
+	lim := JSONLimits{MaxDepth: 64, MaxStringBytes: 1 << 20, MaxKeyBytes: 1024, MaxMembers: 10000}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkParse(t, &p, data, lim) // indented, as in the file
+		var c bytes.Buffer
+		if err := json.Compact(&c, data); err != nil {
+			t.Fatal(err)
+		}
+		checkParse(t, &p, c.Bytes(), lim)
+		var evs []json.RawMessage
+		if err := json.Unmarshal(c.Bytes(), &evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			checkParse(t, &p, ev, lim)
+		}
+	}
+}
+
+// A warm Parser does not allocate.
+func TestParserDoesNotAllocate(t *testing.T) {
+	var p Parser
+	body := []byte(`[{"a":[1,{"b":"c"}],"d":{"e":null}},{"f":"` + strings.Repeat("é", 40) + `"}]`)
+	if _, _, ok := p.Parse(body, JSONLimits{}); !ok {
+		t.Fatal("refused")
+	}
+	if n := testing.AllocsPerRun(100, func() { p.Parse(body, JSONLimits{}) }); n != 0 {
+		t.Fatalf("Parse allocates %.1f times", n)
+	}
+}
+
+func FuzzParser(f *testing.F) {
+	for _, s := range []string{`{"a":[1,{"b":"c\u00e9"}]}`, `[{"a":1}, {"b": [true, null]}]`, `{"a":1e5,"b":-0.5}`, "[{\"x\":\"\xe2\x82\xac\"}]"} {
+		f.Add([]byte(s), uint8(0))
+	}
+	var p Parser
+	f.Fuzz(func(t *testing.T, b []byte, l uint8) {
+		lim := JSONLimits{}
+		if l&1 != 0 {
+			lim = JSONLimits{MaxDepth: 6, MaxStringBytes: 12, MaxKeyBytes: 6, MaxMembers: 4}
+		}
+		checkParse(t, &p, b, lim)
+	})
+}
