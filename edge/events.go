@@ -323,7 +323,7 @@ func (s *Server) processEvents(st *requestState, snap *schemacache.Snapshot, req
 	for i, ev := range st.events {
 		// The event's bytes as received: Process splices its Kafka value from them.
 		if spans != nil {
-			req.Raw = spans[i].Bytes(st.read)
+			req.Raw, req.KeysUnique = spans[i].Bytes(st.read), spans[i].KeysUnique
 		}
 		fastpath.Process(snap, &s.cfg.Fields, ev, req, r)
 		st.streams[i], st.canary[i] = r.Stream, r.Canary
@@ -339,7 +339,7 @@ func (s *Server) processEvents(st *requestState, snap *schemacache.Snapshot, req
 			st.status[i] = s.reportEvent(st, snap, req, r, i, ev)
 		}
 	}
-	req.Raw = nil
+	req.Raw, req.KeysUnique = nil, false
 }
 
 // queueEvent queues valid event i for Kafka, unless its stream's rate limit refuses it or the

@@ -1,6 +1,8 @@
 package fastpath
 
 import (
+	"slices"
+	"strings"
 	"unsafe"
 
 	"github.com/valyala/fastjson"
@@ -16,6 +18,7 @@ type Parser struct {
 	b     []byte           // the body's copy: the tree's strings point into it
 	vs    []fastjson.Value // values handed out in this body, in order
 	spans []Span
+	keys  []string // scratch: the keys of a large object, sorted
 	lim   JSONLimits
 	short int // the string length below which no string limit can be broken
 }
@@ -52,7 +55,7 @@ func (p *Parser) Parse(body []byte, lim JSONLimits) (root *fastjson.Value, spans
 	case '[':
 		root, i, ok = p.array(i, 1, true)
 	case '{':
-		p.spans = append(p.spans, Span{Start: i})
+		p.spans = append(p.spans, Span{Start: i, KeysUnique: true})
 		root, i, ok = p.object(i, 1, &p.spans[0])
 		if ok {
 			p.spans[0].End = i
@@ -197,11 +200,68 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 			i = p.space(i+1, span)
 			continue
 		case '}':
+			if span != nil && span.KeysUnique && !p.plainUniqueKeys(o.o.kvs) {
+				span.KeysUnique = false // Process looks for the key twice and words it
+			}
 			return o.public(), i + 1, true
 		}
 		return nil, i, false
 	}
 	return nil, i, false
+}
+
+// plainUniqueKeys reports whether kvs's keys (raw, as read) are all different and hold no
+// escape (an escaped key may be another written differently: the tree's walk decides those).
+func (p *Parser) plainUniqueKeys(kvs []fastjsonKV) bool {
+	for i := range kvs {
+		if strings.IndexByte(kvs[i].k, '\\') >= 0 {
+			return false
+		}
+	}
+	if len(kvs) <= maxPairwiseKeys {
+		for i := 1; i < len(kvs); i++ {
+			for j := 0; j < i; j++ {
+				if kvs[j].k == kvs[i].k {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	// A large object: its keys sorted in the scratch space.
+	p.keys = p.keys[:0]
+	for i := range kvs {
+		p.keys = append(p.keys, kvs[i].k)
+	}
+	slices.Sort(p.keys)
+	for i := 1; i < len(p.keys); i++ {
+		if p.keys[i] == p.keys[i-1] {
+			return false
+		}
+	}
+	clear(p.keys)
+	return true
+}
+
+// space skips whitespace from b[i]; whitespace inside an event makes its span loose.
+func (p *Parser) space(i int, span *Span) int {
+	j := skipSpace(p.b, i)
+	if j != i && span != nil {
+		span.Loose = true
+	}
+	return j
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
 }
 
 // array parses the array whose opening bracket is b[i], at nesting depth; root: the body's own
@@ -229,7 +289,7 @@ func (p *Parser) array(i, depth int, root bool) (*fastjson.Value, int, bool) {
 		var ok bool
 		if root {
 			// An event: its span, from its opening bracket to after its closing one.
-			p.spans = append(p.spans, Span{})
+			p.spans = append(p.spans, Span{KeysUnique: true})
 			n, start := len(p.spans)-1, i
 			if v, i, ok = p.any(i, depth, &p.spans[n]); ok && (b[start] == '{' || b[start] == '[') {
 				p.spans[n].Start, p.spans[n].End = start, i
@@ -257,25 +317,4 @@ func (p *Parser) array(i, depth int, root bool) (*fastjson.Value, int, bool) {
 		return nil, i, false
 	}
 	return nil, i, false
-}
-
-// space skips whitespace from b[i]; whitespace inside an event makes its span loose.
-func (p *Parser) space(i int, span *Span) int {
-	j := skipSpace(p.b, i)
-	if j != i && span != nil {
-		span.Loose = true
-	}
-	return j
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
 }

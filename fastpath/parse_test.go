@@ -66,6 +66,18 @@ func checkParse(t testing.TB, p *Parser, body []byte, lim JSONLimits) {
 	if !sameTree(v, want) {
 		t.Fatalf("trees differ for %q:\n%s\n%s", body, AppendJSON(nil, v), AppendJSON(nil, want))
 	}
+	// An event said to have no key twice has none, by the tree's walk.
+	events := []*fastjson.Value{v}
+	if a, err := v.Array(); err == nil {
+		events = a
+	}
+	for i, ev := range events {
+		if i < len(spans) && spans[i].KeysUnique {
+			if _, k, _, dup := duplicateKey(ev, nil, nil); dup {
+				t.Fatalf("event %d has the key %q twice, but its span says its keys are unique: %q", i, k, body)
+			}
+		}
+	}
 	if a, err := want.Array(); err == nil && len(a) == 0 {
 		return // no event: CheckJSONSpans keeps an empty span the edge never reads
 	}
@@ -105,6 +117,7 @@ func TestParserBuildsFastjsonTrees(t *testing.T) {
 		strings.Repeat("[", 21) + strings.Repeat("]", 21), `{"a":"\ud800"}`, "{\"a\":\"\xff\"}",
 		"{\"a\":\"tab\there\"}", `{"a":1e400}`, `{"a":1} x`, `{"a":1}{}`, `"x"`, `12`, ``, ` `,
 		`{"a":{"b":1} }`, "{\n\"a\": 1\n}", `[{"a":1}, 7, [1], {"b":[2, 3]}]`,
+		`{"a":1,"a":2}`, `[{"a":1},{"b":{"c":1,"c":2}}]`, `{"a":1,"\u0061":2}`, `{"x":[{"k":1,"k":1}]}`,
 	} {
 		checkParse(t, &p, []byte(body), lim)
 		checkParse(t, &p, []byte(body), JSONLimits{})
@@ -142,6 +155,11 @@ func TestParserRealExamples(t *testing.T) {
 		}
 		for _, ev := range evs {
 			checkParse(t, &p, ev, lim)
+			// An event with no escape at all has plain keys: the reading vouches for them, and
+			// Process skips its walk.
+			if _, spans, ok := p.Parse(ev, lim); !ok || !spans[0].KeysUnique && bytes.IndexByte(ev, '\\') < 0 {
+				t.Fatalf("%s: a real event's keys are not vouched for: %s", f, ev)
+			}
 		}
 	}
 }

@@ -112,7 +112,9 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 	var dup []byte
 	var key string
 	var found bool
-	if dup, key, req.keys, found = duplicateKey(ev, req.keys[:0], req.path[:0]); found {
+	if req.KeysUnique {
+		// Fast path: the reading compared the keys (Parser).
+	} else if dup, key, req.keys, found = duplicateKey(ev, req.keys[:0], req.path[:0]); found {
 		req.path = dup
 		// Slow path: build the error.
 		params := string(AppendJSONString([]byte(`{"duplicateKey":`), key)) + "}"

@@ -38,6 +38,9 @@ type Request struct {
 	// (Span.Bytes; set per event by the caller), else nil. With it Process splices the Kafka
 	// value from them (AppendSpliced) instead of writing the tree (AppendJSON).
 	Raw []byte
+	// KeysUnique: the caller's reading found no object of the event with a key twice
+	// (Span.KeysUnique), so Process skips its own walk for them.
+	KeysUnique bool
 	// QueryStream and QuerySchemaURI are the stream name and schema URI the request's query
 	// gives (--stream-query-param, --schema-uri-query-param), written into the stream and schema
 	// fields of the events lacking them before anything else is checked; empty: none. Set after
@@ -97,7 +100,7 @@ func (r *Request) reset() {
 	r.RequestID = nil
 	r.Headers = nil
 	r.Caller = nil
-	r.ClientIP, r.QueryStream, r.QuerySchemaURI, r.Raw = nil, nil, nil, nil
+	r.ClientIP, r.QueryStream, r.QuerySchemaURI, r.Raw, r.KeysUnique = nil, nil, nil, nil, false
 	for _, b := range []*[]byte{&r.ridBuf, &r.textBuf} {
 		if cap(*b) > maxKeepBytes {
 			*b = nil

@@ -12,6 +12,9 @@ type Span struct {
 	Start, End int
 	// Loose: the event has whitespace outside its strings (its bytes are not compact JSON).
 	Loose bool
+	// KeysUnique: Parser compared every object's keys and found none twice (CheckJSONSpans
+	// does not look: false).
+	KeysUnique bool
 }
 
 // Bytes returns the span's bytes of body when they are one compact JSON object, else nil.
