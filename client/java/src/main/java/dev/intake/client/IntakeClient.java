@@ -1,6 +1,5 @@
 package dev.intake.client;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,6 +13,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -268,48 +268,62 @@ public final class IntakeClient implements AutoCloseable {
         String addSchema = !info.hasSchema ? cfg.defaultSchema : null;
         String addDT = !info.hasDT && cfg.fillDT ? Events.formatDT(Instant.now()) : null;
 
-        StringBuilder inMeta = new StringBuilder(96);
-        if (addID != null) {
-            inMeta.append("\"id\":");
-            Json.quote(inMeta, addID);
-        }
+        // The members to add, as JSON: inMeta inside meta (or in a new meta), atEnd at the end.
+        StringBuilder inMeta = null, atEnd = null;
         if (addStream != null) {
-            if (inMeta.length() > 0) inMeta.append(',');
+            inMeta = new StringBuilder(64);
+            if (addID != null) inMeta.append("\"id\":\"").append(addID).append("\",");
             inMeta.append("\"stream\":");
             Json.quote(inMeta, addStream);
         }
-        StringBuilder atEnd = new StringBuilder(160);
-        if (!hasMeta && inMeta.length() > 0) atEnd.append("\"meta\":{").append(inMeta).append('}');
-        if (addSchema != null) {
-            if (atEnd.length() > 0) atEnd.append(',');
-            atEnd.append("\"$schema\":");
-            Json.quote(atEnd, addSchema);
+        String inMetaText = inMeta != null ? inMeta.toString() : addID != null ? "\"id\":\"" + addID + '"' : null;
+        if (!hasMeta && inMetaText != null || addSchema != null || addDT != null) {
+            atEnd = new StringBuilder(128);
+            if (!hasMeta && inMetaText != null) atEnd.append("\"meta\":{").append(inMetaText).append('}');
+            if (addSchema != null) {
+                if (atEnd.length() > 0) atEnd.append(',');
+                atEnd.append("\"$schema\":");
+                Json.quote(atEnd, addSchema);
+            }
+            if (addDT != null) {
+                if (atEnd.length() > 0) atEnd.append(',');
+                atEnd.append("\"dt\":\"").append(addDT).append('"');
+            }
         }
-        if (addDT != null) {
-            if (atEnd.length() > 0) atEnd.append(',');
-            atEnd.append("\"dt\":\"").append(addDT).append('"');
-        }
-        StringBuilder out;
+        byte[] raw;
         if (text != null) {
-            // Fast path: the producer's text with the members inserted, nothing else rewritten.
-            out = new StringBuilder(text.length() + inMeta.length() + atEnd.length() + 2);
-            int closing = text.lastIndexOf('}');
-            int metaOpen = hasMeta && inMeta.length() > 0 ? info.metaStart : -1;
-            if (metaOpen >= 0) {
-                out.append(text, 0, metaOpen + 1).append(inMeta);
-                if (!info.metaEmpty) out.append(',');
-                out.append(text, metaOpen + 1, closing);
-            } else {
-                out.append(text, 0, closing);
+            // The producer's bytes with the members inserted, nothing else rewritten, copied once.
+            byte[] src = text.getBytes(StandardCharsets.UTF_8);
+            boolean oneByteChars = src.length == text.length(); // offsets in text are offsets in src
+            int metaOpen = hasMeta && inMetaText != null ? info.metaStart + 1 : -1; // just after meta's '{'
+            byte[] ins = inMetaText != null && metaOpen >= 0 ? inMetaText.getBytes(StandardCharsets.UTF_8) : null;
+            byte[] end = atEnd != null ? atEnd.toString().getBytes(StandardCharsets.UTF_8) : null;
+            int closing = utf8Offset(text, info.end, oneByteChars);
+            int n = src.length;
+            if (ins != null) n += ins.length + (info.metaEmpty ? 0 : 1);
+            if (end != null) n += end.length + (info.topEmpty ? 0 : 1);
+            raw = new byte[n];
+            int at = 0, from = 0;
+            if (ins != null) {
+                int mo = utf8Offset(text, metaOpen, oneByteChars);
+                System.arraycopy(src, 0, raw, 0, mo);
+                at = mo;
+                System.arraycopy(ins, 0, raw, at, ins.length);
+                at += ins.length;
+                if (!info.metaEmpty) raw[at++] = ',';
+                from = mo;
             }
-            if (atEnd.length() > 0) {
-                if (!info.topEmpty) out.append(',');
-                out.append(atEnd);
+            System.arraycopy(src, from, raw, at, closing - from);
+            at += closing - from;
+            if (end != null) {
+                if (!info.topEmpty) raw[at++] = ',';
+                System.arraycopy(end, 0, raw, at, end.length);
+                at += end.length;
             }
-            out.append(text, closing, text.length());
+            System.arraycopy(src, closing, raw, at, src.length - closing);
         } else {
             // A map: written with the members added, the caller's map untouched.
-            out = new StringBuilder(256);
+            StringBuilder out = new StringBuilder(256);
             out.append('{');
             boolean first = true;
             for (Map.Entry<String, Object> e : m.entrySet()) {
@@ -317,8 +331,8 @@ public final class IntakeClient implements AutoCloseable {
                 first = false;
                 Json.quote(out, String.valueOf(e.getKey()));
                 out.append(':');
-                if ("meta".equals(e.getKey()) && inMeta.length() > 0) {
-                    out.append('{').append(inMeta);
+                if ("meta".equals(e.getKey()) && inMetaText != null) {
+                    out.append('{').append(inMetaText);
                     for (Map.Entry<String, Object> me : ((Map<String, Object>) e.getValue()).entrySet()) {
                         out.append(',');
                         Json.quote(out, String.valueOf(me.getKey()));
@@ -330,17 +344,22 @@ public final class IntakeClient implements AutoCloseable {
                     Json.write(out, e.getValue());
                 }
             }
-            if (atEnd.length() > 0) {
+            if (atEnd != null) {
                 if (!first) out.append(',');
                 out.append(atEnd);
             }
             out.append('}');
+            raw = out.toString().getBytes(StandardCharsets.UTF_8);
         }
-        byte[] raw = out.toString().getBytes(StandardCharsets.UTF_8);
         if (raw.length > cfg.maxEventBytes) {
             throw new IllegalArgumentException("intake client: the event is too large: " + raw.length + " bytes, more than " + cfg.maxEventBytes + " (maxEventBytes)");
         }
         return new Rec(id == null ? "" : id, stream == null ? "" : stream, raw, evUnits);
+    }
+
+    /** The UTF-8 offset of text's char offset i (the same when every char took one byte). */
+    private static int utf8Offset(String text, int i, boolean oneByteChars) {
+        return oneByteChars ? i : text.substring(0, i).getBytes(StandardCharsets.UTF_8).length;
     }
 
     private Units unitsOf(Units ev) {
@@ -1019,26 +1038,33 @@ public final class IntakeClient implements AutoCloseable {
     /** A Deflater per thread (BEST_SPEED, raw): a new one per request costs more than compressing a small body. */
     private static final ThreadLocal<Deflater> DEFLATERS = ThreadLocal.withInitial(() -> new Deflater(Deflater.BEST_SPEED, true));
 
-    /** body as a gzip member (RFC 1952): header, raw deflate, CRC-32 and size. */
+    /** body as a gzip member (RFC 1952): header, raw deflate, CRC-32 and size; deflated straight into the result. */
     static byte[] gzip(byte[] body) {
         Deflater d = DEFLATERS.get();
         d.reset();
         d.setInput(body);
         d.finish();
-        ByteArrayOutputStream out = new ByteArrayOutputStream(body.length / 4 + 64);
-        out.write(new byte[] {0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0, 0, (byte) 0xff}, 0, 10);
-        byte[] buf = new byte[Math.max(4096, body.length / 4)];
-        while (!d.finished()) {
-            int n = d.deflate(buf);
-            out.write(buf, 0, n);
+        byte[] out = new byte[10 + body.length / 3 + 256];
+        out[0] = 0x1f;
+        out[1] = (byte) 0x8b;
+        out[2] = 8;
+        out[9] = (byte) 0xff;
+        int at = 10;
+        for (;;) {
+            at += d.deflate(out, at, out.length - 8 - at);
+            if (d.finished()) break;
+            if (out.length - 8 - at < 256) out = Arrays.copyOf(out, out.length * 2);
         }
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();
         crc.update(body);
         long c = crc.getValue();
         int size = body.length;
-        out.write(new byte[] {(byte) c, (byte) (c >> 8), (byte) (c >> 16), (byte) (c >> 24),
-                (byte) size, (byte) (size >> 8), (byte) (size >> 16), (byte) (size >> 24)}, 0, 8);
-        return out.toByteArray();
+        for (int k = 0; k < 4; k++) {
+            out[at + k] = (byte) (c >> 8 * k);
+            out[at + 4 + k] = (byte) (size >> 8 * k);
+        }
+        at += 8;
+        return at == out.length ? out : Arrays.copyOf(out, at);
     }
 
     private void setHeaders(HttpRequest.Builder rb) {
