@@ -66,7 +66,7 @@ public final class IntakeClient implements AutoCloseable {
     private boolean closing;
     private volatile boolean stopped; // close gave up: in-flight posts abort
 
-    private final Thread sender;
+    private final Thread[] senders;
     private final Thread poller;
     private final AtomicLong enqueued = new AtomicLong(), requests = new AtomicLong(), sent = new AtomicLong(), retried = new AtomicLong(),
             accepted = new AtomicLong(), invalid = new AtomicLong(), failed = new AtomicLong(), droppedFull = new AtomicLong(),
@@ -97,6 +97,7 @@ public final class IntakeClient implements AutoCloseable {
         long queueEvents = 20000, queueBytes = 32 << 20;
         int maxEventBytes = 4 << 20;
         int gzipAbove = 8 << 10;
+        int concurrency = 1;
         Path spoolDir;
         Duration spoolFsync = Duration.ofSeconds(1);
         boolean spoolFsyncNever;
@@ -135,6 +136,13 @@ public final class IntakeClient implements AutoCloseable {
         public Builder maxEventBytes(int n) { maxEventBytes = n; return this; }
         /** Gzip bodies of at least this many bytes (8 KiB); negative: never. */
         public Builder gzipAbove(int bytes) { gzipAbove = bytes; return this; }
+        /**
+         * How many batches the background sender posts at once (1): that many sender threads. Above 1,
+         * batches may reach the edge, and Kafka, out of order (events within a batch keep theirs), and
+         * onResult/onError are called from several threads at once. A spool always sends one batch
+         * at a time, in order.
+         */
+        public Builder concurrency(int n) { concurrency = n; return this; }
         /** The on-disk queue: events are on disk before enqueue returns and leave once the edge answered for them. */
         public Builder spool(Path dir) { spoolDir = dir; return this; }
         /** Background fsync at most every interval (1s); zero: before each enqueue returns; null: never. */
@@ -186,6 +194,7 @@ public final class IntakeClient implements AutoCloseable {
         if (b.batchEvents < 1 || b.batchBytes < 1 || b.maxAttempts < 1 || b.queueEvents < 1) {
             throw new IllegalArgumentException("intake client: batch, queue and retry bounds must be at least 1");
         }
+        if (b.concurrency < 1) throw new IllegalArgumentException("intake client: concurrency(" + b.concurrency + "): want at least 1");
         http = b.httpClient != null ? b.httpClient
                 : HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(b.requestTimeout).build();
         units.set(Units.random().with(b.units));
@@ -199,9 +208,13 @@ public final class IntakeClient implements AutoCloseable {
         } else {
             spool = null;
         }
-        sender = new Thread(this::runSender, "intake-sender");
-        sender.setDaemon(true);
-        sender.start();
+        // A spool is read, and its cursor moved, by one sender: one batch at a time, in order.
+        senders = new Thread[spool != null ? 1 : b.concurrency];
+        for (int i = 0; i < senders.length; i++) {
+            senders[i] = new Thread(this::runSender, senders.length == 1 ? "intake-sender" : "intake-sender-" + (i + 1));
+            senders[i].setDaemon(true);
+            senders[i].start();
+        }
         if (b.streamConfigRefresh != null) {
             poller = new Thread(this::pollStreams, "intake-stream-config");
             poller.setDaemon(true);
@@ -552,6 +565,7 @@ public final class IntakeClient implements AutoCloseable {
                         waitingBytes -= b.bytes;
                         inflight += b.recs.size();
                         inflightBytes += b.bytes;
+                        if (senders.length > 1 && waiting > 0) wake.signal(); // another sender may take the next batch
                         return b;
                     }
                     wake.awaitNanos(cfg.flushInterval.toNanos() - age);
@@ -708,17 +722,20 @@ public final class IntakeClient implements AutoCloseable {
             lock.unlock();
         }
         boolean gaveUp = false;
+        long deadline = System.nanoTime() + Math.max(1, timeout.toMillis()) * 1_000_000L;
         try {
-            sender.join(Math.max(1, timeout.toMillis()));
+            for (Thread t : senders) t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (sender.isAlive()) {
+        boolean alive = false;
+        for (Thread t : senders) alive |= t.isAlive();
+        if (alive) {
             gaveUp = true;
             stopped = true;
-            sender.interrupt();
+            for (Thread t : senders) t.interrupt();
             try {
-                sender.join(5000);
+                for (Thread t : senders) t.join(5000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
