@@ -38,7 +38,7 @@ import java.util.zip.Deflater;
  * <ul>
  *   <li>{@link #send} posts events and waits for the edge's verdict on each (a {@link Result} per event).</li>
  *   <li>{@link #enqueue} hands an event to a bounded background queue (or an on-disk spool) and returns
- *       at once; a sender thread posts batches (by count, bytes and time; gzipped above a size),
+ *       at once; a sender thread (or concurrency(n) of them) posts batches (by count, bytes and time; gzipped above a size),
  *       synchronously, retried with exponential backoff and full jitter, never sooner than Retry-After.</li>
  *   <li>Every event gets a meta.id before its first attempt; events are sampled by the stream
  *       configuration the edge serves (GET /v1/streams), by the rule all intake clients share.</li>
