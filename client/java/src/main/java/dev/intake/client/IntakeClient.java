@@ -722,9 +722,9 @@ public final class IntakeClient implements AutoCloseable {
             lock.unlock();
         }
         boolean gaveUp = false;
-        long deadline = System.nanoTime() + Math.max(1, timeout.toMillis()) * 1_000_000L;
+        long budget = Math.max(1, timeout.toMillis()), start = System.nanoTime();
         try {
-            for (Thread t : senders) t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            for (Thread t : senders) t.join(Math.max(1, budget - (System.nanoTime() - start) / 1_000_000));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
