@@ -45,9 +45,11 @@ test-js: build
 	cd client/js && npm ci --no-audit --no-fund && INTAKE_BIN=$(CURDIR)/bin/intake npm test
 
 ## test-java: the JVM client (client/java, Java 17): mvn verify, JUnit 5 from Maven Central through its
-## pom; the tests start bin/intake (built first) on free ports and read events back with intake tail
+## pom; the tests start bin/intake (built first) on free ports and read events back with intake tail;
+## bin/spoolhandover (the Go client's side of the spool hand-over test) is built first too
 test-java: build
-	cd client/java && mvn -q -B verify -Dintake.bin=$(CURDIR)/bin/intake
+	cd client/java/src/test/go/spoolhandover && $(GO) build -o $(CURDIR)/bin/spoolhandover .
+	cd client/java && mvn -q -B verify -Dintake.bin=$(CURDIR)/bin/intake -Dspoolhandover.bin=$(CURDIR)/bin/spoolhandover
 	@cat client/java/target/surefire-reports/*.txt | grep -h '^Tests run'
 
 ## bench-java: events/s through the JVM client to a local edge (its own process, broker apart)

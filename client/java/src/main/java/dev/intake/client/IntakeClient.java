@@ -1,6 +1,5 @@
 package dev.intake.client;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,6 +13,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -38,7 +38,7 @@ import java.util.zip.Deflater;
  * <ul>
  *   <li>{@link #send} posts events and waits for the edge's verdict on each (a {@link Result} per event).</li>
  *   <li>{@link #enqueue} hands an event to a bounded background queue (or an on-disk spool) and returns
- *       at once; a sender thread posts batches (by count, bytes and time; gzipped above a size),
+ *       at once; a sender thread (or concurrency(n) of them) posts batches (by count, bytes and time; gzipped above a size),
  *       synchronously, retried with exponential backoff and full jitter, never sooner than Retry-After.</li>
  *   <li>Every event gets a meta.id before its first attempt; events are sampled by the stream
  *       configuration the edge serves (GET /v1/streams), by the rule all intake clients share.</li>
@@ -66,7 +66,7 @@ public final class IntakeClient implements AutoCloseable {
     private boolean closing;
     private volatile boolean stopped; // close gave up: in-flight posts abort
 
-    private final Thread sender;
+    private final Thread[] senders;
     private final Thread poller;
     private final AtomicLong enqueued = new AtomicLong(), requests = new AtomicLong(), sent = new AtomicLong(), retried = new AtomicLong(),
             accepted = new AtomicLong(), invalid = new AtomicLong(), failed = new AtomicLong(), droppedFull = new AtomicLong(),
@@ -97,6 +97,7 @@ public final class IntakeClient implements AutoCloseable {
         long queueEvents = 20000, queueBytes = 32 << 20;
         int maxEventBytes = 4 << 20;
         int gzipAbove = 8 << 10;
+        int concurrency = 1;
         Path spoolDir;
         Duration spoolFsync = Duration.ofSeconds(1);
         boolean spoolFsyncNever;
@@ -135,6 +136,13 @@ public final class IntakeClient implements AutoCloseable {
         public Builder maxEventBytes(int n) { maxEventBytes = n; return this; }
         /** Gzip bodies of at least this many bytes (8 KiB); negative: never. */
         public Builder gzipAbove(int bytes) { gzipAbove = bytes; return this; }
+        /**
+         * How many batches the background sender posts at once (1): that many sender threads. Above 1,
+         * batches may reach the edge, and Kafka, out of order (events within a batch keep theirs), and
+         * onResult/onError are called from several threads at once. A spool always sends one batch
+         * at a time, in order.
+         */
+        public Builder concurrency(int n) { concurrency = n; return this; }
         /** The on-disk queue: events are on disk before enqueue returns and leave once the edge answered for them. */
         public Builder spool(Path dir) { spoolDir = dir; return this; }
         /** Background fsync at most every interval (1s); zero: before each enqueue returns; null: never. */
@@ -186,6 +194,7 @@ public final class IntakeClient implements AutoCloseable {
         if (b.batchEvents < 1 || b.batchBytes < 1 || b.maxAttempts < 1 || b.queueEvents < 1) {
             throw new IllegalArgumentException("intake client: batch, queue and retry bounds must be at least 1");
         }
+        if (b.concurrency < 1) throw new IllegalArgumentException("intake client: concurrency(" + b.concurrency + "): want at least 1");
         http = b.httpClient != null ? b.httpClient
                 : HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(b.requestTimeout).build();
         units.set(Units.random().with(b.units));
@@ -199,9 +208,13 @@ public final class IntakeClient implements AutoCloseable {
         } else {
             spool = null;
         }
-        sender = new Thread(this::runSender, "intake-sender");
-        sender.setDaemon(true);
-        sender.start();
+        // A spool is read, and its cursor moved, by one sender: one batch at a time, in order.
+        senders = new Thread[spool != null ? 1 : b.concurrency];
+        for (int i = 0; i < senders.length; i++) {
+            senders[i] = new Thread(this::runSender, senders.length == 1 ? "intake-sender" : "intake-sender-" + (i + 1));
+            senders[i].setDaemon(true);
+            senders[i].start();
+        }
         if (b.streamConfigRefresh != null) {
             poller = new Thread(this::pollStreams, "intake-stream-config");
             poller.setDaemon(true);
@@ -268,48 +281,62 @@ public final class IntakeClient implements AutoCloseable {
         String addSchema = !info.hasSchema ? cfg.defaultSchema : null;
         String addDT = !info.hasDT && cfg.fillDT ? Events.formatDT(Instant.now()) : null;
 
-        StringBuilder inMeta = new StringBuilder(96);
-        if (addID != null) {
-            inMeta.append("\"id\":");
-            Json.quote(inMeta, addID);
-        }
+        // The members to add, as JSON: inMeta inside meta (or in a new meta), atEnd at the end.
+        StringBuilder inMeta = null, atEnd = null;
         if (addStream != null) {
-            if (inMeta.length() > 0) inMeta.append(',');
+            inMeta = new StringBuilder(64);
+            if (addID != null) inMeta.append("\"id\":\"").append(addID).append("\",");
             inMeta.append("\"stream\":");
             Json.quote(inMeta, addStream);
         }
-        StringBuilder atEnd = new StringBuilder(160);
-        if (!hasMeta && inMeta.length() > 0) atEnd.append("\"meta\":{").append(inMeta).append('}');
-        if (addSchema != null) {
-            if (atEnd.length() > 0) atEnd.append(',');
-            atEnd.append("\"$schema\":");
-            Json.quote(atEnd, addSchema);
+        String inMetaText = inMeta != null ? inMeta.toString() : addID != null ? "\"id\":\"" + addID + '"' : null;
+        if (!hasMeta && inMetaText != null || addSchema != null || addDT != null) {
+            atEnd = new StringBuilder(128);
+            if (!hasMeta && inMetaText != null) atEnd.append("\"meta\":{").append(inMetaText).append('}');
+            if (addSchema != null) {
+                if (atEnd.length() > 0) atEnd.append(',');
+                atEnd.append("\"$schema\":");
+                Json.quote(atEnd, addSchema);
+            }
+            if (addDT != null) {
+                if (atEnd.length() > 0) atEnd.append(',');
+                atEnd.append("\"dt\":\"").append(addDT).append('"');
+            }
         }
-        if (addDT != null) {
-            if (atEnd.length() > 0) atEnd.append(',');
-            atEnd.append("\"dt\":\"").append(addDT).append('"');
-        }
-        StringBuilder out;
+        byte[] raw;
         if (text != null) {
-            // Fast path: the producer's text with the members inserted, nothing else rewritten.
-            out = new StringBuilder(text.length() + inMeta.length() + atEnd.length() + 2);
-            int closing = text.lastIndexOf('}');
-            int metaOpen = hasMeta && inMeta.length() > 0 ? info.metaStart : -1;
-            if (metaOpen >= 0) {
-                out.append(text, 0, metaOpen + 1).append(inMeta);
-                if (!info.metaEmpty) out.append(',');
-                out.append(text, metaOpen + 1, closing);
-            } else {
-                out.append(text, 0, closing);
+            // The producer's bytes with the members inserted, nothing else rewritten, copied once.
+            byte[] src = text.getBytes(StandardCharsets.UTF_8);
+            boolean oneByteChars = src.length == text.length(); // offsets in text are offsets in src
+            int metaOpen = hasMeta && inMetaText != null ? info.metaStart + 1 : -1; // just after meta's '{'
+            byte[] ins = inMetaText != null && metaOpen >= 0 ? inMetaText.getBytes(StandardCharsets.UTF_8) : null;
+            byte[] end = atEnd != null ? atEnd.toString().getBytes(StandardCharsets.UTF_8) : null;
+            int closing = utf8Offset(text, info.end, oneByteChars);
+            int n = src.length;
+            if (ins != null) n += ins.length + (info.metaEmpty ? 0 : 1);
+            if (end != null) n += end.length + (info.topEmpty ? 0 : 1);
+            raw = new byte[n];
+            int at = 0, from = 0;
+            if (ins != null) {
+                int mo = utf8Offset(text, metaOpen, oneByteChars);
+                System.arraycopy(src, 0, raw, 0, mo);
+                at = mo;
+                System.arraycopy(ins, 0, raw, at, ins.length);
+                at += ins.length;
+                if (!info.metaEmpty) raw[at++] = ',';
+                from = mo;
             }
-            if (atEnd.length() > 0) {
-                if (!info.topEmpty) out.append(',');
-                out.append(atEnd);
+            System.arraycopy(src, from, raw, at, closing - from);
+            at += closing - from;
+            if (end != null) {
+                if (!info.topEmpty) raw[at++] = ',';
+                System.arraycopy(end, 0, raw, at, end.length);
+                at += end.length;
             }
-            out.append(text, closing, text.length());
+            System.arraycopy(src, closing, raw, at, src.length - closing);
         } else {
             // A map: written with the members added, the caller's map untouched.
-            out = new StringBuilder(256);
+            StringBuilder out = new StringBuilder(256);
             out.append('{');
             boolean first = true;
             for (Map.Entry<String, Object> e : m.entrySet()) {
@@ -317,8 +344,8 @@ public final class IntakeClient implements AutoCloseable {
                 first = false;
                 Json.quote(out, String.valueOf(e.getKey()));
                 out.append(':');
-                if ("meta".equals(e.getKey()) && inMeta.length() > 0) {
-                    out.append('{').append(inMeta);
+                if ("meta".equals(e.getKey()) && inMetaText != null) {
+                    out.append('{').append(inMetaText);
                     for (Map.Entry<String, Object> me : ((Map<String, Object>) e.getValue()).entrySet()) {
                         out.append(',');
                         Json.quote(out, String.valueOf(me.getKey()));
@@ -330,17 +357,22 @@ public final class IntakeClient implements AutoCloseable {
                     Json.write(out, e.getValue());
                 }
             }
-            if (atEnd.length() > 0) {
+            if (atEnd != null) {
                 if (!first) out.append(',');
                 out.append(atEnd);
             }
             out.append('}');
+            raw = out.toString().getBytes(StandardCharsets.UTF_8);
         }
-        byte[] raw = out.toString().getBytes(StandardCharsets.UTF_8);
         if (raw.length > cfg.maxEventBytes) {
             throw new IllegalArgumentException("intake client: the event is too large: " + raw.length + " bytes, more than " + cfg.maxEventBytes + " (maxEventBytes)");
         }
         return new Rec(id == null ? "" : id, stream == null ? "" : stream, raw, evUnits);
+    }
+
+    /** The UTF-8 offset of text's char offset i (the same when every char took one byte). */
+    private static int utf8Offset(String text, int i, boolean oneByteChars) {
+        return oneByteChars ? i : text.substring(0, i).getBytes(StandardCharsets.UTF_8).length;
     }
 
     private Units unitsOf(Units ev) {
@@ -533,6 +565,7 @@ public final class IntakeClient implements AutoCloseable {
                         waitingBytes -= b.bytes;
                         inflight += b.recs.size();
                         inflightBytes += b.bytes;
+                        if (senders.length > 1 && waiting > 0) wake.signal(); // another sender may take the next batch
                         return b;
                     }
                     wake.awaitNanos(cfg.flushInterval.toNanos() - age);
@@ -689,17 +722,20 @@ public final class IntakeClient implements AutoCloseable {
             lock.unlock();
         }
         boolean gaveUp = false;
+        long budget = Math.max(1, timeout.toMillis()), start = System.nanoTime();
         try {
-            sender.join(Math.max(1, timeout.toMillis()));
+            for (Thread t : senders) t.join(Math.max(1, budget - (System.nanoTime() - start) / 1_000_000));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (sender.isAlive()) {
+        boolean alive = false;
+        for (Thread t : senders) alive |= t.isAlive();
+        if (alive) {
             gaveUp = true;
             stopped = true;
-            sender.interrupt();
+            for (Thread t : senders) t.interrupt();
             try {
-                sender.join(5000);
+                for (Thread t : senders) t.join(5000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -1019,26 +1055,33 @@ public final class IntakeClient implements AutoCloseable {
     /** A Deflater per thread (BEST_SPEED, raw): a new one per request costs more than compressing a small body. */
     private static final ThreadLocal<Deflater> DEFLATERS = ThreadLocal.withInitial(() -> new Deflater(Deflater.BEST_SPEED, true));
 
-    /** body as a gzip member (RFC 1952): header, raw deflate, CRC-32 and size. */
+    /** body as a gzip member (RFC 1952): header, raw deflate, CRC-32 and size; deflated straight into the result. */
     static byte[] gzip(byte[] body) {
         Deflater d = DEFLATERS.get();
         d.reset();
         d.setInput(body);
         d.finish();
-        ByteArrayOutputStream out = new ByteArrayOutputStream(body.length / 4 + 64);
-        out.write(new byte[] {0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0, 0, (byte) 0xff}, 0, 10);
-        byte[] buf = new byte[Math.max(4096, body.length / 4)];
-        while (!d.finished()) {
-            int n = d.deflate(buf);
-            out.write(buf, 0, n);
+        byte[] out = new byte[10 + body.length / 3 + 256];
+        out[0] = 0x1f;
+        out[1] = (byte) 0x8b;
+        out[2] = 8;
+        out[9] = (byte) 0xff;
+        int at = 10;
+        for (;;) {
+            at += d.deflate(out, at, out.length - 8 - at);
+            if (d.finished()) break;
+            if (out.length - 8 - at < 256) out = Arrays.copyOf(out, out.length * 2);
         }
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();
         crc.update(body);
         long c = crc.getValue();
         int size = body.length;
-        out.write(new byte[] {(byte) c, (byte) (c >> 8), (byte) (c >> 16), (byte) (c >> 24),
-                (byte) size, (byte) (size >> 8), (byte) (size >> 16), (byte) (size >> 24)}, 0, 8);
-        return out.toByteArray();
+        for (int k = 0; k < 4; k++) {
+            out[at + k] = (byte) (c >> 8 * k);
+            out[at + 4 + k] = (byte) (size >> 8 * k);
+        }
+        at += 8;
+        return at == out.length ? out : Arrays.copyOf(out, at);
     }
 
     private void setHeaders(HttpRequest.Builder rb) {

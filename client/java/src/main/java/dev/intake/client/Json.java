@@ -348,6 +348,28 @@ public final class Json {
             return false;
         }
 
+        /**
+         * A member name (at its opening quote) that is one of names, as that constant, or null for
+         * any other: checked as {@link #string} would, without copying it.
+         */
+        String name(String[] names) {
+            int start = i + 1;
+            skipString();
+            int end = i - 1;
+            for (String n : names) if (n.length() == end - start && s.startsWith(n, start)) return n;
+            for (int k = start; k < end; k++) {
+                if (s.charAt(k) == '\\') { // escaped: decoded, then compared
+                    int after = i;
+                    i = start - 1;
+                    String decoded = string();
+                    i = after;
+                    for (String n : names) if (n.equals(decoded)) return n;
+                    return null;
+                }
+            }
+            return null;
+        }
+
         void skipString() {
             i++;
             while (i < s.length()) {
@@ -376,6 +398,7 @@ public final class Json {
     static final class EventInfo {
         boolean topEmpty = true, hasSchema, hasDT, hasMeta, metaIsObject, metaEmpty = true, metaHasID, metaHasStream;
         int metaStart = -1; // offset of meta's value
+        int end = -1; // offset of the object's closing brace
         String metaID, metaStream; // when they are strings
     }
 
@@ -384,6 +407,9 @@ public final class Json {
      * needs of it without building it. The first of two equal names counts (the edge refuses an
      * event with two).
      */
+    private static final String[] TOP_NAMES = {"meta", "$schema", "dt"}, META_NAMES = {"id", "stream"};
+
+    // name() returns these constants themselves: the scan compares them with ==.
     static EventInfo scanEvent(String s) {
         Reader r = new Reader(s);
         EventInfo e = new EventInfo();
@@ -400,10 +426,10 @@ public final class Json {
             for (;;) {
                 r.ws();
                 if (r.i >= s.length() || s.charAt(r.i) != '"') throw r.err("expected a member name");
-                String key = r.string();
+                String key = r.name(TOP_NAMES);
                 r.colon();
                 e.topEmpty = false;
-                if (key.equals("meta") && !e.hasMeta) {
+                if (key == "meta" && !e.hasMeta) {
                     e.hasMeta = true;
                     e.metaStart = r.i;
                     if (r.i < s.length() && s.charAt(r.i) == '{') {
@@ -416,14 +442,14 @@ public final class Json {
                             for (;;) {
                                 r.ws();
                                 if (r.i >= s.length() || s.charAt(r.i) != '"') throw r.err("expected a member name");
-                                String mk = r.string();
+                                String mk = r.name(META_NAMES);
                                 r.colon();
                                 e.metaEmpty = false;
                                 boolean str = r.i < s.length() && s.charAt(r.i) == '"';
-                                if (mk.equals("id") && !e.metaHasID) {
+                                if (mk == "id" && !e.metaHasID) {
                                     e.metaHasID = true;
                                     if (str) e.metaID = r.string(); else r.skip(2);
-                                } else if (mk.equals("stream") && !e.metaHasStream) {
+                                } else if (mk == "stream" && !e.metaHasStream) {
                                     e.metaHasStream = true;
                                     if (str) e.metaStream = r.string(); else r.skip(2);
                                 } else {
@@ -436,13 +462,14 @@ public final class Json {
                         r.skip(1);
                     }
                 } else {
-                    if (key.equals("$schema")) e.hasSchema = true;
-                    if (key.equals("dt")) e.hasDT = true;
+                    if (key == "$schema") e.hasSchema = true;
+                    if (key == "dt") e.hasDT = true;
                     r.skip(1);
                 }
                 if (r.endOf('}')) break;
             }
         }
+        e.end = r.i - 1;
         r.ws();
         if (r.i != s.length()) throw r.err("unexpected data after the value");
         return e;

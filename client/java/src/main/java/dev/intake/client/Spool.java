@@ -20,12 +20,15 @@ import java.util.zip.CRC32C;
 
 /**
  * The on-disk queue: enqueued events stay here until the edge has answered for them. The layout
- * is the Go client's (client/spool.go); no test yet moves a directory from one client to the other:
+ * is the Go client's (client/spool.go), and either client sends a spool the other wrote
+ * (SpoolHandoverTest):
  *
  * <pre>
  *   00000000000000000001.seg   segment files, appended in order, numbered from 1
  *   cursor                     where the unacknowledged records start: segment u64 LE, offset u64 LE, CRC-32C of those 16 bytes
- *   lock                       held (a file lock) by the client using the spool
+ *   lock                       held by the client using the spool: a POSIX record lock (fcntl) here,
+ *                              flock(2) in the Go client; on Linux neither sees the other, so a JVM
+ *                              and a Go client must not be given the same directory at once
  * </pre>
  *
  * A record is length (u32 LE, of the payload), CRC-32C of the payload (u32 LE), then the payload:
@@ -33,7 +36,9 @@ import java.util.zip.CRC32C;
  * length and bytes: only for an event enqueued before the stream configuration was loaded], the
  * event's JSON. Each record is written with one write before enqueue returns, so killing the
  * process loses nothing; at open, a record that is short or fails its CRC (a writer killed
- * mid-write) and what follows it in its segment are cut.
+ * mid-write) and what follows it in its segment are cut; so is a record of length 0 or one whose
+ * payload cannot be decoded, as the Go client does. A cursor whose segment is gone moves to the
+ * oldest segment left; one past the end of its segment, to that segment's start.
  */
 final class Spool {
     private static final Logger LOG = Logger.getLogger("dev.intake.client");
@@ -139,16 +144,26 @@ final class Spool {
         List<Long> segs = segments();
         Pos cur = readCursor();
         if (cur == null) cur = new Pos(segs.isEmpty() ? 1 : segs.get(0), 0);
-        long lastSeg = cur.seg;
+        List<Long> keep = new ArrayList<>();
         for (long seg : segs) {
             if (seg < cur.seg) {
                 Files.deleteIfExists(segPath(seg)); // wholly acknowledged
-                continue;
+            } else {
+                keep.add(seg);
             }
+        }
+        if (!keep.isEmpty() && keep.get(0) > cur.seg) cur = new Pos(keep.get(0), 0); // the cursor's segment is gone
+        long lastSeg = cur.seg;
+        for (long seg : keep) {
             lastSeg = seg;
             long from = seg == cur.seg ? cur.off : 0;
             try (FileChannel ch = FileChannel.open(segPath(seg), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 long size = ch.size();
+                if (from > size) {
+                    LOG.severe("intake client: the spool cursor is past the end of its segment " + segPath(seg) + " (" + from + " > " + size + "); sending the segment again from its start");
+                    from = 0;
+                    cur = new Pos(seg, 0);
+                }
                 long off = from;
                 while (off < size) {
                     long n = frameAt(ch, off, size);
@@ -177,12 +192,12 @@ final class Spool {
         ByteBuffer h = ByteBuffer.allocate(HEADER).order(ByteOrder.LITTLE_ENDIAN);
         readFully(ch, h, off);
         long len = Integer.toUnsignedLong(h.getInt(0));
-        if (len > MAX_RECORD || size - off - HEADER < len) return -1;
+        if (len == 0 || len > MAX_RECORD || size - off - HEADER < len) return -1;
         ByteBuffer p = ByteBuffer.allocate((int) len);
         readFully(ch, p, off + HEADER);
         CRC32C c = new CRC32C();
         c.update(p.array(), 0, (int) len);
-        if ((int) c.getValue() != h.getInt(4)) return -1;
+        if ((int) c.getValue() != h.getInt(4) || !decodable(p.array())) return -1;
         return HEADER + len;
     }
 
@@ -336,6 +351,32 @@ final class Spool {
     }
 
     Pos readPos() { return rpos; }
+
+    /** Whether decode can read p: its fields within it and an event after them (the Go client's payloadOK). */
+    static boolean decodable(byte[] p) {
+        int at = 0;
+        for (int field = 0; field < 5; field++) {
+            if (field == 2) {
+                if (at < p.length && p[at] == 0) {
+                    at++;
+                } else {
+                    break;
+                }
+            }
+            long v = 0;
+            int shift = 0;
+            for (;;) {
+                if (at >= p.length || shift > 63) return false;
+                byte b = p[at++];
+                v |= (long) (b & 0x7f) << shift;
+                if ((b & 0x80) == 0) break;
+                shift += 7;
+            }
+            if (v < 0 || v > p.length - at) return false;
+            at += (int) v;
+        }
+        return at < p.length;
+    }
 
     private static Rec decode(byte[] p) {
         int[] at = {0};

@@ -16,7 +16,7 @@ import java.util.List;
  * its own, 3 partitions) beside a bare java.net.http.HttpClient loop posting the same bodies, as
  * the Go client's BenchmarkSend100 measures it: 100-event batches of small example/click events
  * sent one after the other, each waiting for Kafka's acknowledgements; then enqueue (the
- * background sender, batches of 500) in memory and with a spool. Run by make bench-java.
+ * background sender, batches of 500) in memory with one and four sender threads, and with a spool. Run by make bench-java.
  * Arguments: --intake BIN, --seconds N (per run).
  */
 public final class Bench {
@@ -81,29 +81,33 @@ public final class Bench {
             // alike; the client process's CPU time per event too (less noisy than events/s).
             String[] names = {"bare HttpClient, same body", "client send(100), gzip (default)", "client send(100), no gzip"};
             Runnable[] fs = {bare, viaClient, viaClientPlain};
-            long[] events100 = new long[3], nanos = new long[3], cpu = new long[3];
+            long[] events100 = new long[3], nanos = new long[3], cpu = new long[3], own = new long[3];
+            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
             com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
             for (int slice = 0; slice < seconds * 2; slice++) {
                 for (int k = 0; k < 3; k++) {
-                    long c0 = os.getProcessCpuTime(), t0 = System.nanoTime(), end = t0 + 500_000_000L;
+                    long c0 = os.getProcessCpuTime(), o0 = threads.getCurrentThreadCpuTime(), t0 = System.nanoTime(), end = t0 + 500_000_000L;
                     while (System.nanoTime() < end) {
                         fs[k].run();
                         events100[k]++;
                     }
                     nanos[k] += System.nanoTime() - t0;
                     cpu[k] += os.getProcessCpuTime() - c0;
+                    own[k] += threads.getCurrentThreadCpuTime() - o0;
                 }
             }
             double[] rate = new double[3];
             for (int k = 0; k < 3; k++) {
                 rate[k] = events100[k] * 100 / (nanos[k] / 1e9);
-                System.out.printf("%-36s %,10.0f events/s  %5.2f us CPU/event in the client's process%n", names[k], rate[k], cpu[k] / 1e3 / (events100[k] * 100));
+                System.out.printf("%-36s %,10.0f events/s  %5.2f us CPU/event in the client's process, %5.2f on the sending thread%n", names[k], rate[k],
+                        cpu[k] / 1e3 / (events100[k] * 100), own[k] / 1e3 / (events100[k] * 100));
             }
             System.out.printf("send/bare = %.0f%% (gzip, the default), %.0f%% (no gzip)%n", 100 * rate[1] / rate[0], 100 * rate[2] / rate[0]);
             send.close();
             sendPlain.close();
-            enqueue(url, null, seconds);
-            enqueue(url, tmp.resolve("spool"), seconds);
+            enqueue(url, null, 1, seconds);
+            enqueue(url, null, 4, seconds);
+            enqueue(url, tmp.resolve("spool"), 1, seconds);
         } finally {
             for (Process p : procs) p.destroyForcibly();
         }
@@ -139,8 +143,8 @@ public final class Bench {
     }
 
     /** enqueue as fast as the bounded queue takes events, for seconds, then close: accepted events/s. */
-    static void enqueue(String url, Path spool, int seconds) throws Exception {
-        IntakeClient.Builder b = IntakeClient.builder(url).streamConfigRefresh(null);
+    static void enqueue(String url, Path spool, int concurrency, int seconds) throws Exception {
+        IntakeClient.Builder b = IntakeClient.builder(url).streamConfigRefresh(null).concurrency(concurrency);
         if (spool != null) b.spool(spool);
         IntakeClient c = b.build();
         long start = System.nanoTime(), end = start + seconds * 1_000_000_000L;
@@ -154,7 +158,7 @@ public final class Bench {
         c.close(Duration.ofSeconds(60));
         double secs = (System.nanoTime() - start) / 1e9;
         IntakeClient.Stats s = c.stats();
-        System.out.printf("%-36s %,10.0f events/s (accepted %d, failed %d)%n", "client enqueue" + (spool != null ? ", spool" : ""),
+        System.out.printf("%-36s %,10.0f events/s (accepted %d, failed %d)%n", "client enqueue" + (spool != null ? ", spool" : "") + (concurrency > 1 ? ", concurrency(" + concurrency + ")" : ""),
                 s.accepted() / secs, s.accepted(), s.failed());
     }
 }

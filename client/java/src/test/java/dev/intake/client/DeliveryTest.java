@@ -32,6 +32,7 @@ class DeliveryTest {
     final List<String> encodings = Collections.synchronizedList(new ArrayList<>());
     final List<Long> waits = Collections.synchronizedList(new ArrayList<>());
     volatile String streamsBody = null; // null: GET /v1/streams answers 503
+    boolean concurrentHandlers; // answer several requests at once (else one after the other)
 
     String start(Script s) throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -53,6 +54,7 @@ class DeliveryTest {
             Map<String, String> h = (Map<String, String>) a[1];
             reply(ex, (Integer) a[0], h, (String) a[2]);
         });
+        if (concurrentHandlers) server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         server.start();
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
@@ -200,6 +202,99 @@ class DeliveryTest {
         try (IntakeClient off = client(url).build()) {
             assertEquals(Result.Status.ACCEPTED, off.send(Edge.click("nowhere", 1)).get(0).status());
         }
+    }
+
+    /**
+     * concurrency(4) posts four batches at once, never more; every event is acknowledged exactly
+     * once, and a refused batch is retried with the same meta.ids after the answer's Retry-After.
+     */
+    @Test
+    void concurrencyPostsSeveralBatchesAtOnceAndEachEventOnce() throws Exception {
+        concurrentHandlers = true;
+        CountDownLatch gate = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger inflight = new java.util.concurrent.atomic.AtomicInteger(), most = new java.util.concurrent.atomic.AtomicInteger();
+        Map<String, Integer> accepted = new java.util.HashMap<>();
+        java.util.Set<String> answered = new java.util.HashSet<>(); // batches answered, by their first meta.id
+        int[] refused = {0, 0}; // requests, events
+        String url = start((evs, ex) -> {
+            most.accumulateAndGet(inflight.incrementAndGet(), Math::max);
+            try {
+                gate.await(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            } finally {
+                inflight.decrementAndGet();
+            }
+            synchronized (accepted) {
+                // Every third batch is refused once, its first time.
+                if (answered.add(id(evs.get(0))) && answered.size() % 3 == 1) {
+                    refused[0]++;
+                    refused[1] += evs.size();
+                    return new Object[] {503, Map.of("Retry-After", "1"), "{\"status\":503,\"message\":\"busy\"}"};
+                }
+                for (Map<String, Object> ev : evs) accepted.merge(id(ev), 1, Integer::sum);
+            }
+            return new Object[] {201, Map.of(), ""};
+        });
+        List<String> ids = new ArrayList<>();
+        IntakeClient c = client(url).concurrency(4).batch(10, 1 << 20, Duration.ofMillis(1)).build();
+        for (int i = 0; i < 500; i++) {
+            String id = Events.newID();
+            ids.add(id);
+            c.enqueue(Edge.clickWithID("s", i + 1, id));
+        }
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (inflight.get() < 4 && System.nanoTime() < deadline) Thread.sleep(1);
+        assertEquals(4, inflight.get(), "requests in flight at once with concurrency(4)");
+        gate.countDown();
+        assertEquals(0, c.close(Duration.ofSeconds(30)));
+        assertEquals(4, most.get(), "never more than 4 requests at once");
+        synchronized (accepted) {
+            for (String id : ids) assertEquals(1, accepted.getOrDefault(id, 0), "event " + id + " acknowledged once");
+        }
+        IntakeClient.Stats s = c.stats();
+        assertTrue(refused[1] > 0);
+        assertEquals(500, s.accepted(), s.toString());
+        assertEquals(0, s.failed(), s.toString());
+        assertEquals(refused[1], s.retried(), "each refused event retried once: " + s);
+        assertEquals(refused[0], waits.size(), "a wait per refused request");
+        for (long w : waits) assertTrue(w >= 1000, "waits at least Retry-After: " + w);
+        assertThrows(IllegalArgumentException.class, () -> client(url).concurrency(0).build());
+    }
+
+    /** With a spool, concurrency changes nothing: one batch at a time, in order. */
+    @Test
+    void spoolSendsOneBatchAtATimeWhateverTheConcurrency() throws Exception {
+        concurrentHandlers = true;
+        java.util.concurrent.atomic.AtomicInteger inflight = new java.util.concurrent.atomic.AtomicInteger(), most = new java.util.concurrent.atomic.AtomicInteger();
+        String url = start((evs, ex) -> {
+            most.accumulateAndGet(inflight.incrementAndGet(), Math::max);
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            } finally {
+                inflight.decrementAndGet();
+            }
+            return new Object[] {201, Map.of(), ""};
+        });
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("intake-java-spool-");
+        List<String> ids = new ArrayList<>();
+        try (IntakeClient c = client(url).spool(dir).concurrency(4).batch(10, 1 << 20, Duration.ofMillis(1)).build()) {
+            for (int i = 0; i < 200; i++) {
+                String id = Events.newID();
+                ids.add(id);
+                c.enqueue(Edge.clickWithID("s", i + 1, id));
+            }
+            assertTrue(c.flush(Duration.ofSeconds(30)));
+            assertEquals(200, c.stats().accepted());
+        }
+        assertEquals(1, most.get(), "one request at a time");
+        List<String> got = new ArrayList<>();
+        synchronized (posts) {
+            for (List<Map<String, Object>> p : posts) for (Map<String, Object> ev : p) got.add(id(ev));
+        }
+        assertEquals(ids, got, "in order, each once");
     }
 
     /** The spool across segments: in order, segments deleted once acknowledged; a torn tail is cut at open. */

@@ -56,6 +56,28 @@ class EdgeTest {
         assertEquals(new HashSet<>(got).size(), got.size(), "no duplicates");
     }
 
+    /** Several sender threads (concurrency(4)): every event arrives once, whatever the order of the batches. */
+    @Test
+    void concurrentSendersDeliverEveryEventOnce() throws Exception {
+        Set<String> ids = new HashSet<>();
+        try (IntakeClient c = client().concurrency(4).batch(25, 512 << 10, Duration.ofMillis(5)).build()) {
+            for (int i = 0; i < 3000; i++) {
+                String id = Events.newID();
+                ids.add(id);
+                c.enqueue(Edge.clickWithID("example.click", i + 1, id));
+            }
+            assertTrue(c.flush(Duration.ofSeconds(60)));
+            IntakeClient.Stats s = c.stats();
+            assertEquals(3000, s.accepted(), s.toString());
+            assertEquals(0, s.failed(), s.toString());
+        }
+        List<String> got = edge.consume("dev.example.click", ids, 30_000);
+        Map<String, Integer> count = new java.util.HashMap<>();
+        for (String id : got) if (ids.contains(id)) count.merge(id, 1, Integer::sum);
+        assertEquals(3000, count.size(), "every enqueued event is in Kafka");
+        for (Map.Entry<String, Integer> e : count.entrySet()) assertEquals(1, e.getValue(), "event " + e.getKey() + " once");
+    }
+
     @Test
     void metaIDIsSetBeforeTheFirstAttemptAndTheCallersEventIsUntouched() throws Exception {
         Map<String, Object> ev = Edge.click("example.click", 7);
