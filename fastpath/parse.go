@@ -1,6 +1,8 @@
 package fastpath
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 	"unsafe"
@@ -19,6 +21,7 @@ type Parser struct {
 	vs    []fastjson.Value // values handed out in this body, in order
 	spans []Span
 	keys  []string // scratch: the keys of a large object, sorted
+	fps   []uint64 // a stack of the open objects' key fingerprints (keyPrint)
 	lim   JSONLimits
 	short int // the string length below which no string limit can be broken
 }
@@ -171,6 +174,8 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 	if i < len(b) && b[i] == '}' {
 		return o.public(), i + 1, true
 	}
+	base := len(p.fps) // this object's key fingerprints are p.fps[base:]
+	defer func() { p.fps = p.fps[:base] }()
 	for i < len(b) && b[i] == '"' {
 		if p.lim.MaxMembers > 0 && len(o.o.kvs) >= p.lim.MaxMembers {
 			return nil, i, false
@@ -180,6 +185,9 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 			return nil, i, false
 		}
 		key := b2s(b[i+1 : end])
+		if span != nil && span.KeysUnique {
+			p.fps = append(p.fps, keyPrint(b[i+1:end]))
+		}
 		i = p.space(end+1, span)
 		if i >= len(b) || b[i] != ':' {
 			return nil, i, false
@@ -200,7 +208,7 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 			i = p.space(i+1, span)
 			continue
 		case '}':
-			if span != nil && span.KeysUnique && !p.plainUniqueKeys(o.o.kvs) {
+			if span != nil && span.KeysUnique && !p.plainUniqueKeys(o.o.kvs, p.fps[base:]) {
 				span.KeysUnique = false // Process looks for the key twice and words it
 			}
 			return o.public(), i + 1, true
@@ -212,35 +220,53 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 
 // plainUniqueKeys reports whether kvs's keys (raw, as read) are all different and hold no
 // escape (an escaped key may be another written differently: the tree's walk decides those).
-func (p *Parser) plainUniqueKeys(kvs []fastjsonKV) bool {
+// fps are the keys' keyPrints: keys are compared only when their prints are equal.
+func (p *Parser) plainUniqueKeys(kvs []fastjsonKV, fps []uint64) bool {
+	if len(fps) != len(kvs) {
+		return false // members added meanwhile: never, but then the walk decides
+	}
+	if len(kvs) <= maxPairwiseKeys {
+		for i := 1; i < len(fps); i++ {
+			for j := 0; j < i; j++ {
+				if fps[j] == fps[i] && kvs[j].k == kvs[i].k {
+					return false
+				}
+			}
+		}
+	} else {
+		// A large object: its keys sorted in the scratch space.
+		p.keys = p.keys[:0]
+		for i := range kvs {
+			p.keys = append(p.keys, kvs[i].k)
+		}
+		slices.Sort(p.keys)
+		for i := 1; i < len(p.keys); i++ {
+			if p.keys[i] == p.keys[i-1] {
+				return false
+			}
+		}
+		clear(p.keys)
+	}
 	for i := range kvs {
 		if strings.IndexByte(kvs[i].k, '\\') >= 0 {
 			return false
 		}
 	}
-	if len(kvs) <= maxPairwiseKeys {
-		for i := 1; i < len(kvs); i++ {
-			for j := 0; j < i; j++ {
-				if kvs[j].k == kvs[i].k {
-					return false
-				}
-			}
-		}
-		return true
-	}
-	// A large object: its keys sorted in the scratch space.
-	p.keys = p.keys[:0]
-	for i := range kvs {
-		p.keys = append(p.keys, kvs[i].k)
-	}
-	slices.Sort(p.keys)
-	for i := 1; i < len(p.keys); i++ {
-		if p.keys[i] == p.keys[i-1] {
-			return false
-		}
-	}
-	clear(p.keys)
 	return true
+}
+
+// keyPrint is a fingerprint of a key: equal keys have equal prints; different keys mostly not.
+func keyPrint(k []byte) uint64 {
+	var h uint64
+	switch n := len(k); {
+	case n >= 8:
+		h = binary.LittleEndian.Uint64(k) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(k[n-8:]), 29)
+	case n > 0:
+		var w [8]byte
+		copy(w[:], k)
+		h = binary.LittleEndian.Uint64(w[:])
+	}
+	return h*0x9E3779B97F4A7C15 ^ uint64(len(k))
 }
 
 // space skips whitespace from b[i]; whitespace inside an event makes its span loose.

@@ -16,7 +16,8 @@ for f in "$@"; do
     END {
       n = split("HTTP server (fasthttp, the handler included)|github.com/valyala/fasthttp.(*Server).serveConn;" \
         "  the handler (edge)|intake.dev/intake/edge.(*Server).handle;" \
-        "    body: JSON pre-scan|intake.dev/intake/fastpath.checkJSON;" \
+        "    body: one-pass reading (Parser)|intake.dev/intake/fastpath.(*Parser).Parse;" \
+        "    body: JSON pre-scan (two-pass reading)|intake.dev/intake/fastpath.checkJSON;" \
         "    body: parse (fastjson)|github.com/valyala/fastjson.(*Parser).ParseBytes;" \
         "    per event: the contract (Process)|intake.dev/intake/fastpath.Process;" \
         "      duplicate keys|intake.dev/intake/fastpath.duplicateKey;" \
