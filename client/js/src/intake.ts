@@ -65,6 +65,9 @@ export interface ClientOptions {
   maxQueueEvents?: number;
   /** Most bytes (UTF-8 JSON) kept in storage; beyond, the oldest events are dropped. Default 1000000. */
   maxQueueBytes?: number;
+  /** How long a request may take, ms: a request not answered by then is given up and its events are
+   * retried with backoff (the same meta.id). Default 30000. */
+  timeout?: number;
 }
 
 /** What the storage holds: stats(). */
@@ -424,7 +427,8 @@ export function createClient(o: ClientOptions): Client {
     let wait = 0;
     ids.forEach((i) => flying.add(i));
     try {
-      const r = await fetch(u, { method: "POST", body: "[" + batch.map((r) => r[1]).join() + "]", headers, keepalive: true });
+      // A request never answered would hold the queue: given up after the timeout, and retried.
+      const r = await fetch(u, { method: "POST", body: "[" + batch.map((r) => r[1]).join() + "]", headers, keepalive: true, signal: AbortSignal.timeout?.(o.timeout || 3e4) });
       // Read whole: until then the request counts against the browser's keepalive quota (64 KiB).
       const t = await r.text();
       const s = r.status;

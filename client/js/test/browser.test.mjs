@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { World, until } from "./harness.mjs";
@@ -545,5 +546,65 @@ test("a browser restart: events kept in IndexedDB by a browser closed offline ar
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a request never answered: given up after the timeout, retried with backoff with the same meta.ids, and the queue goes on", async () => {
+  // A server in front of the edge that accepts the first two POSTs and never answers them, then
+  // passes requests to the edge (Origin included: the edge's CORS answer reaches the page).
+  let hung = 0;
+  const sockets = new Set();
+  const gate = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    if (req.method == "POST" && hung < 2) return void hung++; // no answer, ever
+    const r = await fetch(w.edge + req.url, {
+      method: req.method,
+      headers: { "Content-Type": req.headers["content-type"] ?? "text/plain", Origin: req.headers.origin ?? w.origin },
+      body: req.method == "POST" ? Buffer.concat(chunks) : undefined,
+    });
+    const headers = {};
+    for (const [k, v] of r.headers) if (k.startsWith("access-control-") || k == "content-type" || k == "retry-after") headers[k] = v;
+    res.writeHead(r.status, headers).end(Buffer.from(await r.arrayBuffer()));
+  });
+  gate.on("connection", (s) => (sockets.add(s), s.on("close", () => sockets.delete(s))));
+  await new Promise((r) => gate.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${gate.address().port}`;
+  const { context, page } = await w.page("/", {
+    init: () => {
+      const f = window.fetch;
+      window.fetchLog = [];
+      window.fetch = (u, init) => {
+        const e = { url: String(u), sent: performance.now(), body: init?.body };
+        if (e.url.includes("/v1/events")) window.fetchLog.push(e);
+        return f(u, init).then(
+          (r) => ((e.at = performance.now()), (e.status = r.status), r),
+          (err) => {
+            e.at = performance.now();
+            e.error = err.name;
+            throw err;
+          },
+        );
+      };
+    },
+  });
+  try {
+    const ids = await page.evaluate((o) => {
+      const c = IntakeClient.createClient({ ...o, batchSize: 2, timeout: 500 });
+      return [1, 2].map((n) => c.submit("test.in", { page: { id: 600 + n }, button: "save" }));
+    }, opts({ url }));
+    await w.arrived("dev.test.in", ids, 30000);
+    await until("every answer read", () => page.evaluate(() => window.fetchLog.every((e) => e.at)));
+    const log = await page.evaluate(() => window.fetchLog);
+    assert.equal(hung, 2, "two requests never answered");
+    assert.deepEqual(log.map((e) => e.error ?? e.status), ["TimeoutError", "TimeoutError", 201], JSON.stringify(log));
+    for (const e of log) assert.deepEqual(JSON.parse(e.body).map((x) => x.meta.id), ids, "the same events, the same meta.ids");
+    for (const e of log.slice(0, 2)) assert.ok(e.at - e.sent >= 490, `given up after ${(e.at - e.sent).toFixed(0)} ms (timeout 500)`);
+    assert.deepEqual(w.count("dev.test.in", ids), [1, 1], "each once");
+    assert.deepEqual(await page.evaluate(stored, url), [], "the queue is empty");
+  } finally {
+    await context.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => gate.close(r));
   }
 });

@@ -280,6 +280,27 @@ test("requests: fetch, keepalive, text/plain (no preflight), synchronous; a netw
   assert.equal(beacons.length, 0);
 });
 
+test("a request never answered is given up after timeout and retried with backoff, the same meta.id", async () => {
+  // A fetch that hangs until its signal aborts it (AbortSignal.timeout runs on real time here).
+  let hang = true;
+  fetchAnswer = (url, init) =>
+    hang ? new Promise((_, reject) => init.signal.addEventListener("abort", () => reject(init.signal.reason))) : new Response(null, { status: 201 });
+  const c = createClient({ url: "https://edge.test", streamConfig: null, timeout: 30 });
+  const id = c.submit("s", { n: 1 });
+  const alive = setInterval(() => {}, 5); // node's AbortSignal.timeout does not keep the process up
+  await c.flush(); // resolves once the request was given up: the retry waits
+  clearInterval(alive);
+  assert.equal(posts().length, 1);
+  assert.equal(posts()[0].init.signal.aborted, true, "given up");
+  assert.equal((await c.stats()).queued, 1, "kept");
+  hang = false;
+  mock.timers.tick(1000); // the first retry's backoff: at most 1 s
+  await c.flush();
+  assert.equal(posts().length, 2);
+  assert.deepEqual(posts().map((f) => JSON.parse(f.init.body)[0].meta.id), [id, id]);
+  assert.equal((await c.stats()).queued, 0);
+});
+
 test("answers: invalid events dropped, the error list retried alone, not before Retry-After; 5xx retried whole; an event the edge never takes is found and dropped", async () => {
   const c = createClient({ url: "https://edge.test", streamConfig: null, batchSize: 1000 });
   const answers = [
