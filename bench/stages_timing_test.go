@@ -474,7 +474,7 @@ func serializeCases() []benchCase {
 				var buf []byte
 				perEvent(b, len(raw), 100, func() {
 					var ok bool
-					if buf, ok = fastpath.AppendSpliced(buf[:0], raw, v); !ok {
+					if buf, ok = fastpath.AppendSpliced(buf[:0], raw, nil, v); !ok {
 						b.Fatal("AppendSpliced refused the event")
 					}
 				})

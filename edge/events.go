@@ -49,6 +49,7 @@ type requestState struct {
 	single [1]*fastjson.Value
 	events []*fastjson.Value
 	read   []byte          // the body parseEvents read: spans are offsets into it
+	parsed []byte          // the one-pass reading's copy of read (nil after the two-pass one)
 	spans  []fastpath.Span // where each event's bytes are in read (CheckJSONSpans)
 
 	// Per event, by index (processEvents, collectAcks).
@@ -94,7 +95,7 @@ func (st *requestState) reset() {
 	st.caller = caller{}
 	st.single[0] = nil
 	st.events = nil
-	st.read = nil
+	st.read, st.parsed = nil, nil
 	st.spans = st.spans[:0]
 	st.reader.Release(maxKeepBytes)
 	st.res.Reset()
@@ -261,6 +262,7 @@ func (s *Server) parseEvents(ctx *fasthttp.RequestCtx, st *requestState, body []
 	root, spans, ok := st.reader.Parse(body, s.jsonLimits)
 	if ok {
 		st.spans = append(st.spans[:0], spans...)
+		st.parsed = st.reader.Copy()
 	} else {
 		// Slow path: the body is refused, or holds what the one pass leaves to two (very deep
 		// nesting): CheckJSON, then fastjson, whose verdicts and messages these are.
@@ -324,6 +326,9 @@ func (s *Server) processEvents(st *requestState, snap *schemacache.Snapshot, req
 		// The event's bytes as received: Process splices its Kafka value from them.
 		if spans != nil {
 			req.Raw, req.KeysUnique = spans[i].Bytes(st.read), spans[i].KeysUnique
+			if st.parsed != nil && req.Raw != nil {
+				req.RawParsed = st.parsed[spans[i].Start:spans[i].End]
+			}
 		}
 		fastpath.Process(snap, &s.cfg.Fields, ev, req, r)
 		st.streams[i], st.canary[i] = r.Stream, r.Canary
@@ -339,7 +344,7 @@ func (s *Server) processEvents(st *requestState, snap *schemacache.Snapshot, req
 			st.status[i] = s.reportEvent(st, snap, req, r, i, ev)
 		}
 	}
-	req.Raw, req.KeysUnique = nil, false
+	req.Raw, req.RawParsed, req.KeysUnique = nil, nil, false
 }
 
 // queueEvent queues valid event i for Kafka, unless its stream's rate limit refuses it or the

@@ -12,8 +12,10 @@ import (
 
 // Parser reads a request body in one pass (DESIGN.md "One pass over the bytes"): CheckJSON's
 // checks (UTF-8, limits, numbers, escapes), the structure, each event's span, and the tree, built
-// as fastjson builds it (the same values: strings and keys raw, unescaped when first read; numbers
-// as their text), so that Process, the validator and AppendJSON read it as one of fastjson's.
+// as fastjson builds it (the same values: strings and keys raw, unescaped when first read, in place
+// in the Parser's copy of the body; numbers as their text), so that Process, the validator and
+// AppendJSON read it as one of fastjson's. One addition: an object value's unused string holds
+// where the object lies in that copy (Parser.Copy), which AppendSpliced reads.
 // Reuse a Parser: its values and buffers are kept between bodies, so a warm Parser does not
 // allocate. Not for concurrent use.
 type Parser struct {
@@ -71,6 +73,10 @@ func (p *Parser) Parse(body []byte, lim JSONLimits) (root *fastjson.Value, spans
 	}
 	return root, p.spans, true
 }
+
+// Copy is the Parser's copy of the last body: the tree's strings point into it (and fastjson
+// unescapes them there, in place: read positions from it, not bytes).
+func (p *Parser) Copy() []byte { return p.b }
 
 // Release drops the Parser's buffers when the last body made them larger than maxBytes: a pooled
 // Parser must not keep one huge body's memory. (What its values refer to is let go at the next
@@ -170,8 +176,10 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 	}
 	o := p.value()
 	o.t = fastjson.TypeObject
+	start := i
 	i = p.space(i+1, span)
 	if i < len(b) && b[i] == '}' {
+		o.s = b2s(b[start : i+1]) // where the object lies, for the splice (AppendSpliced)
 		return o.public(), i + 1, true
 	}
 	base := len(p.fps) // this object's key fingerprints are p.fps[base:]
@@ -211,6 +219,7 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 			if span != nil && span.KeysUnique && !p.plainUniqueKeys(o.o.kvs, p.fps[base:]) {
 				span.KeysUnique = false // Process looks for the key twice and words it
 			}
+			o.s = b2s(b[start : i+1])
 			return o.public(), i + 1, true
 		}
 		return nil, i, false

@@ -226,7 +226,7 @@ func Process(l Lookup, o *Options, ev *fastjson.Value, req *Request, r *Result) 
 	ok := false
 	if req.Raw != nil {
 		// Fast path: the bytes as received, with what Process added spliced in.
-		r.Value, ok = AppendSpliced(r.Value[:0], req.Raw, ev)
+		r.Value, ok = AppendSpliced(r.Value[:0], req.Raw, req.RawParsed, ev)
 	}
 	if !ok {
 		r.Value = AppendJSON(r.Value[:0], ev)

@@ -38,6 +38,10 @@ type Request struct {
 	// (Span.Bytes; set per event by the caller), else nil. With it Process splices the Kafka
 	// value from them (AppendSpliced) instead of writing the tree (AppendJSON).
 	Raw []byte
+	// RawParsed is the same event's bytes in fastpath.Parser's copy of the body when the event
+	// was read by a Parser (Parser.Copy), else nil: the splice then takes its positions from the
+	// tree.
+	RawParsed []byte
 	// KeysUnique: the caller's reading found no object of the event with a key twice
 	// (Span.KeysUnique), so Process skips its own walk for them.
 	KeysUnique bool
@@ -100,7 +104,7 @@ func (r *Request) reset() {
 	r.RequestID = nil
 	r.Headers = nil
 	r.Caller = nil
-	r.ClientIP, r.QueryStream, r.QuerySchemaURI, r.Raw, r.KeysUnique = nil, nil, nil, nil, false
+	r.ClientIP, r.QueryStream, r.QuerySchemaURI, r.Raw, r.RawParsed, r.KeysUnique = nil, nil, nil, nil, nil, false
 	for _, b := range []*[]byte{&r.ridBuf, &r.textBuf} {
 		if cap(*b) > maxKeepBytes {
 			*b = nil

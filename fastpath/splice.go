@@ -3,6 +3,7 @@ package fastpath
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -32,7 +33,14 @@ func (s Span) Bytes(body []byte) []byte {
 // ever added (fastjson appends them after the parsed ones), never changed or removed, and no key
 // is there twice (refused before). It returns false, having appended nothing, when raw and v do
 // not have the same shape; the caller then writes v with AppendJSON.
-func AppendSpliced(dst, raw []byte, v *fastjson.Value) ([]byte, bool) {
+//
+// parsed, when not nil, is the same event's bytes in fastpath.Parser's copy of the body, which v
+// was read from: the splice then takes the positions of v's objects and keys from the tree
+// (Parser keeps where each object lies) instead of walking raw (byte for byte the same value).
+func AppendSpliced(dst, raw, parsed []byte, v *fastjson.Value) ([]byte, bool) {
+	if out, ok := appendSplicedAt(dst, raw, parsed, v); ok {
+		return out, true
+	}
 	s := splicer{dst: dst, raw: raw}
 	end, ok := s.value(0, v, 0)
 	if !ok || end != len(raw) {
@@ -170,4 +178,99 @@ func skipString(raw []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// appendSplicedAt is the splice from the positions Parser kept; false when v does not carry them.
+func appendSplicedAt(dst, raw, parsed []byte, v *fastjson.Value) ([]byte, bool) {
+	if len(parsed) != len(raw) || len(raw) == 0 {
+		return dst, false
+	}
+	f := fastSplicer{dst: dst, raw: raw, base: uintptr(unsafe.Pointer(unsafe.SliceData(parsed)))}
+	if !f.object(v, true) {
+		return dst, false
+	}
+	return append(f.dst, raw[f.from:]...), true
+}
+
+// fastSplicer is the splice from the positions Parser kept: an object's own string holds where it
+// lies in the Parser's copy (its closing brace is the last byte), and a key that lies in that copy
+// was read there, where a key Process added does not (its text is the program's). It walks only
+// the tree's objects and arrays; raw[from:] is not copied yet.
+type fastSplicer struct {
+	dst, raw []byte
+	base     uintptr // the address of the event's first byte in the Parser's copy
+	from     int
+}
+
+// at returns where s lies in the event, or false when it does not lie in it.
+func (f *fastSplicer) at(s string) (int, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	if p < f.base || p-f.base+uintptr(len(s)) > uintptr(len(f.raw)) {
+		return 0, false
+	}
+	return int(p - f.base), true
+}
+
+// object splices the added members of v, an object read by Parser, and of the objects within it;
+// false when v does not carry the positions this needs (the walking splice then decides).
+func (f *fastSplicer) object(v *fastjson.Value, root bool) bool {
+	m := (*fastjsonValue)(unsafe.Pointer(v))
+	if m.t != fastjson.TypeObject {
+		return false
+	}
+	off, ok := f.at(m.s)
+	closing := off + len(m.s) - 1
+	if !ok || f.raw[off] != '{' || f.raw[closing] != '}' || root && (off != 0 || closing != len(f.raw)-1) {
+		return false
+	}
+	kvs := m.o.kvs
+	n := 0 // members read from the bytes; the rest were added, after them
+	for n < len(kvs) {
+		if _, in := f.at(kvs[n].k); !in {
+			break
+		}
+		n++
+	}
+	for _, kv := range kvs[n:] {
+		if _, in := f.at(kv.k); in || kv.k == "" {
+			return false // a key read from the bytes after an added one, or an empty key: not told apart
+		}
+	}
+	for _, kv := range kvs[:n] {
+		if !f.within(kv.v) {
+			return false
+		}
+	}
+	if n < len(kvs) {
+		f.dst = append(f.dst, f.raw[f.from:closing]...)
+		f.from = closing
+		for j, kv := range kvs[n:] {
+			if n > 0 || j > 0 {
+				f.dst = append(f.dst, ',')
+			}
+			f.dst = AppendJSONString(f.dst, kv.k)
+			f.dst = append(f.dst, ':')
+			f.dst = AppendJSON(f.dst, kv.v)
+		}
+	}
+	return true
+}
+
+// within splices the objects within v, a value read by Parser.
+func (f *fastSplicer) within(v *fastjson.Value) bool {
+	m := (*fastjsonValue)(unsafe.Pointer(v))
+	switch m.t {
+	case fastjson.TypeObject:
+		return f.object(v, false)
+	case fastjson.TypeArray:
+		for _, c := range m.a {
+			if !f.within(c) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -84,7 +84,7 @@ func spliceCase(t testing.TB, raw []byte, seed uint64) {
 	var a fastjson.Arena
 	addMembers(v, rand.New(rand.NewPCG(seed, 1)), &a)
 	want := AppendJSON(nil, v)
-	got, ok := AppendSpliced([]byte("prefix"), raw, v)
+	got, ok := AppendSpliced([]byte("prefix"), raw, nil, v)
 	if !ok {
 		t.Fatalf("AppendSpliced refused an event of its own bytes:\n%s", raw)
 	}
@@ -97,6 +97,26 @@ func spliceCase(t testing.TB, raw []byte, seed uint64) {
 	}
 	if sp, problem := CheckJSONSpans(got, JSONLimits{}, []Span{}); problem != "" || len(sp) != 1 || sp[0].Loose {
 		t.Fatalf("spliced value is not compact JSON (%q, %+v): %s", problem, sp, got)
+	}
+
+	// The same event read by Parser, the same members added: the splice from the positions the
+	// tree keeps writes the same bytes.
+	var pp Parser
+	pv, spans, pok := pp.Parse(raw, JSONLimits{})
+	if !pok || len(spans) != 1 {
+		return // not an event Parser reads (the caller's fuzz input): the walking splice is the edge's
+	}
+	addMembers(pv, rand.New(rand.NewPCG(seed, 1)), &a)
+	parsed := pp.Copy()[spans[0].Start:spans[0].End]
+	at, ok := appendSplicedAt([]byte("prefix"), raw, parsed, pv)
+	if !ok {
+		if bytes.Contains(raw, []byte(`"":`)) {
+			return // an empty key has no position: the walking splice writes such events
+		}
+		t.Fatalf("the splice from positions refused an event Parser read:\n%s", raw)
+	}
+	if !bytes.Equal(at[len("prefix"):], got) {
+		t.Fatalf("the splice from positions differs from the walking one\nraw:    %s\nat:     %s\nwalked: %s", raw, at[len("prefix"):], got)
 	}
 }
 
@@ -164,7 +184,7 @@ func TestSpliceRefusesAnotherShape(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, ok := AppendSpliced([]byte("p"), []byte(c[1]), v); ok || string(got) != "p" {
+		if got, ok := AppendSpliced([]byte("p"), []byte(c[1]), nil, v); ok || string(got) != "p" {
 			t.Errorf("AppendSpliced(%s over the tree of %s) = %q, %v; want a refusal", c[1], c[0], got, ok)
 		}
 	}
