@@ -229,19 +229,26 @@ class Client:
         if self._closed:
             raise ClosedError("intake client: closed")
         deadline = None if timeout is None else time.monotonic() + timeout
-        results = [Result(index=i) for i in range(len(events))]
+        results: List[Result] = []
         items: List[_Item] = []
+        add_result, add_item = results.append, items.append
         now = time.time()
         sc: Optional[StreamConfig] = None
         sc_err: Optional[BaseException] = None
+        max_bytes, stream, schema, fill_dt = self._max_event_bytes, self._default_stream, self._default_schema, self._fill_dt
+        # Streams whose events this call sends with the client's units: sampled once per call.
+        sending: "set[str]" = set()
         for i, ev in enumerate(events):
-            r = results[i]
             try:
-                rec, ev_units = self._prepare(ev, now)
+                rec, ev_units = prepare(ev, max_bytes, stream, schema, fill_dt, now)
             except IntakeError as e:
-                r.status, r.error = Status.INVALID, e
+                add_result(Result(i, status=Status.INVALID, error=e))
                 continue
-            r.id, r.stream = rec.id, rec.stream
+            r = Result(i, rec.id, rec.stream)
+            add_result(r)
+            if ev_units is None and rec.stream in sending:
+                add_item(_Item(rec, r))
+                continue
             v, err = self._sample(rec.stream, ev_units)
             if v == _sampling.NO_CONFIG:
                 if sc is None and sc_err is None:
@@ -254,18 +261,20 @@ class Client:
                     continue
                 v, err = sc.decide(rec.stream, self._units_of(ev_units), self._dev)
             if v == _sampling.SEND:
-                items.append(_Item(rec, r))
+                add_item(_Item(rec, r))
+                if ev_units is None:
+                    sending.add(rec.stream)
             else:
                 r.status, r.error = Status.SAMPLED_OUT, err
+        batch_events, batch_bytes = self._batch_events, self._batch_bytes
         while items:
-            n, nbytes = 0, 0
-            while n < len(items) and n < self._batch_events:
-                size = len(items[n].rec.raw)
-                if n and nbytes + size > self._batch_bytes:
+            n, nbytes, most = 0, 0, min(len(items), batch_events)
+            while n < most:
+                nbytes += len(items[n].rec.raw)
+                if n and nbytes > batch_bytes:
                     break
-                nbytes += size
                 n += 1
-            self._deliver(items[:n], self._dev, deadline)
+            self._deliver(items[:n] if n < len(items) else items, self._dev, deadline)
             items = items[n:]
         self._finish_all(results, False)
         return results
@@ -289,7 +298,7 @@ class Client:
             if r.status in (Status.INVALID, Status.FAILED):
                 raise SendError(results)
             return
-        rec, ev_units = self._prepare(event, time.time())
+        rec, ev_units = prepare(event, self._max_event_bytes, self._default_stream, self._default_schema, self._fill_dt, time.time())
         v, err = self._sample(rec.stream, ev_units)
         if v in (_sampling.OUT, _sampling.INVALID, _sampling.UNCONFIGURED):
             self._finish(Result(id=rec.id, stream=rec.stream, status=Status.SAMPLED_OUT, error=err), True)
@@ -301,9 +310,10 @@ class Client:
         except QueueFullError:
             self._count("dropped_full")
             raise
-        self._count("enqueued")
-        if self._spool is not None:
-            self._count("spooled")
+        with self._stats_mu:
+            self._stats.enqueued += 1
+            if self._spool is not None:
+                self._stats.spooled += 1
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Makes the sender post everything queued now and waits until the queue is empty (every
@@ -368,7 +378,7 @@ class Client:
         return self._units.with_(ev) if ev else self._units
 
     def _sample(self, stream: str, ev_units: Optional[Units]) -> Tuple[str, Optional[Exception]]:
-        return _sampling.decide(self._streams, self._refresh is None, stream, self._units_of(ev_units), self._dev)
+        return _sampling.decide(self._streams, self._refresh is None, stream, self._units if ev_units is None else self._units.with_(ev_units), self._dev)
 
     def _fetch_streams(self, if_missing: bool) -> None:
         with self._fetch_mu:
@@ -526,7 +536,11 @@ class Client:
 
     def _finish_all(self, results: List[Result], queued: bool) -> None:
         # Fast path: every event accepted, counted under one lock.
-        if all(r.status is Status.ACCEPTED for r in results):
+        accepted = Status.ACCEPTED
+        for r in results:
+            if r.status is not accepted:
+                break
+        else:
             self._count("accepted", len(results))
             if queued and (self._on_result is not None or self._on_error is not None):
                 for r in results:
@@ -630,10 +644,13 @@ class Client:
 
     def _post(self, items: List[_Item], debug: bool) -> float:
         """Sends items once and settles each; returns the answer's Retry-After (0 when none)."""
-        body = b"[" + b",".join(it.rec.raw for it in items) + b"]"
+        raws: List[bytes] = []
+        add = raws.append
         for it in items:
+            add(it.rec.raw)
             it.res.attempts += 1
             it.retry = False
+        body = b"[" + b",".join(raws) + b"]"
         with self._stats_mu:
             self._stats.requests += 1
             self._stats.sent += len(items)
@@ -659,8 +676,10 @@ class Client:
         elif a is not None and (isinstance(a.get("invalid"), list) or isinstance(a.get("error"), list)):
             self._settle_lists(items, code, a)
         elif 200 <= code < 300:
-            for it in items:
-                it.accept(code)
+            accepted = Status.ACCEPTED
+            for it in items:  # it.accept(code), inline
+                res = it.res
+                res.status, res.code, res.error = accepted, code, None
         elif code in (413, 400):
             # The request as a whole: too large, or over a JSON limit. Halves find the event to
             # blame and let its siblings through.

@@ -16,14 +16,12 @@ from ._sampling import Units
 Event = Union[Mapping[str, Any], bytes, bytearray, str]
 
 
-# meta.id: UUID v4 text, made in bulk. One os.urandom call per _ID_BATCH ids, laid out as
-# 8-4-4-4-12 hex digits by strided slice assignments (C loops), version nibble 4 and variant
-# 10xx set: 122 random bits each, as RFC 4122 asks of version 4. The ids wait in _ids (list.pop is
-# atomic, so threads share it); a forked child starts with none, never with its parent's.
+# meta.id: UUID v4 text, made in bulk: one os.urandom call per _ID_BATCH ids, laid out by C loops
+# (hex with a "-" every 4 digits, strided slice assignments and deletions), version nibble 4 and
+# variant bits 10 set: 122 random bits each, as RFC 4122 asks of version 4. The ids wait in _ids
+# (list.pop is atomic, so threads share it); a forked child starts with none, never its parent's.
 _ID_BATCH = 256
 _VARIANT = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
-# Where hex digit i of the 16 random bytes goes in the 37 characters "uuid " of one id.
-_ID_POS = [(i, i + (i >= 8) + (i >= 12) + (i >= 16) + (i >= 20)) for i in range(32) if i not in (12, 16)]
 _ids: List[str] = []
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_ids.clear)
@@ -31,18 +29,14 @@ if hasattr(os, "register_at_fork"):
 
 def new_ids(n: int) -> List[str]:
     """n random (version 4) UUIDs from one os.urandom call, the form of meta.id."""
-    x = os.urandom(16 * n).hex().encode()
-    out = bytearray(37 * n)
-    for i, p in _ID_POS:
-        out[p::37] = x[i::32]
-    out[14::37] = b"4" * n
-    out[19::37] = x[16::32].translate(_VARIANT)
-    dashes = b"-" * n
-    out[8::37] = dashes
-    out[13::37] = dashes
-    out[18::37] = dashes
-    out[23::37] = dashes
-    out[36::37] = b" " * n
+    # Each id's 16 bytes as "xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-": 40 characters.
+    out = bytearray(os.urandom(16 * n).hex("-", 2).encode() + b"-")
+    out[15::40] = b"4" * n  # the version, the 13th digit
+    out[20::40] = out[20::40].translate(_VARIANT)  # the variant, the 17th digit: 8, 9, a or b
+    out[39::40] = b" " * n  # between ids
+    del out[34::40]  # then 39 characters an id
+    del out[29::39]  # 38
+    del out[4::38]  # 37: "xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx "
     return out.decode("ascii").split()
 
 
@@ -217,13 +211,16 @@ def prepare(
     without touching the caller's value; and a UnitEvent's units."""
     units: Optional[Units] = None
     ev_in: Event
-    if isinstance(event, UnitEvent):
-        ev_in, units = event.event, event.units
-    else:
-        ev_in = event
     obj: Any
-    if type(ev_in) is dict:
+    if type(event) is dict:
+        ev_in = obj = event
+    elif isinstance(event, UnitEvent):
+        ev_in, units = event.event, event.units
         obj = ev_in
+    else:
+        ev_in = obj = event
+    if type(obj) is dict:
+        pass
     elif isinstance(ev_in, (bytes, bytearray, str)):
         if len(ev_in) > max_bytes:
             raise _too_large(len(ev_in), max_bytes)
@@ -256,8 +253,6 @@ def prepare(
                     if len(raw) > max_bytes:
                         raise _too_large(len(raw), max_bytes)
                     return Record(id_, stream, raw), units
-    else:
-        obj = ev_in
     # Fast path: a dict (isinstance against Mapping is slow).
     if type(obj) is not dict and not isinstance(obj, Mapping):
         raise NotObjectError(f"intake client: an event must be a JSON object, not {type(obj).__name__}")
@@ -278,9 +273,9 @@ def prepare(
         if "stream" not in meta and default_stream:
             meta["stream"] = default_stream
         v = meta["id"]
-        id_ = v if isinstance(v, str) else ""
+        id_ = v if type(v) is str or isinstance(v, str) else ""
         v = meta.get("stream")
-        stream = v if isinstance(v, str) else ""
+        stream = v if type(v) is str or isinstance(v, str) else ""
         ev["meta"] = meta
     # else: meta is not an object; the edge says so, and there is no id to give it.
     if default_schema and "$schema" not in ev:
@@ -288,7 +283,7 @@ def prepare(
     if fill_dt and "dt" not in ev:
         ev["dt"] = format_dt(now)
     try:
-        raw = _dumps(ev)
+        raw = "".join(_c_encode(ev, 0)).encode() if _c_encode is not None else _encoder.encode(ev).encode()
     except (TypeError, ValueError, RecursionError) as e:
         raise NotObjectError(f"intake client: cannot encode the event as JSON: {e}") from None
     if len(raw) > max_bytes:
