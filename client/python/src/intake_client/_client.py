@@ -44,6 +44,8 @@ _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 _MAX_ANSWER_BYTES = 64 << 20
 
+_SEND: Tuple[str, Optional[Exception]] = (_sampling.SEND, None)
+
 
 class _Item:
     """One event on its way: its record and its result so far."""
@@ -166,6 +168,8 @@ class Client:
         base = Units(new_unit_id(), new_unit_id(), new_unit_id())
         self._units = base.with_(units) if units else base
         self._streams: Optional[StreamConfig] = None
+        # Streams sent with the client's units by that configuration and those units: sampled once.
+        self._sending: Tuple[Optional[StreamConfig], Units, "set[str]"] = (None, self._units, set())
         self._fetch_mu = threading.Lock()
         self._stats = Stats()
         self._stats_mu = threading.Lock()
@@ -378,7 +382,19 @@ class Client:
         return self._units.with_(ev) if ev else self._units
 
     def _sample(self, stream: str, ev_units: Optional[Units]) -> Tuple[str, Optional[Exception]]:
-        return _sampling.decide(self._streams, self._refresh is None, stream, self._units if ev_units is None else self._units.with_(ev_units), self._dev)
+        sc, units = self._streams, self._units
+        if ev_units is not None:
+            return _sampling.decide(sc, self._refresh is None, stream, units.with_(ev_units), self._dev)
+        memo = self._sending
+        if stream in memo[2] and memo[0] is sc and memo[1] is units:
+            return _SEND
+        v = _sampling.decide(sc, self._refresh is None, stream, units, self._dev)
+        if v[0] == _sampling.SEND:
+            if memo[0] is not sc or memo[1] is not units:
+                self._sending = memo = (sc, units, set())
+            if len(memo[2]) < 1000:
+                memo[2].add(stream)
+        return v
 
     def _fetch_streams(self, if_missing: bool) -> None:
         with self._fetch_mu:
@@ -479,7 +495,7 @@ class Client:
                 self._stop.wait(self._backoff_max)
 
     def _send_batch(self, b: Batch) -> bool:
-        results = [Result(id=rec.id, stream=rec.stream) for rec in b.recs]
+        results = [Result(0, rec.id, rec.stream) for rec in b.recs]
         items: List[_Item] = []
         sc: Optional[StreamConfig] = None
         sc_err: Optional[BaseException] = None
