@@ -234,8 +234,9 @@ class Client:
             raise ClosedError("intake client: closed")
         deadline = None if timeout is None else time.monotonic() + timeout
         results: List[Result] = []
-        items: List[_Item] = []
-        add_result, add_item = results.append, items.append
+        recs: List[Record] = []
+        ress: List[Result] = []  # the results of recs
+        add_result, add_rec, add_res = results.append, recs.append, ress.append
         now = time.time()
         sc: Optional[StreamConfig] = None
         sc_err: Optional[BaseException] = None
@@ -251,7 +252,8 @@ class Client:
             r = Result(i, rec.id, rec.stream)
             add_result(r)
             if ev_units is None and rec.stream in sending:
-                add_item(_Item(rec, r))
+                add_rec(rec)
+                add_res(r)
                 continue
             v, err = self._sample(rec.stream, ev_units)
             if v == _sampling.NO_CONFIG:
@@ -265,21 +267,25 @@ class Client:
                     continue
                 v, err = sc.decide(rec.stream, self._units_of(ev_units), self._dev)
             if v == _sampling.SEND:
-                add_item(_Item(rec, r))
+                add_rec(rec)
+                add_res(r)
                 if ev_units is None:
                     sending.add(rec.stream)
             else:
                 r.status, r.error = Status.SAMPLED_OUT, err
         batch_events, batch_bytes = self._batch_events, self._batch_bytes
-        while items:
-            n, nbytes, most = 0, 0, min(len(items), batch_events)
+        while recs:
+            n, nbytes, most = 0, 0, min(len(recs), batch_events)
             while n < most:
-                nbytes += len(items[n].rec.raw)
+                nbytes += len(recs[n].raw)
                 if n and nbytes > batch_bytes:
                     break
                 n += 1
-            self._deliver(items[:n] if n < len(items) else items, self._dev, deadline)
-            items = items[n:]
+            if n < len(recs):
+                self._deliver_events(recs[:n], ress[:n], self._dev, deadline)
+            else:
+                self._deliver_events(recs, ress, self._dev, deadline)
+            recs, ress = recs[n:], ress[n:]
         self._finish_all(results, False)
         return results
 
@@ -496,7 +502,8 @@ class Client:
 
     def _send_batch(self, b: Batch) -> bool:
         results = [Result(0, rec.id, rec.stream) for rec in b.recs]
-        items: List[_Item] = []
+        recs: List[Record] = []
+        ress: List[Result] = []
         sc: Optional[StreamConfig] = None
         sc_err: Optional[BaseException] = None
         for rec, r in zip(b.recs, results):
@@ -515,12 +522,10 @@ class Client:
                 if v != _sampling.SEND:
                     r.status, r.error = Status.SAMPLED_OUT, err
                     continue
-            items.append(_Item(rec, r))
-        pending = items
-        while pending:
-            self._deliver(pending, False, None)
-            if self._spool is None:
-                break
+            recs.append(rec)
+            ress.append(r)
+        pending = self._deliver_events(recs, ress, False, None) if recs else []
+        while self._spool is not None and pending:
             left = [it for it in pending if it.res.status is Status.FAILED]
             if not left:
                 break
@@ -532,6 +537,7 @@ class Client:
             for it in left:
                 it.res.status, it.res.error = None, None
             pending = left
+            self._deliver(pending, False, None)
         if self._spool is not None and b.end is not None:
             try:
                 self._spool.commit(b.end)
@@ -618,18 +624,45 @@ class Client:
         bound = min(self._backoff_max, self._backoff_base * (2 ** min(attempt - 1, 60)))
         return random.uniform(0, bound)
 
-    def _deliver(self, items: List[_Item], debug: bool, deadline: Optional[float]) -> None:
+    def _deliver_events(self, recs: List[Record], ress: List[Result], debug: bool, deadline: Optional[float]) -> List[_Item]:
+        """_deliver for events not posted yet, ress their results. When the edge takes the whole
+        batch at the first attempt, that is all: no _Item is made (returns []). Otherwise returns
+        the _Items that _deliver went on with."""
+        start = time.monotonic()
+        answer = self._exchange(recs, debug)
+        for res in ress:
+            res.attempts += 1
+        code, a, exc = answer[0], answer[3], answer[4]
+        if (
+            exc is None
+            and 200 <= code < 300
+            and not debug
+            and (a is None or not (isinstance(a.get("invalid"), list) or isinstance(a.get("error"), list)))
+        ):
+            accepted = Status.ACCEPTED
+            for res in ress:  # what _settle does for each
+                res.status, res.code, res.error = accepted, code, None
+            return []
+        items = [_Item(rec, res) for rec, res in zip(recs, ress)]
+        self._deliver(items, debug, deadline, start, self._settle(items, debug, *answer))
+        return items
+
+    def _deliver(
+        self, items: List[_Item], debug: bool, deadline: Optional[float], start: Optional[float] = None, first: Optional[float] = None
+    ) -> None:
         """Posts items until each is accepted, invalid or failed: retryable failures are retried
         with backoff (full jitter, never shorter than Retry-After) within max_attempts,
-        max_elapsed and deadline. Only the events the edge did not take are sent again."""
-        start = time.monotonic()
+        max_elapsed and deadline. Only the events the edge did not take are sent again. first:
+        the first attempt was made (at start) and settled, its answer's Retry-After."""
+        if start is None:
+            start = time.monotonic()
         pending = items
         attempt = 0
         while True:
             attempt += 1
             if attempt > 1:
                 self._count("retried", len(pending))
-            retry_after = self._post(pending, debug)
+            retry_after = self._post(pending, debug) if first is None or attempt > 1 else first
             nxt = [it for it in pending if it.retry]
             if not nxt:
                 return
@@ -660,16 +693,18 @@ class Client:
 
     def _post(self, items: List[_Item], debug: bool) -> float:
         """Sends items once and settles each; returns the answer's Retry-After (0 when none)."""
-        raws: List[bytes] = []
-        add = raws.append
         for it in items:
-            add(it.rec.raw)
             it.res.attempts += 1
             it.retry = False
-        body = b"[" + b",".join(raws) + b"]"
+        return self._settle(items, debug, *self._exchange([it.rec for it in items], debug))
+
+    def _exchange(self, recs: List[Record], debug: bool) -> Tuple[int, Dict[str, str], bytes, Optional[Dict[str, Any]], Optional[Exception]]:
+        """One POST of recs: the answer's code, headers, body and body as a JSON object (None
+        when it is not one); or, when no answer came, the error last."""
+        body = b"[" + b",".join([rec.raw for rec in recs]) + b"]"
         with self._stats_mu:
             self._stats.requests += 1
-            self._stats.sent += len(items)
+            self._stats.sent += len(recs)
         headers = {"Content-Type": "application/json"}
         if self._gzip_min is not None and len(body) >= self._gzip_min:
             body = gzip.compress(body, compresslevel=1)
@@ -677,16 +712,22 @@ class Client:
         try:
             code, hdrs, rb = self._request("POST", self._path + ("/v1/events?debug=true" if debug else "/v1/events"), body, headers)
         except Exception as e:  # noqa: BLE001 - no answer: a connection error, a failing token source
-            for it in items:
-                it.again(0, e)
-            return 0.0
-        retry_after = parse_retry_after(hdrs.get("retry-after"))
+            return 0, {}, b"", None, e
         try:
             a = json.loads(rb) if rb else None
         except ValueError:
             a = None
-        if not isinstance(a, dict):
-            a = None
+        return code, hdrs, rb, a if isinstance(a, dict) else None, None
+
+    def _settle(
+        self, items: List[_Item], debug: bool, code: int, hdrs: Dict[str, str], rb: bytes, a: Optional[Dict[str, Any]], exc: Optional[Exception]
+    ) -> float:
+        """Settles items by the answer to their post (_exchange); returns its Retry-After (0 when none)."""
+        if exc is not None:
+            for it in items:
+                it.again(0, exc)
+            return 0.0
+        retry_after = parse_retry_after(hdrs.get("retry-after"))
         if debug and a is not None and isinstance(a.get("events"), list):
             self._settle_debug(items, code, a["events"])
         elif a is not None and (isinstance(a.get("invalid"), list) or isinstance(a.get("error"), list)):
