@@ -149,6 +149,10 @@ CASES = [
     '{\n  "meta" :\n  {\n    "stream" : "s"\n  }\n}\n',
     '{"meta"\t:\r{"stream":"s"\n}\t}',
     '{"dt":null,"$schema":null}',
+    '{"a":1,"a":2,"meta":{"stream":"s"}}',
+    '{"meta":{"stream":"s","stream":"t"}}',
+    '{"x":{"k":1,"k":[{"j":1,"j":2}]},"meta":{}}',
+    '{"dt":"a","dt":"b"}',
     '{"dt":"x"}',
     '{"$schema":"/y"}',
 ]
@@ -167,7 +171,7 @@ def test_patched_or_not(fixed_ids):
     for t in ('{}', '{"meta":{"stream":"s"}}', '{"meta": {} }', '{"a":"é","meta":{"stream":"s"}}'):
         assert check_same(t.encode()), t
     # Encoded again: escapes, a second '"meta"', meta not an object.
-    for t in ('{"a":"\\n","meta":{}}', '{"meta":{"stream":"s"},"a":{"meta":1}}', '{"meta":null}'):
+    for t in ('{"a":"\\n","meta":{}}', '{"meta":{"stream":"s"},"a":{"meta":1}}', '{"meta":null}', '{"a":{"b":1,"b":2}}'):
         assert not check_same(t.encode()), t
 
 

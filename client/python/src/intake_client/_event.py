@@ -126,6 +126,19 @@ _scan_value: Callable[[str, int], Tuple[Any, int]] = json.scanner.make_scanner(j
 _JSON_WS = " \t\n\r"
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    """json.loads's object_pairs_hook for text to patch: a dict, as without the hook, unless a
+    key repeats (then the text is not sent as it is)."""
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        raise _DuplicateKey
+    return d
+
+
 def _too_large(n: int, max_bytes: int) -> EventTooLargeError:
     return EventTooLargeError(f"intake client: event too large: {n} bytes, more than {max_bytes} (max_event_bytes)")
 
@@ -139,7 +152,8 @@ def _patch(
 
     Certainty: the text has no backslash, so every string in it is spelled as it reads, and a
     top-level "meta" key is the text's one and only occurrence of '"meta"'. Its object's end comes
-    from the JSON scanner."""
+    from the JSON scanner. No key repeats in any object (prepare checks while parsing), so the text
+    means what obj says to any parser."""
     if "\\" in text:
         return None
     meta = obj.get("meta")
@@ -234,7 +248,15 @@ def prepare(
             except UnicodeDecodeError:
                 pass
         try:
-            obj = json.loads(ev_in if text is None else text)
+            if text is None:
+                obj = json.loads(ev_in)
+            else:
+                try:
+                    obj = json.loads(text, object_pairs_hook=_unique)
+                except _DuplicateKey:
+                    # Which of them counts is the parser's choice: the re-encoded parse says.
+                    text = None
+                    obj = json.loads(ev_in)
         except ValueError as e:
             raise NotObjectError(f"intake client: the event is not valid JSON: {e}") from None
         if text is not None and type(obj) is dict:
