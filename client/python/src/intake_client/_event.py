@@ -126,17 +126,19 @@ _scan_value: Callable[[str, int], Tuple[Any, int]] = json.scanner.make_scanner(j
 _JSON_WS = " \t\n\r"
 
 
-class _DuplicateKey(Exception):
+class _RepeatedKey(Exception):
     pass
 
 
 def _unique(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
-    """json.loads's object_pairs_hook for text to patch: a dict, as without the hook, unless a
-    key repeats (then the text is not sent as it is)."""
+    """The object_pairs_hook of text to patch: the dict json.loads makes, unless a key repeats."""
     d = dict(pairs)
     if len(d) != len(pairs):
-        raise _DuplicateKey
+        raise _RepeatedKey
     return d
+
+
+_decode_unique = json.JSONDecoder(object_pairs_hook=_unique).decode
 
 
 def _too_large(n: int, max_bytes: int) -> EventTooLargeError:
@@ -152,8 +154,8 @@ def _patch(
 
     Certainty: the text has no backslash, so every string in it is spelled as it reads, and a
     top-level "meta" key is the text's one and only occurrence of '"meta"'. Its object's end comes
-    from the JSON scanner. No key repeats in any object (prepare checks while parsing), so the text
-    means what obj says to any parser."""
+    from the JSON scanner. No key repeats in any object (prepare parsed it with _unique), so the
+    text means what obj says to any parser."""
     if "\\" in text:
         return None
     meta = obj.get("meta")
@@ -241,7 +243,7 @@ def prepare(
         # JSON text in UTF-8 that starts with "{" (json.loads would read it as UTF-8 too): patched.
         text: Optional[str] = None
         if isinstance(ev_in, str):
-            text = ev_in
+            text = None if ev_in[:1] == "\ufeff" else ev_in  # json.loads says what is wrong
         elif ev_in[:1] == b"{" and ev_in[1:2] != b"\0":
             try:
                 text = ev_in.decode()
@@ -252,9 +254,10 @@ def prepare(
                 obj = json.loads(ev_in)
             else:
                 try:
-                    obj = json.loads(text, object_pairs_hook=_unique)
-                except _DuplicateKey:
-                    # Which of them counts is the parser's choice: the re-encoded parse says.
+                    obj = _decode_unique(text)  # json.loads(text), minus its check for a BOM
+                except _RepeatedKey:
+                    # Which of the repeated keys counts is each parser's choice: the parse
+                    # encoded again says, as it did before text was patched.
                     text = None
                     obj = json.loads(ev_in)
         except ValueError as e:
