@@ -381,9 +381,6 @@ class Client:
 
     # -- events and sampling ------------------------------------------------------------------
 
-    def _prepare(self, ev: Union[Event, UnitEvent], now: float) -> Tuple[Record, Optional[Units]]:
-        return prepare(ev, self._max_event_bytes, self._default_stream, self._default_schema, self._fill_dt, now)
-
     def _units_of(self, ev: Optional[Units]) -> Units:
         return self._units.with_(ev) if ev else self._units
 

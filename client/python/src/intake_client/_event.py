@@ -115,12 +115,6 @@ if c_make_encoder is not None and c_encode_basestring is not None:
     _c_encode = c_make_encoder(None, _not_json, c_encode_basestring, None, ":", ",", False, False, True)
 
 
-def _dumps(obj: Any) -> bytes:
-    if _c_encode is not None:
-        return "".join(_c_encode(obj, 0)).encode()
-    return _encoder.encode(obj).encode()
-
-
 _json_str: Callable[[str], str] = c_encode_basestring or json.encoder.py_encode_basestring
 _scan_value: Callable[[str, int], Tuple[Any, int]] = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _JSON_WS = " \t\n\r"
