@@ -59,3 +59,34 @@ def test_regex_order_and_cache():
 @pytest.mark.parametrize("rate", [float("nan"), -1.0])
 def test_odd_rates_are_out(rate):
     assert not in_sample("00000000", rate)
+
+
+def test_client_decides_again_when_units_or_config_change():
+    """The client remembers the streams it sends with its own units, for that configuration and
+    those units only: set_units, a new configuration and an event's own units are decided afresh."""
+    from intake_client import Client, Status, UnitEvent
+
+    c = Client("http://127.0.0.1:9", stream_config_refresh=None)
+    c._request = lambda *a, **k: (201, {}, b"")  # type: ignore[method-assign]
+    half = StreamConfig({"s": {"sample": {"rate": 0.5, "unit": "session"}}, "all": {}})
+    c._streams = half
+    inside, outside = Units(session="00000000"), Units(session="ffffffff")
+    ev = {"meta": {"stream": "s"}}
+
+    def statuses(*evs):
+        return [r.status for r in c.send(*evs)]
+
+    c.set_units(inside)
+    assert statuses(ev, ev) == [Status.ACCEPTED] * 2
+    c.enqueue(ev)
+    assert statuses(UnitEvent(ev, outside), ev) == [Status.SAMPLED_OUT, Status.ACCEPTED]
+    c.set_units(outside)
+    assert statuses(ev, UnitEvent(ev, inside), ev) == [Status.SAMPLED_OUT, Status.ACCEPTED, Status.SAMPLED_OUT]
+    c.enqueue(ev)
+    assert c.stats().sampled_out == 4
+    c.set_units(inside)
+    assert statuses(ev) == [Status.ACCEPTED]
+    c._streams = StreamConfig({"s": {"sample": {"rate": 0, "unit": "session"}}})
+    assert statuses(ev, {"meta": {"stream": "all"}}) == [Status.SAMPLED_OUT, Status.SAMPLED_OUT]
+    assert isinstance(c.send({"meta": {"stream": "all"}})[0].error, StreamNotConfiguredError)
+    c.close()

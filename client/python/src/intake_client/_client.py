@@ -44,6 +44,8 @@ _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 _MAX_ANSWER_BYTES = 64 << 20
 
+_SEND: Tuple[str, Optional[Exception]] = (_sampling.SEND, None)
+
 
 class _Item:
     """One event on its way: its record and its result so far."""
@@ -166,6 +168,8 @@ class Client:
         base = Units(new_unit_id(), new_unit_id(), new_unit_id())
         self._units = base.with_(units) if units else base
         self._streams: Optional[StreamConfig] = None
+        # Streams sent with the client's units by that configuration and those units: sampled once.
+        self._sending: Tuple[Optional[StreamConfig], Units, "set[str]"] = (None, self._units, set())
         self._fetch_mu = threading.Lock()
         self._stats = Stats()
         self._stats_mu = threading.Lock()
@@ -229,19 +233,28 @@ class Client:
         if self._closed:
             raise ClosedError("intake client: closed")
         deadline = None if timeout is None else time.monotonic() + timeout
-        results = [Result(index=i) for i in range(len(events))]
-        items: List[_Item] = []
+        results: List[Result] = []
+        recs: List[Record] = []
+        ress: List[Result] = []  # the results of recs
+        add_result, add_rec, add_res = results.append, recs.append, ress.append
         now = time.time()
         sc: Optional[StreamConfig] = None
         sc_err: Optional[BaseException] = None
+        max_bytes, stream, schema, fill_dt = self._max_event_bytes, self._default_stream, self._default_schema, self._fill_dt
+        # Streams whose events this call sends with the client's units: sampled once per call.
+        sending: "set[str]" = set()
         for i, ev in enumerate(events):
-            r = results[i]
             try:
-                rec, ev_units = self._prepare(ev, now)
+                rec, ev_units = prepare(ev, max_bytes, stream, schema, fill_dt, now)
             except IntakeError as e:
-                r.status, r.error = Status.INVALID, e
+                add_result(Result(i, status=Status.INVALID, error=e))
                 continue
-            r.id, r.stream = rec.id, rec.stream
+            r = Result(i, rec.id, rec.stream)
+            add_result(r)
+            if ev_units is None and rec.stream in sending:
+                add_rec(rec)
+                add_res(r)
+                continue
             v, err = self._sample(rec.stream, ev_units)
             if v == _sampling.NO_CONFIG:
                 if sc is None and sc_err is None:
@@ -254,19 +267,25 @@ class Client:
                     continue
                 v, err = sc.decide(rec.stream, self._units_of(ev_units), self._dev)
             if v == _sampling.SEND:
-                items.append(_Item(rec, r))
+                add_rec(rec)
+                add_res(r)
+                if ev_units is None:
+                    sending.add(rec.stream)
             else:
                 r.status, r.error = Status.SAMPLED_OUT, err
-        while items:
-            n, nbytes = 0, 0
-            while n < len(items) and n < self._batch_events:
-                size = len(items[n].rec.raw)
-                if n and nbytes + size > self._batch_bytes:
+        batch_events, batch_bytes = self._batch_events, self._batch_bytes
+        while recs:
+            n, nbytes, most = 0, 0, min(len(recs), batch_events)
+            while n < most:
+                nbytes += len(recs[n].raw)
+                if n and nbytes > batch_bytes:
                     break
-                nbytes += size
                 n += 1
-            self._deliver(items[:n], self._dev, deadline)
-            items = items[n:]
+            if n < len(recs):
+                self._deliver_events(recs[:n], ress[:n], self._dev, deadline)
+            else:
+                self._deliver_events(recs, ress, self._dev, deadline)
+            recs, ress = recs[n:], ress[n:]
         self._finish_all(results, False)
         return results
 
@@ -289,7 +308,7 @@ class Client:
             if r.status in (Status.INVALID, Status.FAILED):
                 raise SendError(results)
             return
-        rec, ev_units = self._prepare(event, time.time())
+        rec, ev_units = prepare(event, self._max_event_bytes, self._default_stream, self._default_schema, self._fill_dt, time.time())
         v, err = self._sample(rec.stream, ev_units)
         if v in (_sampling.OUT, _sampling.INVALID, _sampling.UNCONFIGURED):
             self._finish(Result(id=rec.id, stream=rec.stream, status=Status.SAMPLED_OUT, error=err), True)
@@ -301,9 +320,10 @@ class Client:
         except QueueFullError:
             self._count("dropped_full")
             raise
-        self._count("enqueued")
-        if self._spool is not None:
-            self._count("spooled")
+        with self._stats_mu:
+            self._stats.enqueued += 1
+            if self._spool is not None:
+                self._stats.spooled += 1
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Makes the sender post everything queued now and waits until the queue is empty (every
@@ -361,14 +381,23 @@ class Client:
 
     # -- events and sampling ------------------------------------------------------------------
 
-    def _prepare(self, ev: Union[Event, UnitEvent], now: float) -> Tuple[Record, Optional[Units]]:
-        return prepare(ev, self._max_event_bytes, self._default_stream, self._default_schema, self._fill_dt, now)
-
     def _units_of(self, ev: Optional[Units]) -> Units:
         return self._units.with_(ev) if ev else self._units
 
     def _sample(self, stream: str, ev_units: Optional[Units]) -> Tuple[str, Optional[Exception]]:
-        return _sampling.decide(self._streams, self._refresh is None, stream, self._units_of(ev_units), self._dev)
+        sc, units = self._streams, self._units
+        if ev_units is not None:
+            return _sampling.decide(sc, self._refresh is None, stream, units.with_(ev_units), self._dev)
+        memo = self._sending
+        if stream in memo[2] and memo[0] is sc and memo[1] is units:
+            return _SEND
+        v = _sampling.decide(sc, self._refresh is None, stream, units, self._dev)
+        if v[0] == _sampling.SEND:
+            if memo[0] is not sc or memo[1] is not units:
+                self._sending = memo = (sc, units, set())
+            if len(memo[2]) < 1000:
+                memo[2].add(stream)
+        return v
 
     def _fetch_streams(self, if_missing: bool) -> None:
         with self._fetch_mu:
@@ -469,8 +498,9 @@ class Client:
                 self._stop.wait(self._backoff_max)
 
     def _send_batch(self, b: Batch) -> bool:
-        results = [Result(id=rec.id, stream=rec.stream) for rec in b.recs]
-        items: List[_Item] = []
+        results = [Result(0, rec.id, rec.stream) for rec in b.recs]
+        recs: List[Record] = []
+        ress: List[Result] = []
         sc: Optional[StreamConfig] = None
         sc_err: Optional[BaseException] = None
         for rec, r in zip(b.recs, results):
@@ -489,12 +519,10 @@ class Client:
                 if v != _sampling.SEND:
                     r.status, r.error = Status.SAMPLED_OUT, err
                     continue
-            items.append(_Item(rec, r))
-        pending = items
-        while pending:
-            self._deliver(pending, False, None)
-            if self._spool is None:
-                break
+            recs.append(rec)
+            ress.append(r)
+        pending = self._deliver_events(recs, ress, False, None) if recs else []
+        while self._spool is not None and pending:
             left = [it for it in pending if it.res.status is Status.FAILED]
             if not left:
                 break
@@ -506,6 +534,7 @@ class Client:
             for it in left:
                 it.res.status, it.res.error = None, None
             pending = left
+            self._deliver(pending, False, None)
         if self._spool is not None and b.end is not None:
             try:
                 self._spool.commit(b.end)
@@ -526,7 +555,11 @@ class Client:
 
     def _finish_all(self, results: List[Result], queued: bool) -> None:
         # Fast path: every event accepted, counted under one lock.
-        if all(r.status is Status.ACCEPTED for r in results):
+        accepted = Status.ACCEPTED
+        for r in results:
+            if r.status is not accepted:
+                break
+        else:
             self._count("accepted", len(results))
             if queued and (self._on_result is not None or self._on_error is not None):
                 for r in results:
@@ -588,18 +621,45 @@ class Client:
         bound = min(self._backoff_max, self._backoff_base * (2 ** min(attempt - 1, 60)))
         return random.uniform(0, bound)
 
-    def _deliver(self, items: List[_Item], debug: bool, deadline: Optional[float]) -> None:
+    def _deliver_events(self, recs: List[Record], ress: List[Result], debug: bool, deadline: Optional[float]) -> List[_Item]:
+        """_deliver for events not posted yet, ress their results. When the edge takes the whole
+        batch at the first attempt, that is all: no _Item is made (returns []). Otherwise returns
+        the _Items that _deliver went on with."""
+        start = time.monotonic()
+        answer = self._exchange(recs, debug)
+        for res in ress:
+            res.attempts += 1
+        code, a, exc = answer[0], answer[3], answer[4]
+        if (
+            exc is None
+            and 200 <= code < 300
+            and not debug
+            and (a is None or not (isinstance(a.get("invalid"), list) or isinstance(a.get("error"), list)))
+        ):
+            accepted = Status.ACCEPTED
+            for res in ress:  # what _settle does for each
+                res.status, res.code, res.error = accepted, code, None
+            return []
+        items = [_Item(rec, res) for rec, res in zip(recs, ress)]
+        self._deliver(items, debug, deadline, start, self._settle(items, debug, *answer))
+        return items
+
+    def _deliver(
+        self, items: List[_Item], debug: bool, deadline: Optional[float], start: Optional[float] = None, first: Optional[float] = None
+    ) -> None:
         """Posts items until each is accepted, invalid or failed: retryable failures are retried
         with backoff (full jitter, never shorter than Retry-After) within max_attempts,
-        max_elapsed and deadline. Only the events the edge did not take are sent again."""
-        start = time.monotonic()
+        max_elapsed and deadline. Only the events the edge did not take are sent again. first:
+        the first attempt was made (at start) and settled, its answer's Retry-After."""
+        if start is None:
+            start = time.monotonic()
         pending = items
         attempt = 0
         while True:
             attempt += 1
             if attempt > 1:
                 self._count("retried", len(pending))
-            retry_after = self._post(pending, debug)
+            retry_after = self._post(pending, debug) if first is None or attempt > 1 else first
             nxt = [it for it in pending if it.retry]
             if not nxt:
                 return
@@ -630,13 +690,18 @@ class Client:
 
     def _post(self, items: List[_Item], debug: bool) -> float:
         """Sends items once and settles each; returns the answer's Retry-After (0 when none)."""
-        body = b"[" + b",".join(it.rec.raw for it in items) + b"]"
         for it in items:
             it.res.attempts += 1
             it.retry = False
+        return self._settle(items, debug, *self._exchange([it.rec for it in items], debug))
+
+    def _exchange(self, recs: List[Record], debug: bool) -> Tuple[int, Dict[str, str], bytes, Optional[Dict[str, Any]], Optional[Exception]]:
+        """One POST of recs: the answer's code, headers, body and body as a JSON object (None
+        when it is not one); or, when no answer came, the error last."""
+        body = b"[" + b",".join([rec.raw for rec in recs]) + b"]"
         with self._stats_mu:
             self._stats.requests += 1
-            self._stats.sent += len(items)
+            self._stats.sent += len(recs)
         headers = {"Content-Type": "application/json"}
         if self._gzip_min is not None and len(body) >= self._gzip_min:
             body = gzip.compress(body, compresslevel=1)
@@ -644,23 +709,31 @@ class Client:
         try:
             code, hdrs, rb = self._request("POST", self._path + ("/v1/events?debug=true" if debug else "/v1/events"), body, headers)
         except Exception as e:  # noqa: BLE001 - no answer: a connection error, a failing token source
-            for it in items:
-                it.again(0, e)
-            return 0.0
-        retry_after = parse_retry_after(hdrs.get("retry-after"))
+            return 0, {}, b"", None, e
         try:
             a = json.loads(rb) if rb else None
         except ValueError:
             a = None
-        if not isinstance(a, dict):
-            a = None
+        return code, hdrs, rb, a if isinstance(a, dict) else None, None
+
+    def _settle(
+        self, items: List[_Item], debug: bool, code: int, hdrs: Dict[str, str], rb: bytes, a: Optional[Dict[str, Any]], exc: Optional[Exception]
+    ) -> float:
+        """Settles items by the answer to their post (_exchange); returns its Retry-After (0 when none)."""
+        if exc is not None:
+            for it in items:
+                it.again(0, exc)
+            return 0.0
+        retry_after = parse_retry_after(hdrs.get("retry-after"))
         if debug and a is not None and isinstance(a.get("events"), list):
             self._settle_debug(items, code, a["events"])
         elif a is not None and (isinstance(a.get("invalid"), list) or isinstance(a.get("error"), list)):
             self._settle_lists(items, code, a)
         elif 200 <= code < 300:
-            for it in items:
-                it.accept(code)
+            accepted = Status.ACCEPTED
+            for it in items:  # it.accept(code), inline
+                res = it.res
+                res.status, res.code, res.error = accepted, code, None
         elif code in (413, 400):
             # The request as a whole: too large, or over a JSON limit. Halves find the event to
             # blame and let its siblings through.

@@ -2,7 +2,8 @@
 once the edge acknowledged them (or rejected them as invalid).
 
 Layout of the spool directory (the Go client's, with CRC-32 in place of CRC-32C, which the
-standard library lacks; the two clients' spools are not meant to be shared):
+standard library lacks, and a JSON header line: not interchangeable with the Go or JVM clients'
+spools, whose directories this client cannot read, nor they this one's):
 
     00000000000000000001.seg   segment files, appended in order, numbered from 1
     cursor                     where the unacknowledged records start: segment u64, offset u64, crc32
