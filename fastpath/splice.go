@@ -134,18 +134,24 @@ func (s *splicer) value(i int, v *fastjson.Value, depth int) (int, bool) {
 // members Process added (kvs[n:]) go before the brace.
 func (s *splicer) close(i, n int, kvs []fastjsonKV) (int, bool) {
 	if len(kvs) > n {
-		s.dst = append(s.dst, s.raw[s.from:i]...)
+		s.dst = appendAdded(append(s.dst, s.raw[s.from:i]...), kvs, n)
 		s.from = i
-		for j, kv := range kvs[n:] {
-			if n > 0 || j > 0 {
-				s.dst = append(s.dst, ',')
-			}
-			s.dst = AppendJSONString(s.dst, kv.k)
-			s.dst = append(s.dst, ':')
-			s.dst = AppendJSON(s.dst, kv.v)
-		}
 	}
 	return i + 1, true
+}
+
+// appendAdded appends the members Process added to an object, kvs[n:], n being the members it had
+// in the bytes: each after a comma, but the first of an object that had none.
+func appendAdded(dst []byte, kvs []fastjsonKV, n int) []byte {
+	for j, kv := range kvs[n:] {
+		if n > 0 || j > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendJSONString(dst, kv.k)
+		dst = append(dst, ':')
+		dst = AppendJSON(dst, kv.v)
+	}
+	return dst
 }
 
 // maxSpliceDepth bounds the splice's recursion; deeper events take AppendJSON (CheckJSON's
@@ -245,16 +251,8 @@ func (f *fastSplicer) object(v *fastjson.Value, root bool) bool {
 		}
 	}
 	if n < len(kvs) {
-		f.dst = append(f.dst, f.raw[f.from:closing]...)
+		f.dst = appendAdded(append(f.dst, f.raw[f.from:closing]...), kvs, n)
 		f.from = closing
-		for j, kv := range kvs[n:] {
-			if n > 0 || j > 0 {
-				f.dst = append(f.dst, ',')
-			}
-			f.dst = AppendJSONString(f.dst, kv.k)
-			f.dst = append(f.dst, ':')
-			f.dst = AppendJSON(f.dst, kv.v)
-		}
 	}
 	return true
 }
