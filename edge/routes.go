@@ -201,6 +201,9 @@ func (s *Server) handleInfo(ctx *fasthttp.RequestCtx) int {
 			"full":     st.Full,
 			"refused":  s.prod.SpoolRefused(),
 			"dropped":  s.prod.SpoolDropped(),
+			// Records held in memory for Kafka (rings and the client's buffers): fire-and-forget
+			// ones among them are answered but not on disk yet.
+			"in_memory": s.prod.InMemory(),
 		}
 		if !st.Oldest.IsZero() {
 			sp["oldest"] = st.Oldest.UTC().Format(time.RFC3339Nano)

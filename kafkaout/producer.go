@@ -324,6 +324,13 @@ func (p *Producer) produce(s *shard, rec *record) {
 		rec.finish(nil) // Config.Discard
 		return
 	}
+	if rec.batch == nil && !rec.spooled && p.spool != nil && p.down.Load() {
+		// Slow path: Kafka is known down. A fire-and-forget record still in the ring goes to the
+		// spool now (finish respools it), not into franz-go's buffers, where it would wait in
+		// memory for the delivery timeout before failing over to the spool.
+		rec.finish(ErrDown)
+		return
+	}
 	// A record its topic is known to refuse is failed here rather than batched with others
 	// (franz-go itself refuses one too large for the limit it read for the partition).
 	if err := p.limits.check(rec); err != nil {
@@ -424,6 +431,20 @@ func (p *Producer) Queued() int {
 	}
 	for _, cl := range p.clients {
 		n += int(cl.BufferedProduceRecords())
+	}
+	return n
+}
+
+// InMemory is how many records the producer holds in memory for Kafka now: in its rings and in
+// franz-go's buffers (sent or not, not yet settled). A fire-and-forget record among them was
+// answered 202 and is neither in Kafka nor in the spool yet: a process killed now loses it.
+func (p *Producer) InMemory() int64 {
+	var n int64
+	for i := range p.shards {
+		n += int64(p.shards[i].ring.len())
+	}
+	for _, cl := range p.clients {
+		n += cl.BufferedProduceRecords()
 	}
 	return n
 }

@@ -124,6 +124,9 @@ func (l *loadRun) ids(t *testing.T) []string {
 // tally compares acknowledged ids with the meta.ids read back from topic.
 type tally struct {
 	Accepted, Found, Lost, Duplicated, UnackedFound int
+	// inMemory: records the edge held in memory for Kafka when it was killed (scenario 7): the
+	// most events a kill may lose (README "Spool").
+	inMemory int64
 }
 
 func (c tally) String() string {

@@ -24,6 +24,7 @@ type spoolState struct {
 	Full     int64 `json:"full"`
 	Refused  int64 `json:"refused"`
 	Dropped  int64 `json:"dropped"`
+	InMemory int64 `json:"in_memory"`
 }
 
 func spoolInfo(t *testing.T, e *edge) spoolState {
@@ -89,8 +90,8 @@ func reportSpool(t *testing.T, scenario string, c tally, rep *gen.Report, notes 
 	if c.Accepted == 0 {
 		t.Fatal("no event was answered 202: the scenario proves nothing")
 	}
-	if c.Lost != 0 {
-		t.Errorf("%d events answered 202 with a spool are not in Kafka", c.Lost)
+	if c.Lost != 0 && int64(c.Lost) > c.inMemory {
+		t.Errorf("%d events answered 202 with a spool are not in Kafka (%d records were in memory for Kafka when the edge was killed)", c.Lost, c.inMemory)
 	}
 	if n := rep.Status["5xx"] + rep.Status["other"]; n > 0 {
 		t.Errorf("%d hasty answers were 5xx other than 503, or unexpected codes", n)
@@ -200,9 +201,16 @@ func TestFault7EdgeKilledDuringOutageSpool(t *testing.T) {
 		t.Errorf("the restarted edge's spool holds nothing (before the kill: %+v)", before)
 	}
 	hc := count(t, hasty.ids(t), p+hastyStream)
+	// Events answered 202 while Kafka looked up are queued in memory for it until Kafka settles
+	// them (acknowledged, or failed over to the spool): a kill loses those (README "Spool").
+	// Twelve seconds into the outage nearly none should be left; any loss must be among them.
+	if hc.Lost > 0 && int64(hc.Lost) <= before.InMemory {
+		t.Logf("%d events lost: records still in memory for Kafka at the kill: %d", hc.Lost, before.InMemory)
+		hc.inMemory = before.InMemory
+	}
 	reportSpool(t, "7 edge kill -9 in outage, spool", hc, hrep,
-		fmt.Sprintf("killed %s into the outage with %d records spooled; restarted with %d (%d damaged)",
-			12*time.Second, before.Records, restarted.Records, restarted.Damaged),
+		fmt.Sprintf("killed %s into the outage with %d records spooled and %d in memory for Kafka; restarted with %d (%d damaged)",
+			12*time.Second, before.Records, before.InMemory, restarted.Records, restarted.Damaged),
 		fmt.Sprintf("brokers back %s after they were stopped, spool drained %s later, %d replayed, %d dropped",
 			back.Sub(down).Round(time.Second), took.Round(100*time.Millisecond), st.Replayed, st.Dropped))
 }
