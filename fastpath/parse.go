@@ -44,6 +44,7 @@ func (p *Parser) Parse(body []byte, lim JSONLimits) (root *fastjson.Value, spans
 	}
 	p.vs = p.vs[:0]
 	p.spans = p.spans[:0]
+	p.fps = p.fps[:0] // a refused body may leave some
 	p.lim = lim
 	p.short = len(body)
 	for _, l := range [2]int{lim.MaxStringBytes, lim.MaxKeyBytes} {
@@ -182,8 +183,7 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 		o.s = b2s(b[start : i+1]) // where the object lies, for the splice (AppendSpliced)
 		return o.public(), i + 1, true
 	}
-	base := len(p.fps) // this object's key fingerprints are p.fps[base:]
-	defer func() { p.fps = p.fps[:base] }()
+	base := len(p.fps) // this object's key fingerprints are p.fps[base:], popped at its close
 	for i < len(b) && b[i] == '"' {
 		if p.lim.MaxMembers > 0 && len(o.o.kvs) >= p.lim.MaxMembers {
 			return nil, i, false
@@ -220,6 +220,7 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 				span.KeysUnique = false // Process looks for the key twice and words it
 			}
 			o.s = b2s(b[start : i+1])
+			p.fps = p.fps[:base]
 			return o.public(), i + 1, true
 		}
 		return nil, i, false
