@@ -272,9 +272,15 @@ const (
 // byte that is a stop of scanString (stringSpecial), and in none below it; 0 when no byte is.
 // Bytes above the lowest stop may be marked falsely (a borrow runs upwards), never ones below.
 func stringStops(w uint64) uint64 {
+	return quoteOrBackslash(w) | ((w-ones*0x20)&^w|w)&highs
+}
+
+// quoteOrBackslash returns w with the high bit set in the lowest byte that is '"' or '\\' (and
+// none below it; bytes above may be marked falsely); 0 when none is.
+func quoteOrBackslash(w uint64) uint64 {
 	q := w ^ (ones * '"')
 	bs := w ^ (ones * '\\')
-	return ((q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w | w) & highs
+	return ((q-ones)&^q | (bs-ones)&^bs) & highs
 }
 
 // scanString checks the string whose opening quote is b[i] and returns the offset of its closing

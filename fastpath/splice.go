@@ -164,10 +164,7 @@ func skipString(raw []byte, i int) int {
 	i++
 	for i < len(raw) {
 		if i+8 <= len(raw) {
-			w := binary.LittleEndian.Uint64(raw[i:])
-			q := w ^ (ones * '"')
-			bs := w ^ (ones * '\\')
-			m := ((q-ones)&^q | (bs-ones)&^bs) & highs
+			m := quoteOrBackslash(binary.LittleEndian.Uint64(raw[i:]))
 			if m == 0 {
 				i += 8
 				continue
