@@ -149,11 +149,12 @@ loadtest:
 ## bench-compare: the edge (broker in its own process) beside a bare fasthttp server, same load, CPU from /proc;
 ## real events on the production stream config by default (EVENTS=revision-create,navigationtiming,mix,click);
 ## PROFILE=dir: a CPU profile of the edge per run, read with scripts/bench/stages.sh dir/*.pprof;
-## CONNECTIONS=32,64,...: each workload at each count; the edge's Kafka produce requests/s, records per
-## request and the broker's CPU per event beside each edge row
+## CONNECTIONS=32,64,...: each workload at each count; OPEN_LOOP=0.05,0.5: after each workload, both
+## servers open loop at those fractions of the edge's peak (latency at a load); the edge's Kafka
+## produce requests/s, records per request and the broker's CPU per event beside each edge row
 bench-compare: build
 	$(GO) build -o bin/baseline ./bench/cmd/baseline
-	$(GO) run ./bench/cmd/compare -duration $(or $(DURATION),10s) -edge-args "$(EDGE_ARGS)" -workloads "$(WORKLOADS)" $(if $(EVENTS),-events "$(EVENTS)") $(if $(PROFILE),-profile "$(PROFILE)") $(if $(CONNECTIONS),-connections "$(CONNECTIONS)")
+	$(GO) run ./bench/cmd/compare -duration $(or $(DURATION),10s) -edge-args "$(EDGE_ARGS)" -workloads "$(WORKLOADS)" $(if $(EVENTS),-events "$(EVENTS)") $(if $(PROFILE),-profile "$(PROFILE)") $(if $(CONNECTIONS),-connections "$(CONNECTIONS)") $(if $(OPEN_LOOP),-open-loop "$(OPEN_LOOP)")
 
 ## bench-client: the Go client's own work per event (client/: BenchmarkPrepare), then its
 ## throughput against a real edge in the test process (test/client: events/s for Enqueue of small

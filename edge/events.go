@@ -145,6 +145,16 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 			"Content-Type must be application/json, text/plain or application/reports+json, not "+strconv.Quote(string(h.ContentType())))
 	}
 
+	// A request on its way to the producer: the busy linger holds sync events back for it while
+	// it is (kafkaout.Producer.Coming), until it has queued its events or returned.
+	s.prod.Coming(1)
+	coming := true
+	defer func() {
+		if coming {
+			s.prod.Coming(-1)
+		}
+	}()
+
 	st := getRequestState()
 	defer putRequestState(st)
 	st.readMode(ctx)
@@ -183,6 +193,8 @@ func (s *Server) serveEvents(ctx *fasthttp.RequestCtx, now time.Time) int {
 		return s.respondUnavailable(ctx, "Kafka cannot take events now and intake's spool has no room for them; retry later")
 	}
 	s.processEvents(st, snap, req, now)
+	s.prod.Coming(-1)
+	coming = false
 	s.collectAcks(st, snap, req)
 
 	if st.debug {

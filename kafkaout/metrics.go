@@ -98,8 +98,12 @@ func countFailure(err error) {
 	}
 }
 
-// hooks feeds the broker metrics from franz-go, and tells p when every broker connection is gone.
-type hooks struct{ p *Producer }
+// hooks feeds the broker metrics from franz-go, tells p when every broker connection is gone, and
+// keeps its client's sendClock.
+type hooks struct {
+	p     *Producer
+	clock *sendClock // the client's
+}
 
 func (h hooks) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
 	if err != nil {
@@ -118,7 +122,7 @@ func (h hooks) OnBrokerDisconnect(kgo.BrokerMetadata, net.Conn) {
 	h.p.conns.Add(-1)
 }
 
-func (hooks) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, bytesWritten int, _, _ time.Duration, err error) {
+func (h hooks) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, bytesWritten int, _, _ time.Duration, err error) {
 	const produceKey = 0 // the Kafka protocol's Produce API key
 	if key != produceKey {
 		return
@@ -129,6 +133,7 @@ func (hooks) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, bytesWritten int, _,
 	}
 	produceRequests.Inc()
 	produceRequestBytes.Add(bytesWritten)
+	h.clock.last.Store(time.Now().UnixNano())
 }
 
 func bufferedBytes() float64 {

@@ -69,6 +69,12 @@ type Producer struct {
 	stopReplay    context.CancelFunc
 	replayDone    chan struct{}
 
+	busyLinger  bool            // Config.Linger with LingerPolicy "busy"
+	unlingerCtx context.Context // done: a Flush with it sends what lingers and returns at once
+	_           cacheLinePad
+	coming      atomic.Int64 // requests on their way to TryProduce (Coming); request goroutines write it
+	_           cacheLinePad
+
 	// Written on the hot path, each on its own cache line, away from closed, which every
 	// TryProduce reads.
 	_               cacheLinePad
@@ -87,8 +93,20 @@ type shard struct {
 	pushers atomic.Int32
 	ring    ring
 
-	bell chan struct{} // cap 1; pushers ring it after a push, the parked drainer wakes
-	cl   *kgo.Client
+	bell  chan struct{} // cap 1; pushers ring it after a push, the parked drainer wakes
+	cl    *kgo.Client
+	clock *sendClock // cl's
+
+	handedSync bool // the drainer handed a sync request's record to cl since its last unlingerIfQuiet
+}
+
+// sendClock is when a client last sent a produce request, for the busy linger (Config.LingerPolicy
+// "busy"): a client that sent one within the last Linger is busy, and a record it gets lingers for
+// others to join it; one after a quieter spell is sent at once.
+type sendClock struct {
+	_    cacheLinePad
+	last atomic.Int64 // unix nanoseconds: the last produce request written, or the last unlinger
+	_    cacheLinePad
 }
 
 // New creates the franz-go clients and starts one drainer goroutine per shard. Clients connect
@@ -113,13 +131,18 @@ func New(cfg Config) (*Producer, error) {
 		}
 	}()
 	cfg.warnInsecure()
+	unlingerCtx, cancel := context.WithCancel(context.Background())
+	cancel()
 	p := &Producer{
 		cfg:    cfg,
 		shards: make([]shard, cfg.Shards),
 		log:    cfg.Logger,
 		stop:   make(chan struct{}),
+
+		busyLinger:  cfg.Linger > 0 && cfg.LingerPolicy == "busy",
+		unlingerCtx: unlingerCtx,
 	}
-	opts = append(opts, kgo.WithHooks(hooks{p}))
+	clocks := make([]sendClock, cfg.Clients)
 	if !cfg.Discard {
 		// Topic configs are read by a client of their own: the producers' clients ask for them
 		// from their metadata goroutines.
@@ -135,7 +158,7 @@ func New(cfg Config) (*Producer, error) {
 		opts = append(opts, kgo.ProducerBatchMaxBytesFn(p.limits.forTopic))
 	}
 	for i := 0; i < cfg.Clients && !cfg.Discard; i++ {
-		cl, err := kgo.NewClient(opts...)
+		cl, err := kgo.NewClient(append(opts, kgo.WithHooks(hooks{p, &clocks[i]}))...)
 		if err != nil {
 			for _, cl := range p.clients {
 				cl.Close()
@@ -150,7 +173,7 @@ func New(cfg Config) (*Producer, error) {
 		s.ring.init(cfg.RingSize)
 		s.bell = make(chan struct{}, 1)
 		if !cfg.Discard {
-			s.cl = p.clients[i%len(p.clients)]
+			s.cl, s.clock = p.clients[i%len(p.clients)], &clocks[i%len(p.clients)]
 		}
 		p.wg.Add(1)
 		go p.drain(s)
@@ -296,6 +319,7 @@ func (p *Producer) drain(s *shard) {
 			continue
 		}
 		// Slow path: the ring is empty; park until a pusher rings the bell or Close stops us.
+		p.unlingerIfQuiet(s)
 		select {
 		case <-s.bell:
 		case <-p.stop:
@@ -337,9 +361,42 @@ func (p *Producer) produce(s *shard, rec *record) {
 		rec.finish(err)
 		return
 	}
+	if rec.batch != nil {
+		s.handedSync = true // read before Produce: the promise may recycle rec
+	}
 	// The context must not be cancelable: franz-go watches a cancelable one with a
 	// context.AfterFunc for every request it writes and reads, about ten allocations per request.
 	s.cl.Produce(context.Background(), &rec.Record, promise)
+}
+
+// Coming tells the producer that n requests (n > 0) are on their way to TryProduce, or (n < 0)
+// that they have queued their records, or will queue none. The busy linger holds a sync record
+// back only while such requests are coming: their records would join it. A caller that never
+// calls Coming gets no lingering sync record.
+func (p *Producer) Coming(n int) {
+	p.coming.Add(int64(n))
+}
+
+// unlingerIfQuiet is the busy linger (Config.LingerPolicy "busy"), run by the drainer when its ring
+// is empty: if it handed a record someone waits for (a sync request's) since the last time, and
+// either the client sent no produce request for a linger or no request is coming (Coming) whose
+// records could join it, what lingers goes at once. Otherwise records linger: the client is busy
+// and more records are on their way, or nobody waits for them (fire-and-forget). Waiting for the
+// empty ring hands a whole sync batch to franz-go before the request leaves; and as each request
+// coming queues its records, the drainer empties its ring again and asks again, so a lingering
+// record leaves as soon as the last request coming has joined it, not at the linger's end.
+func (p *Producer) unlingerIfQuiet(s *shard) {
+	if !s.handedSync || !p.busyLinger {
+		return
+	}
+	s.handedSync = false
+	now := time.Now().UnixNano()
+	last := s.clock.last.Load()
+	if (now-last >= int64(p.cfg.Linger) || p.coming.Load() <= 0) && s.clock.last.CompareAndSwap(last, now) {
+		// A flush whose context is done stops the lingers, sends what they held and returns
+		// without waiting.
+		_ = s.cl.Flush(p.unlingerCtx)
+	}
 }
 
 // Ping reports whether a broker answered a metadata request, for /readyz.

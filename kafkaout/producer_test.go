@@ -138,7 +138,8 @@ func TestProduceCompression(t *testing.T) {
 		t.Helper()
 		topics++
 		topic := fmt.Sprintf("eqiad.test.compression.%d", topics)
-		p := newProducer(t, Config{Brokers: e.Addrs(), Compression: codec, Linger: 5 * time.Millisecond})
+		// A fixed linger: the batch gathers every record (a busy linger sends a quiet first one alone).
+		p := newProducer(t, Config{Brokers: e.Addrs(), Compression: codec, Linger: 5 * time.Millisecond, LingerPolicy: "always"})
 		keys := make([][]byte, n)
 		values := make([][]byte, n)
 		for i := range values {
@@ -652,7 +653,10 @@ func TestConfigDefaults(t *testing.T) {
 	f("Acks", cfg.Acks, "all")
 	f("DeliveryTimeout", cfg.DeliveryTimeout, 5*time.Second)
 	f("ClientID", cfg.ClientID, "intake")
-	f("DefaultConfig().Linger", DefaultConfig().Linger, time.Duration(0))
+	f("Linger", cfg.Linger, time.Duration(0)) // the zero Linger is none
+	f("LingerPolicy", cfg.LingerPolicy, "busy")
+	f("DefaultConfig().Linger", DefaultConfig().Linger, time.Millisecond)
+	f("DefaultConfig().LingerPolicy", DefaultConfig().LingerPolicy, "busy")
 	f("DefaultConfig().Shards", DefaultConfig().Shards, 0) // one per CPU, counted when New runs
 
 	// The timeout in force, for whoever waits on the producer: a 0 in Config is the default.

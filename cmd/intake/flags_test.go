@@ -214,6 +214,7 @@ func TestErrorsNameTheFlag(t *testing.T) {
 	f("cannot use --kafka-batch-max-bytes 100", "--kafka-batch-max-bytes", "100")
 	f("flag -kafka-batch-max-bytes: value out of range", "--kafka-batch-max-bytes", "3000000000") // beyond int32
 	f("cannot use --kafka-linger 2m0s", "--kafka-linger", "2m")
+	f(`cannot use --kafka-linger-policy "sometimes"`, "--kafka-linger-policy", "sometimes")
 	f("cannot use --kafka-delivery-timeout 500ms", "--kafka-delivery-timeout", "500ms")
 	f(`cannot use --kafka-compression "brotli"`, "--kafka-compression", "brotli")
 	f(`cannot use --kafka-acks "some"`, "--kafka-acks", "some")

@@ -29,6 +29,7 @@ func main() {
 	evs := flag.String("events", "revision-create,navigationtiming,mix", "comma-separated event sources: "+strings.Join(sourceNames(), ", "))
 	data := flag.String("data", "../shared/data", "the shared data directory: real schema repositories, production stream config, examples")
 	conns := flag.String("connections", "", "comma-separated connection counts: each workload runs once per count instead of at its own (e.g. 32,64,128,256,512)")
+	rates := flag.String("open-loop", "", "comma-separated fractions of each workload's closed-loop peak (the edge's req/s): after it, both servers run open loop at each rate, for latency at a load (e.g. 0.1,0.5)")
 	flag.StringVar(&profileDir, "profile", "", "directory to write a CPU profile of the edge for each measured run (<events>-<workload number>.pprof)")
 	flag.Parse()
 	extraEdgeArgs = strings.Fields(*edgeArgs)
@@ -70,6 +71,16 @@ func main() {
 		}
 		workloads = out
 	}
+	if *rates != "" {
+		for _, f := range strings.Split(*rates, ",") {
+			x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || x <= 0 || x > 1 {
+				fmt.Fprintf(os.Stderr, "compare: -open-loop: %q is not a fraction in (0, 1]\n", f)
+				os.Exit(2)
+			}
+			openLoop = append(openLoop, x)
+		}
+	}
 	var err error
 	if *sweep {
 		err = runSweep(*bin, *duration, *jsonOut)
@@ -94,13 +105,21 @@ type workload struct {
 	Name        string
 	Batch       int
 	Hasty       bool
-	Connections int
+	Connections int     // closed loop; open loop: most requests in flight
+	Rate        float64 // requests/s: open loop; 0 closed
 }
 
+// openLoop are the -open-loop fractions of a workload's closed-loop peak.
+var openLoop []float64
+
+// openLoopInFlight bounds an open-loop run's requests in flight: far above what either server
+// holds at the rates run, so the load generator does not cap the latency it measures.
+const openLoopInFlight = 2048
+
 var workloads = []workload{
-	{"single event, sync", 1, false, 64},
-	{"single event, hasty", 1, true, 64},
-	{"100-event batches, sync", 100, false, 16},
+	{"single event, sync", 1, false, 64, 0},
+	{"single event, hasty", 1, true, 64, 0},
+	{"100-event batches, sync", 100, false, 16, 0},
 }
 
 // result is one workload against one server.
@@ -171,6 +190,22 @@ func runCompare(bin string, d time.Duration, jsonOut bool) error {
 				return err
 			}
 			results = append(results, re, rb)
+			for _, f := range openLoop {
+				// The same rate for both: the edge's latency beside the bare server's.
+				ow := w
+				ow.Rate = f * re.RequestsPerSec
+				ow.Connections = openLoopInFlight
+				ow.Name = fmt.Sprintf("%s, %.0f%% open", w.Name, 100*f)
+				re, err := measure(ow, src, dir, "edge", "http://"+edgeAddr+"/v1/events", edge, broker, d)
+				if err != nil {
+					return err
+				}
+				rb, err := measure(ow, src, dir, "baseline", "http://"+baselineAddr+"/v1/events", base, nil, d)
+				if err != nil {
+					return err
+				}
+				results = append(results, re, rb)
+			}
 		}
 	}
 	if jsonOut {
@@ -206,7 +241,7 @@ func runSweep(bin string, d time.Duration, jsonOut bool) error {
 		return err
 	}
 	defer broker.stop()
-	w := workload{"100-event batches, sync", 100, false, 16}
+	w := workload{"100-event batches, sync", 100, false, 16, 0}
 	src := sources[0]
 	dir, err := os.MkdirTemp("", "intake-compare-")
 	if err != nil {
@@ -264,6 +299,7 @@ func measure(w workload, src source, dir, server, url string, srv, broker *proc,
 	cfg.Batch = w.Batch
 	cfg.Hasty = w.Hasty
 	cfg.Connections = w.Connections
+	cfg.Rate = w.Rate
 	cfg.Quiet = true
 	run := func(d time.Duration) (*gen.Report, error) {
 		cfg.Duration = d
