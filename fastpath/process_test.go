@@ -537,3 +537,38 @@ func TestMaxEventBytes(t *testing.T) {
 		t.Fatalf("error JSON %s lacks the keyword or the limit", js)
 	}
 }
+
+// A stream keeps which header fields the first schema its events come with declares; an event of
+// another version of the schema, which does not declare them, gets none, before and after.
+func TestHeaderFieldsFollowTheEventsSchema(t *testing.T) {
+	without := strings.Replace(strings.Replace(testSchemaDoc, `"/test/event/1.0.0"`, `"/test/event/1.1.0"`, 1),
+		`"http": {"type": "object", "properties": {"client_ip": {"type": "string"},
+    "request_headers": {"type": "object", "additionalProperties": {"type": "string"}}}},`, "", 1)
+	if without == testSchemaDoc || strings.Contains(without, "request_headers") {
+		t.Fatal("the test schema changed: cannot derive a version without http")
+	}
+	for _, order := range [][]string{{"1.0.0", "1.1.0", "1.0.0", "1.1.0"}, {"1.1.0", "1.0.0", "1.1.0", "1.0.0"}} {
+		l := newFakeLookup(t, AcceptAll)
+		l.schemas["/test/event/1.1.0"] = mustSchema(t, "/test/event/1.1.0", without, AcceptAll)
+		o := DefaultOptions()
+		for _, version := range order {
+			var p fastjson.Parser
+			ev, err := p.Parse(`{"$schema":"/test/event/` + version + `","meta":{"stream":"test.event"}}`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := AcquireRequest()
+			req.Start(time.Now(), nil, headers{"User-Agent": "curl/8"})
+			var r Result
+			Process(l, &o, ev, req, &r)
+			if r.Outcome != Accepted {
+				t.Fatalf("%s: outcome %d: %s", version, r.Outcome, r.Errors.Text())
+			}
+			got := strings.Contains(string(r.Value), `"user-agent":"curl/8"`)
+			ReleaseRequest(req)
+			if want := version == "1.0.0"; got != want {
+				t.Fatalf("order %v, %s: user-agent enriched %v, want %v", order, version, got, want)
+			}
+		}
+	}
+}

@@ -3,9 +3,12 @@ package fastpath
 import (
 	crand "crypto/rand"
 	"math/rand/v2"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -166,15 +169,27 @@ func (r *Request) requestID() *fastjson.Value {
 	return r.ridValue
 }
 
-// declaredHeaderFields reports, per header field of st, whether sc declares its path, computed once
-// per request for each new (stream, schema) pair.
+// declaredHeaderFields reports, per header field of st, whether sc declares its path: kept with the
+// stream for the first schema its events come with (one allocation per stream and snapshot), and
+// computed once per request for another schema, or for each new (stream, schema) pair when a
+// request's events change streams.
 func (r *Request) declaredHeaderFields(st *Stream, sc *Schema) []bool {
-	if st != r.declStream || sc != r.declSchema {
-		r.declared = r.declared[:0]
-		for i := range st.HeaderFields {
-			r.declared = append(r.declared, sc.Declares(st.HeaderFields[i].Dotted))
-		}
-		r.declStream, r.declSchema = st, sc
+	if st == r.declStream && sc == r.declSchema {
+		return r.declared
+	}
+	kept := (*declaredFields)(atomic.LoadPointer(&st.declared))
+	if kept != nil && kept.schema == sc {
+		return kept.fields
+	}
+	r.declared = r.declared[:0]
+	for i := range st.HeaderFields {
+		r.declared = append(r.declared, sc.Declares(st.HeaderFields[i].Dotted))
+	}
+	r.declStream, r.declSchema = st, sc
+	if kept == nil {
+		// Slow path, once per stream: keep it for the stream's next events. A concurrent
+		// request may store an equal one, or another schema's; either is right for its schema.
+		atomic.StorePointer(&st.declared, unsafe.Pointer(&declaredFields{schema: sc, fields: slices.Clone(r.declared)}))
 	}
 	return r.declared
 }

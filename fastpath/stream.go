@@ -2,12 +2,14 @@ package fastpath
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/VictoriaMetrics/metrics"
 )
 
 // Stream is one configured stream, resolved for this service: everything the per-event checks need,
-// computed once per stream config snapshot. Immutable once built.
+// computed once per stream config snapshot. Immutable once built, but for a cache kept atomically
+// (declared).
 type Stream struct {
 	// Name is the stream's name. For a stream configured by /regex/, it is the event's stream name
 	// that matched.
@@ -43,6 +45,17 @@ type Stream struct {
 	// compiled access policy), set by schemacache's Config.OnStream; fastpath never reads it. The
 	// streams a /regex/ name resolves to share their configured stream's.
 	Ext any
+
+	// declared is a *declaredFields: which HeaderFields the first schema its events came with
+	// declares (Request.declaredHeaderFields), read and set atomically. Not an atomic.Pointer: a
+	// Stream is copied for each name a /regex/ resolves to (before any event reaches the copy).
+	declared unsafe.Pointer
+}
+
+// declaredFields is, for one schema, whether it declares each header field of a stream.
+type declaredFields struct {
+	schema *Schema
+	fields []bool
 }
 
 // StreamAccess is a stream's producers.<service> access settings.
