@@ -28,7 +28,7 @@ func TestProduceAllocs(t *testing.T) {
 		return
 	}
 	brokers := startBrokerProcess(t)
-	p := newProducer(t, Config{Brokers: brokers, Shards: 1, Linger: 5 * time.Millisecond})
+	p := newProducer(t, Config{Brokers: brokers, Shards: 1, Linger: 5 * time.Millisecond, LingerPolicy: "always"})
 	const topic = "eqiad.test.allocs"
 	const perRun = 1000
 	key := []byte(`{"page_id":12345}`)
@@ -69,7 +69,7 @@ func TestProduceAllocs(t *testing.T) {
 // nothing more is allocated per record than TestProduceAllocs allows.
 func TestProduceAllocsWithSpool(t *testing.T) {
 	brokers := startBrokerProcess(t)
-	p := newProducer(t, Config{Brokers: brokers, Shards: 1, Linger: 5 * time.Millisecond, SpoolDir: t.TempDir()})
+	p := newProducer(t, Config{Brokers: brokers, Shards: 1, Linger: 5 * time.Millisecond, LingerPolicy: "always", SpoolDir: t.TempDir()})
 	const topic = "eqiad.test.allocs.spool"
 	const perRun = 1000
 	key := []byte(`{"page_id":12345}`)

@@ -79,7 +79,7 @@ func TestTooLargeForTopicAloneFails(t *testing.T) {
 	e := startBroker(t, 1)
 	const topic = "eqiad.test.small"
 	createTopic(t, admin(t, e.Addrs()), topic, 4096)
-	p := newProducer(t, Config{Brokers: e.Addrs(), Shards: 1, Linger: 20 * time.Millisecond})
+	p := newProducer(t, Config{Brokers: e.Addrs(), Shards: 1, Linger: 20 * time.Millisecond, LingerPolicy: "always"})
 
 	failed := failedTooLarge.Get()
 	errs := produceEach(t, p, topic, [][]byte{value(100), value(6000), value(200), value(300)})
@@ -149,7 +149,7 @@ func TestTopicLimitLoweredWhileProducing(t *testing.T) {
 	const topic = "eqiad.test.lowered"
 	adm := admin(t, e.Addrs())
 	createTopic(t, adm, topic, 1<<20)
-	p := newProducer(t, Config{Brokers: e.Addrs(), Shards: 1, Linger: 20 * time.Millisecond})
+	p := newProducer(t, Config{Brokers: e.Addrs(), Shards: 1, Linger: 20 * time.Millisecond, LingerPolicy: "always"})
 	for i, err := range produceEach(t, p, topic, [][]byte{value(6000)}) {
 		if err != nil {
 			t.Fatalf("record %d before the change: %s", i, err)

@@ -51,7 +51,7 @@ func BenchmarkProduce(b *testing.B) {
 	const topic = "eqiad.bench.produce"
 
 	b.Run("kafkaout", func(b *testing.B) {
-		p := newProducer(b, Config{Brokers: e.Addrs(), Linger: 5 * time.Millisecond, RingSize: 8192})
+		p := newProducer(b, Config{Brokers: e.Addrs(), Linger: 5 * time.Millisecond, LingerPolicy: "always", RingSize: 8192})
 		b.ReportAllocs()
 		b.SetBytes(int64(size))
 		b.SetParallelism(benchRequests)
