@@ -202,10 +202,12 @@ func (p *Producer) finishSpooled(rec *record, err error) {
 			(*c)()
 		}
 	default:
-		spoolDropped.Inc()
-		p.spoolDroppedN.Add(1)
-		p.noteSpoolDrop(rec, err)
-		p.spool.Reader().Ack(rec.pos)
+		// Counted once: after a Rewind the same record may be in flight twice.
+		if p.spool.Reader().Ack(rec.pos) {
+			spoolDropped.Inc()
+			p.spoolDroppedN.Add(1)
+			p.noteSpoolDrop(rec, err)
+		}
 	}
 }
 

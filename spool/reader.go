@@ -107,10 +107,12 @@ func (r *Reader) Rewind() {
 
 // Ack tells the spool that Kafka acknowledged the record at p (or refused it for good: the
 // replayer's to count): it may leave the spool once every record before it has been acknowledged.
-// A position not handed out, or acknowledged already, is ignored.
-func (r *Reader) Ack(p Pos) {
+// It reports whether this call acknowledged it: a position not handed out, or acknowledged
+// already (a record handed out twice across a Rewind, both copies settled), is ignored.
+func (r *Reader) Ack(p Pos) bool {
 	s := r.s
 	s.rmu.Lock()
+	defer s.rmu.Unlock()
 	w := s.win[s.head:]
 	i := sort.Search(len(w), func(i int) bool { return !w[i].start.Less(p) })
 	if i < len(w) && w[i].start == p && w[i].record && !w[i].acked {
@@ -118,8 +120,9 @@ func (r *Reader) Ack(p Pos) {
 		if i == 0 {
 			s.advanceLocked()
 		}
+		return true
 	}
-	s.rmu.Unlock()
+	return false
 }
 
 // Unacked is the number of records handed out and not acknowledged.
