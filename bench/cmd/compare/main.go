@@ -179,32 +179,34 @@ func runCompare(bin string, d time.Duration, jsonOut bool) error {
 			}
 			edgeReal = src.Real
 		}
-		for _, w := range workloads {
-			// Edge first, then the baseline, with the same settings: one run, one ratio.
+		// pair runs w against the edge, then the baseline with the same settings: one run, one
+		// ratio. It returns the edge's result.
+		pair := func(w workload) (result, error) {
 			re, err := measure(w, src, dir, "edge", "http://"+edgeAddr+"/v1/events", edge, broker, d)
 			if err != nil {
-				return err
+				return re, err
 			}
 			rb, err := measure(w, src, dir, "baseline", "http://"+baselineAddr+"/v1/events", base, nil, d)
 			if err != nil {
-				return err
+				return re, err
 			}
 			results = append(results, re, rb)
+			return re, nil
+		}
+		for _, w := range workloads {
+			re, err := pair(w)
+			if err != nil {
+				return err
+			}
 			for _, f := range openLoop {
 				// The same rate for both: the edge's latency beside the bare server's.
 				ow := w
 				ow.Rate = f * re.RequestsPerSec
 				ow.Connections = openLoopInFlight
 				ow.Name = fmt.Sprintf("%s, %.0f%% open", w.Name, 100*f)
-				re, err := measure(ow, src, dir, "edge", "http://"+edgeAddr+"/v1/events", edge, broker, d)
-				if err != nil {
+				if _, err := pair(ow); err != nil {
 					return err
 				}
-				rb, err := measure(ow, src, dir, "baseline", "http://"+baselineAddr+"/v1/events", base, nil, d)
-				if err != nil {
-					return err
-				}
-				results = append(results, re, rb)
 			}
 		}
 	}
