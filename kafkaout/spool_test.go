@@ -253,7 +253,10 @@ func TestSpoolKeepsUnknownTopicRecords(t *testing.T) {
 // A topic that stays unknown past the grace: its spooled records are dropped and counted, and the
 // spool does not replay them forever.
 func TestSpoolDropsRecordsOfAGoneTopic(t *testing.T) {
-	defer func(g time.Duration) { unknownTopicGrace = g }(unknownTopicGrace)
+	// Restored by a cleanup registered before the producer's: it runs after the producer closed,
+	// when no promise reads the variable any more (a defer would run before).
+	g := unknownTopicGrace
+	t.Cleanup(func() { unknownTopicGrace = g })
 	unknownTopicGrace = 2 * time.Second
 	const topic = "eqiad.test.spool.gone"
 	var gone atomic.Bool
