@@ -170,26 +170,32 @@ func (r *Request) requestID() *fastjson.Value {
 }
 
 // declaredHeaderFields reports, per header field of st, whether sc declares its path: kept with the
-// stream for the first schema its events come with (one allocation per stream and snapshot), and
-// computed once per request for another schema, or for each new (stream, schema) pair when a
-// request's events change streams.
+// stream for the first maxDeclaredKept schemas its events come with (an allocation for each), and
+// otherwise computed once per request and (stream, schema) pair in a row.
 func (r *Request) declaredHeaderFields(st *Stream, sc *Schema) []bool {
 	if st == r.declStream && sc == r.declSchema {
 		return r.declared
 	}
-	kept := (*declaredFields)(atomic.LoadPointer(&st.declared))
-	if kept != nil && kept.schema == sc {
-		return kept.fields
+	var kept []declaredFields
+	if p := (*[]declaredFields)(atomic.LoadPointer(&st.declared)); p != nil {
+		kept = *p
+	}
+	for i := range kept {
+		if kept[i].schema == sc {
+			return kept[i].fields
+		}
 	}
 	r.declared = r.declared[:0]
 	for i := range st.HeaderFields {
 		r.declared = append(r.declared, sc.Declares(st.HeaderFields[i].Dotted))
 	}
 	r.declStream, r.declSchema = st, sc
-	if kept == nil {
-		// Slow path, once per stream: keep it for the stream's next events. A concurrent
-		// request may store an equal one, or another schema's; either is right for its schema.
-		atomic.StorePointer(&st.declared, unsafe.Pointer(&declaredFields{schema: sc, fields: slices.Clone(r.declared)}))
+	if len(kept) < maxDeclaredKept {
+		// Slow path, once per stream and schema: keep it for the stream's next events. A
+		// concurrent request may replace the list meanwhile and one of the two entries be lost:
+		// it is computed and kept again by a later event.
+		more := append(slices.Clip(kept), declaredFields{schema: sc, fields: slices.Clone(r.declared)})
+		atomic.StorePointer(&st.declared, unsafe.Pointer(&more))
 	}
 	return r.declared
 }

@@ -46,9 +46,10 @@ type Stream struct {
 	// streams a /regex/ name resolves to share their configured stream's.
 	Ext any
 
-	// declared is a *declaredFields: which HeaderFields the first schema its events came with
-	// declares (Request.declaredHeaderFields), read and set atomically. Not an atomic.Pointer: a
-	// Stream is copied for each name a /regex/ resolves to (before any event reaches the copy).
+	// declared is a *[]declaredFields: which HeaderFields each of the first schemas its events
+	// came with declares (Request.declaredHeaderFields), replaced whole and atomically. Not an
+	// atomic.Pointer: a Stream is copied for each name a /regex/ resolves to (before any event
+	// reaches the copy).
 	declared unsafe.Pointer
 }
 
@@ -57,6 +58,10 @@ type declaredFields struct {
 	schema *Schema
 	fields []bool
 }
+
+// maxDeclaredKept bounds the schemas a stream keeps declaredFields for: the versions of its schema
+// that its producers send at one time.
+const maxDeclaredKept = 8
 
 // StreamAccess is a stream's producers.<service> access settings.
 type StreamAccess struct {
