@@ -69,9 +69,7 @@ type Request struct {
 	textBuf  []byte // scratch for headerText
 
 	// Memos: the events of one request mostly share a stream and a schema, and always its headers.
-	declStream   *Stream
-	declSchema   *Schema
-	declared     []bool // per declStream.HeaderFields: does declSchema declare it
+	declared     []bool // declaredHeaderFields' scratch, for a schema its stream keeps none for
 	headerNames  []string
 	headerValues []*fastjson.Value // nil: the request has no such header
 }
@@ -143,7 +141,6 @@ func (r *Request) clearMemos() {
 	r.dtValue = nil
 	r.ridValue = nil
 	r.ipValue, r.qStream, r.qSchema = nil, nil, nil
-	r.declStream, r.declSchema = nil, nil
 	clear(r.headerNames)
 	r.headerNames = r.headerNames[:0]
 	clear(r.headerValues)
@@ -171,11 +168,8 @@ func (r *Request) requestID() *fastjson.Value {
 
 // declaredHeaderFields reports, per header field of st, whether sc declares its path: kept with the
 // stream for the first maxDeclaredKept schemas its events come with (an allocation for each), and
-// otherwise computed once per request and (stream, schema) pair in a row.
+// otherwise computed for the event.
 func (r *Request) declaredHeaderFields(st *Stream, sc *Schema) []bool {
-	if st == r.declStream && sc == r.declSchema {
-		return r.declared
-	}
 	var kept []declaredFields
 	if p := (*[]declaredFields)(atomic.LoadPointer(&st.declared)); p != nil {
 		kept = *p
@@ -189,7 +183,6 @@ func (r *Request) declaredHeaderFields(st *Stream, sc *Schema) []bool {
 	for i := range st.HeaderFields {
 		r.declared = append(r.declared, sc.Declares(st.HeaderFields[i].Dotted))
 	}
-	r.declStream, r.declSchema = st, sc
 	if len(kept) < maxDeclaredKept {
 		// Slow path, once per stream and schema: keep it for the stream's next events. A
 		// concurrent request may replace the list meanwhile and one of the two entries be lost:
