@@ -133,7 +133,9 @@ func (h hooks) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, bytesWritten int, 
 	}
 	produceRequests.Inc()
 	produceRequestBytes.Add(bytesWritten)
-	h.clock.last.Store(time.Now().UnixNano())
+	if h.p.busyLinger {
+		h.clock.last.Store(time.Now().UnixNano())
+	}
 }
 
 func bufferedBytes() float64 {

@@ -374,7 +374,9 @@ func (p *Producer) produce(s *shard, rec *record) {
 // back only while such requests are coming: their records would join it. A caller that never
 // calls Coming gets no lingering sync record.
 func (p *Producer) Coming(n int) {
-	p.coming.Add(int64(n))
+	if p.busyLinger { // no other policy reads it: spare every request the shared counter
+		p.coming.Add(int64(n))
+	}
 }
 
 // unlingerIfQuiet is the busy linger (Config.LingerPolicy "busy"), run by the drainer when its ring
