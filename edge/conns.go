@@ -10,9 +10,10 @@ import (
 )
 
 // limitListener holds the open connections to Config.MaxConnections, and those from one client
-// IP to Config.MaxConnsPerIP. A connection over a limit is answered at once, 503 or 429 with a
-// message naming the flag, and closed. (fasthttp's own Concurrency and MaxConnsPerIP answer in
-// plain text naming its fields, not intake's flags.)
+// IP to Config.MaxConnsPerIP (zero: no limit). A connection over a limit is answered at once, 503
+// or 429 with a message naming the flag, and closed. (fasthttp's own Concurrency and MaxConnsPerIP
+// answer in plain text naming its fields, not intake's flags.) Its connections can also be closed
+// gently (limitConn.drainOnClose), so it wraps every listener the edge serves.
 type limitListener struct {
 	net.Listener
 	maxConns, maxPerIP int
@@ -24,9 +25,6 @@ type limitListener struct {
 }
 
 func (s *Server) limitListener(ln net.Listener) net.Listener {
-	if s.cfg.MaxConnections <= 0 && s.cfg.MaxConnsPerIP <= 0 {
-		return ln
-	}
 	return &limitListener{Listener: ln, maxConns: s.cfg.MaxConnections, maxPerIP: s.cfg.MaxConnsPerIP,
 		retryAfter: s.retryAfter, perIP: map[netip.Addr]int{}}
 }
@@ -82,6 +80,13 @@ func (l *limitListener) reject(c net.Conn, status, body string) {
 	io.Copy(io.Discard, io.LimitReader(c, 64<<10))
 }
 
+// drainLimit bounds what a connection closed after an unread request (drainOnClose) reads and
+// drops, and drainTime how long it waits for it.
+const (
+	drainLimit = 4 << 20
+	drainTime  = time.Second
+)
+
 // limitConn gives its place back when closed (once: fasthttp may close twice).
 type limitConn struct {
 	net.Conn
@@ -89,10 +94,23 @@ type limitConn struct {
 	ip      netip.Addr
 	counted bool // counted in l.perIP
 	closed  atomic.Bool
+	// drainOnClose: the answer was written before the request was read to its end (a body over
+	// --max-body-bytes, a request fasthttp could not read). Closing with the client's bytes unread
+	// would reset the connection, and the client, still sending, could lose the answer; Close
+	// first ends the edge's side, then reads and drops what the client sends, for up to drainTime
+	// and drainLimit bytes.
+	drainOnClose atomic.Bool
 }
 
 func (c *limitConn) Close() error {
 	if c.closed.CompareAndSwap(false, true) {
+		if c.drainOnClose.Load() {
+			if tc, ok := c.Conn.(*net.TCPConn); ok {
+				tc.CloseWrite()
+				tc.SetReadDeadline(time.Now().Add(drainTime))
+				io.Copy(io.Discard, io.LimitReader(tc, drainLimit))
+			}
+		}
 		c.l.open.Add(-1)
 		if c.counted {
 			c.l.mu.Lock()

@@ -888,3 +888,27 @@ func TestConnectionLimits(t *testing.T) {
 	f(func(c *edge.Config) { c.MaxConnsPerIP = 2 }, 429, "(--max-conns-per-ip)")
 	f(func(c *edge.Config) { c.MaxConnections = 2 }, 503, "(--max-connections)")
 }
+
+// A body over --max-body-bytes is answered 413 before the edge has read it; the client, still
+// sending, must still get that answer rather than a reset connection (the edge reads and drops the
+// rest before it closes).
+func TestOversizeBodyAnswerReachesTheClient(t *testing.T) {
+	h := edgetest.Start(t, edgetest.Options{Edge: func(c *edge.Config) { c.MaxBodyBytes = 64 << 10 }})
+	for _, size := range []int{65 << 10, 256 << 10, 1 << 20, 3 << 20} {
+		body := bytes.Repeat([]byte(" "), size)
+		for i := range 10 {
+			req, _ := http.NewRequest("POST", h.URL+"/v1/events", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Close = true
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%d-byte body, try %d: %v", size, i, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 413 || !strings.Contains(string(b), "larger than 65536 bytes") {
+				t.Fatalf("%d-byte body, try %d: got %d %s", size, i, resp.StatusCode, b)
+			}
+		}
+	}
+}

@@ -315,7 +315,8 @@ func (s *Server) probeBroker() {
 	}
 }
 
-// handleServerError answers a request fasthttp could not read; fasthttp then closes the connection.
+// handleServerError answers a request fasthttp could not read; fasthttp then closes the connection,
+// gently (limitConn.drainOnClose): the client may still be sending the request.
 // The answer counts under route "other" whatever the path: fasthttp may have dropped the request
 // read so far.
 func (s *Server) handleServerError(ctx *fasthttp.RequestCtx, err error) {
@@ -334,6 +335,9 @@ func (s *Server) handleServerError(ctx *fasthttp.RequestCtx, err error) {
 			"the request was not received within "+s.cfg.ReadTimeout.String()+" (--read-timeout)")
 	default:
 		code = s.respondError(ctx, fasthttp.StatusBadRequest, "cannot read the HTTP request: "+err.Error())
+	}
+	if lc, ok := ctx.Conn().(*limitConn); ok && code != fasthttp.StatusRequestTimeout {
+		lc.drainOnClose.Store(true)
 	}
 	otherResponses.inc(code)
 }
