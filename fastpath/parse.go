@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"slices"
-	"strings"
 	"unsafe"
 
 	"github.com/valyala/fastjson"
@@ -12,9 +11,10 @@ import (
 
 // Parser reads a request body in one pass (DESIGN.md "One pass over the bytes"): CheckJSON's
 // checks (UTF-8, limits, numbers, escapes), the structure, each event's span, and the tree, built
-// as fastjson builds it (the same values: strings and keys raw, unescaped when first read, in place
-// in the Parser's copy of the body; numbers as their text), so that Process, the validator and
-// AppendJSON read it as one of fastjson's. One addition: an object value's unused string holds
+// as fastjson builds it (the same values: strings and keys with an escape raw, unescaped when first
+// read, in place in the Parser's copy of the body; those without one read already, which fastjson
+// would learn by scanning each for a backslash; numbers as their text), so that Process, the
+// validator and AppendJSON read it as one of fastjson's. One addition: an object value's unused string holds
 // where the object lies in that copy (Parser.Copy), which AppendSpliced reads.
 // Reuse a Parser: its values and buffers are kept between bodies, so a warm Parser does not
 // allocate. Not for concurrent use.
@@ -118,12 +118,17 @@ func (p *Parser) any(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 	case '[':
 		return p.array(i, depth+1, false)
 	case '"':
-		end, ok := p.str(i, false)
+		end, escaped, ok := p.str(i, false)
 		if !ok {
 			return nil, i, false
 		}
 		v := p.value()
-		v.t, v.s = fastjsonRawString, b2s(b[i+1:end])
+		// A string without an escape reads as it is written: fastjson's first read would scan
+		// it for a backslash to learn as much.
+		v.t, v.s = fastjson.TypeString, b2s(b[i+1:end])
+		if escaped {
+			v.t = fastjsonRawString
+		}
 		return v.public(), end + 1, true
 	case 't', 'f', 'n':
 		var lit string
@@ -155,18 +160,18 @@ func (p *Parser) any(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 }
 
 // str checks the string whose opening quote is b[i] against CheckJSON's rules and the string
-// limits, and returns the offset of its closing quote.
-func (p *Parser) str(i int, key bool) (int, bool) {
-	end, problem := scanString(p.b, i)
+// limits, and returns the offset of its closing quote and whether the string holds an escape.
+func (p *Parser) str(i int, key bool) (int, bool, bool) {
+	end, escaped, problem := scanStringEscapes(p.b, i)
 	if problem != "" || end >= len(p.b) {
-		return end, false
+		return end, escaped, false
 	}
 	if n := end - i - 1; n > p.short {
 		if key && p.lim.MaxKeyBytes > 0 && n > p.lim.MaxKeyBytes || !key && p.lim.MaxStringBytes > 0 && n > p.lim.MaxStringBytes {
-			return end, false
+			return end, escaped, false
 		}
 	}
-	return end, true
+	return end, escaped, true
 }
 
 // object parses the object whose opening brace is b[i], at nesting depth.
@@ -184,14 +189,16 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 		return o.public(), i + 1, true
 	}
 	base := len(p.fps) // this object's key fingerprints are p.fps[base:], popped at its close
+	escapedKeys := false
 	for i < len(b) && b[i] == '"' {
 		if p.lim.MaxMembers > 0 && len(o.o.kvs) >= p.lim.MaxMembers {
 			return nil, i, false
 		}
-		end, ok := p.str(i, true)
+		end, escaped, ok := p.str(i, true)
 		if !ok {
 			return nil, i, false
 		}
+		escapedKeys = escapedKeys || escaped
 		key := b2s(b[i+1 : end])
 		if span != nil && span.KeysUnique {
 			p.fps = append(p.fps, keyPrint(b[i+1:end]))
@@ -216,9 +223,14 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 			i = p.space(i+1, span)
 			continue
 		case '}':
-			if span != nil && span.KeysUnique && !p.plainUniqueKeys(o.o.kvs, p.fps[base:]) {
-				span.KeysUnique = false // Process looks for the key twice and words it
+			if span != nil && span.KeysUnique && (escapedKeys || !p.uniqueKeys(o.o.kvs, p.fps[base:])) {
+				// An escaped key may be another written differently: Process looks for a key
+				// twice in the tree's walk and words it.
+				span.KeysUnique = false
 			}
+			// Keys without an escape read as they are written: fastjson's first walk of the
+			// object would scan each for a backslash to learn as much.
+			o.o.keysUnescaped = !escapedKeys
 			o.s = b2s(b[start : i+1])
 			p.fps = p.fps[:base]
 			return o.public(), i + 1, true
@@ -228,10 +240,9 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 	return nil, i, false
 }
 
-// plainUniqueKeys reports whether kvs's keys (raw, as read) are all different and hold no
-// escape (an escaped key may be another written differently: the tree's walk decides those).
-// fps are the keys' keyPrints: keys are compared only when their prints are equal.
-func (p *Parser) plainUniqueKeys(kvs []fastjsonKV, fps []uint64) bool {
+// uniqueKeys reports whether kvs's keys (raw, as read) are all different. fps are the keys'
+// keyPrints: keys are compared only when their prints are equal.
+func (p *Parser) uniqueKeys(kvs []fastjsonKV, fps []uint64) bool {
 	if len(fps) != len(kvs) {
 		return false // members added meanwhile: never, but then the walk decides
 	}
@@ -256,11 +267,6 @@ func (p *Parser) plainUniqueKeys(kvs []fastjsonKV, fps []uint64) bool {
 			}
 		}
 		clear(p.keys)
-	}
-	for i := range kvs {
-		if strings.IndexByte(kvs[i].k, '\\') >= 0 {
-			return false
-		}
 	}
 	return true
 }

@@ -30,11 +30,26 @@ func twoPass(t testing.TB, body []byte, lim JSONLimits) (*fastjson.Value, []Span
 
 // sameTree compares two trees value by value, as fastjson holds them (strings raw, numbers as
 // text), without reading them through fastjson's methods (which unescape in place). a is
-// Parser's: an object's string holds where it lies (the splice tests hold those positions).
+// Parser's: an object's string holds where it lies (the splice tests hold those positions). Where
+// fastjson holds a string or an object's keys raw, Parser's may be read already when there was no
+// escape to read (the same text); an escaped one Parser holds raw too.
 func sameTree(a, b *fastjson.Value) bool {
 	x, y := (*fastjsonValue)(unsafePointer(a)), (*fastjsonValue)(unsafePointer(b))
+	xt := x.t
+	if xt == fastjson.TypeString && y.t == fastjsonRawString && !strings.Contains(y.s, `\`) {
+		xt = fastjsonRawString
+	}
+	xKeysRead := x.o.keysUnescaped
+	if xKeysRead && !y.o.keysUnescaped {
+		for _, kv := range y.o.kvs {
+			if strings.Contains(kv.k, `\`) {
+				return false
+			}
+		}
+		xKeysRead = false
+	}
 	// An object's string is unused by fastjson; Parser keeps the object's bytes there.
-	if x.t != y.t || x.t != fastjson.TypeObject && x.s != y.s || len(x.a) != len(y.a) || len(x.o.kvs) != len(y.o.kvs) || x.o.keysUnescaped != y.o.keysUnescaped {
+	if xt != y.t || x.t != fastjson.TypeObject && x.s != y.s || len(x.a) != len(y.a) || len(x.o.kvs) != len(y.o.kvs) || xKeysRead != y.o.keysUnescaped {
 		return false
 	}
 	for i := range x.a {
@@ -124,10 +139,21 @@ func TestParserBuildsFastjsonTrees(t *testing.T) {
 		checkParse(t, &p, []byte(body), lim)
 		checkParse(t, &p, []byte(body), JSONLimits{})
 	}
-	// A string value is held raw until read, as fastjson holds it.
-	v, _, ok := p.Parse([]byte(`{"a":"x\ny"}`), JSONLimits{})
+	// A string value with an escape is held raw until read, as fastjson holds it; one without is
+	// read already, and so are an object's keys when none has an escape.
+	v, _, ok := p.Parse([]byte(`{"a":"x\ny","b":"xy","c":{"d\u0065":1}}`), JSONLimits{})
 	if !ok || (*fastjsonValue)(unsafePointer(v.Get("a"))).t != fastjsonRawString || string(v.GetStringBytes("a")) != "x\ny" {
-		t.Fatalf("a string value is not fastjson's raw string")
+		t.Fatalf("a string value with an escape is not fastjson's raw string")
+	}
+	if (*fastjsonValue)(unsafePointer(v.Get("b"))).t != fastjson.TypeString || string(v.GetStringBytes("b")) != "xy" {
+		t.Fatalf("a string value without an escape is not read")
+	}
+	if !(*fastjsonValue)(unsafePointer(v)).o.keysUnescaped || (*fastjsonValue)(unsafePointer(v.Get("c"))).o.keysUnescaped {
+		t.Fatalf("keys read: the event's (none escaped) %v, want true; c's (one escaped) %v, want false",
+			(*fastjsonValue)(unsafePointer(v)).o.keysUnescaped, (*fastjsonValue)(unsafePointer(v.Get("c"))).o.keysUnescaped)
+	}
+	if v.GetInt("c", "de") != 1 {
+		t.Fatalf("an escaped key is not read: %s", AppendJSON(nil, v))
 	}
 }
 

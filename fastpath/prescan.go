@@ -288,6 +288,12 @@ func quoteOrBackslash(w uint64) uint64 {
 // control character, a malformed escape, a lone surrogate escape, bytes that are not UTF-8.
 // Ordinary ASCII is skipped eight bytes at a time.
 func scanString(b []byte, i int) (end int, problem string) {
+	end, _, problem = scanStringEscapes(b, i)
+	return end, problem
+}
+
+// scanStringEscapes is scanString that also reports whether the string holds an escape.
+func scanStringEscapes(b []byte, i int) (end int, escaped bool, problem string) {
 	i++
 	for i < len(b) {
 		// Fast path: eight ordinary bytes at a time.
@@ -304,21 +310,21 @@ func scanString(b []byte, i int) (end int, problem string) {
 		}
 		switch c := b[i]; {
 		case c == '"':
-			return i, ""
+			return i, escaped, ""
 		case c < 0x20:
-			return i, "a string has a raw control character (byte " + strconv.Itoa(int(c)) + ") at offset " + strconv.Itoa(i) + "; write it as \\u00XX"
+			return i, false, "a string has a raw control character (byte " + strconv.Itoa(int(c)) + ") at offset " + strconv.Itoa(i) + "; write it as \\u00XX"
 		case c >= 0x80:
 			// utf8.Valid's verdict, sequence by sequence: overlong forms, surrogates and code
 			// points beyond U+10FFFF are refused.
 			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size == 1 {
-				return i, "a string has bytes that are not UTF-8 at offset " + strconv.Itoa(i)
+				return i, false, "a string has bytes that are not UTF-8 at offset " + strconv.Itoa(i)
 			}
 			i += size
 			continue
 		}
 		if !validEscape(b, i) {
-			return i, "a string has a malformed escape at offset " + strconv.Itoa(i)
+			return i, false, "a string has a malformed escape at offset " + strconv.Itoa(i)
 		}
 		if b[i+1] == 'u' {
 			switch r := hex4(b[i+2 : i+6]); {
@@ -326,16 +332,17 @@ func scanString(b []byte, i int) (end int, problem string) {
 				// A high surrogate must be followed by the escape of a low one.
 				if i+7 >= len(b) || b[i+6] != '\\' || !validEscape(b, i+6) || b[i+7] != 'u' ||
 					!isLowSurrogate(hex4(b[i+8:i+12])) {
-					return i, "a string has a lone UTF-16 surrogate escape " + string(b[i:i+6]) + " at offset " + strconv.Itoa(i)
+					return i, false, "a string has a lone UTF-16 surrogate escape " + string(b[i:i+6]) + " at offset " + strconv.Itoa(i)
 				}
 				i += 6 // the low half is checked
 			case isLowSurrogate(r):
-				return i, "a string has a lone UTF-16 surrogate escape " + string(b[i:i+6]) + " at offset " + strconv.Itoa(i)
+				return i, false, "a string has a lone UTF-16 surrogate escape " + string(b[i:i+6]) + " at offset " + strconv.Itoa(i)
 			}
 		}
+		escaped = true
 		i += 2 // the backslash and the escaped character
 	}
-	return i, ""
+	return i, escaped, ""
 }
 
 // hex4 decodes the four hex digits of a \u escape (validEscape checked them).
