@@ -238,3 +238,27 @@ func TestRecordTimestamps(t *testing.T) {
 		}
 	}
 }
+
+// A Batch reads the clock for its records once per batchClockEvery of them, and again after each
+// Add: a Batch reused for a later round of records never lends them an old time.
+func TestBatchClock(t *testing.T) {
+	b := AcquireBatch()
+	defer ReleaseBatch(b)
+	b.Add(batchClockEvery + 1)
+	first := b.clock()
+	for i := 1; i < batchClockEvery; i++ {
+		if got := b.clock(); !got.Equal(first) {
+			t.Fatalf("record %d of the batch: the clock was read again (%s, first %s)", i, got, first)
+		}
+	}
+	time.Sleep(2 * time.Millisecond)
+	if got := b.clock(); got.Sub(first) < 2*time.Millisecond {
+		t.Fatalf("record %d: time %s, not read again after %d records (first %s)", batchClockEvery, got, batchClockEvery, first)
+	}
+	b.Add(1)
+	time.Sleep(2 * time.Millisecond)
+	before := time.Now()
+	if got := b.clock(); got.Before(before) {
+		t.Fatalf("the first record after Add has time %s, before %s: not read again", got, before)
+	}
+}

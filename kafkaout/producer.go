@@ -245,7 +245,11 @@ func (p *Producer) TryProduce(topic string, key, value []byte, ts time.Time, b *
 
 	rec := getRecord()
 	rec.set(topic, key, value)
-	rec.start = time.Now()
+	if b != nil {
+		rec.start = b.clock()
+	} else {
+		rec.start = time.Now()
+	}
 	// franz-go keeps a set timestamp (truncated to milliseconds) instead of reading the clock.
 	rec.Timestamp = recordTimestamp(ts, rec.start)
 	rec.p, rec.batch, rec.idx = p, b, idx
