@@ -3,8 +3,10 @@ package edge_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -389,4 +391,42 @@ func TestMetricsAndInfoEndpoints(t *testing.T) {
 	f("/v1/schemas/example/nope/1.0.0", 404, "not found")
 	f("/?spec", 200, `"openapi"`)
 	f("/nope", 404, "no such endpoint")
+}
+
+// GET /?spec is valid JSON, and its /v1/events names every status the route answers (the codes
+// intake_http_requests_total counts for it; 405 belongs to no operation) and no other, plus 408,
+// which a request not read in time gets before any route is known.
+func TestSpecNamesEveryAnswerOfEvents(t *testing.T) {
+	h := edgetest.Start(t, edgetest.Options{})
+	r := h.Get("/?spec")
+	var spec struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]any `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(r.Body, &spec); err != nil {
+		t.Fatalf("the spec is not JSON: %v\n%s", err, r.Body)
+	}
+	got := map[string]bool{}
+	for _, op := range spec.Paths["/v1/events"] {
+		for code := range op.Responses {
+			got[code] = true
+		}
+	}
+	want := map[string]bool{"408": true}
+	for _, c := range edge.EventsCodes {
+		if c != 405 {
+			want[strconv.Itoa(c)] = true
+		}
+	}
+	for c := range want {
+		if !got[c] {
+			t.Errorf("the spec's /v1/events does not name %s, which the route answers", c)
+		}
+	}
+	for c := range got {
+		if !want[c] {
+			t.Errorf("the spec's /v1/events names %s, which the route never answers", c)
+		}
+	}
 }

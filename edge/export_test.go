@@ -18,3 +18,6 @@ const MaxRawErrorEvent = maxRawErrorEvent
 
 // TruncateRaw is what an error event quotes of an event it does not carry whole.
 func TruncateRaw(raw []byte) []byte { return truncateRaw(raw) }
+
+// EventsCodes are the statuses /v1/events answers, each counted under its own code.
+var EventsCodes = eventsCodes
