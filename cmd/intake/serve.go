@@ -248,6 +248,11 @@ func serve(args []string) error {
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
+		// Nothing was accepted, but the producer may be replaying a spool an earlier run left:
+		// what it has handed to Kafka is flushed, the rest stays spooled for the next start.
+		ctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+		defer cancel()
+		_ = prod.Close(ctx)
 		return fmt.Errorf("cannot listen on %s (--listen): %w", c.Listen, err)
 	}
 	if c.DebugListen != "" {
