@@ -247,12 +247,19 @@ func (p *Parser) uniqueKeys(kvs []fastjsonKV, fps []uint64) bool {
 		return false // members added meanwhile: never, but then the walk decides
 	}
 	if len(kvs) <= maxPairwiseKeys {
-		for i := 1; i < len(fps); i++ {
-			for j := 0; j < i; j++ {
-				if fps[j] == fps[i] && kvs[j].k == kvs[i].k {
-					return false
+		// A key is compared with the earlier ones only when a filter of their prints (256 bits,
+		// by a print's top byte) says one may be equal to it.
+		var seen [4]uint64
+		for i := range fps {
+			w, bit := fps[i]>>62, uint64(1)<<(fps[i]>>56&63)
+			if seen[w]&bit != 0 {
+				for j := 0; j < i; j++ {
+					if fps[j] == fps[i] && kvs[j].k == kvs[i].k {
+						return false
+					}
 				}
 			}
+			seen[w] |= bit
 		}
 	} else {
 		// A large object: its keys sorted in the scratch space.
