@@ -14,8 +14,8 @@ import (
 // as fastjson builds it (the same values: strings and keys with an escape raw, unescaped when first
 // read, in place in the Parser's copy of the body; those without one read already, which fastjson
 // would learn by scanning each for a backslash; numbers as their text), so that Process, the
-// validator and AppendJSON read it as one of fastjson's. One addition: an object value's unused string holds
-// where the object lies in that copy (Parser.Copy), which AppendSpliced reads.
+// validator and AppendJSON read it as one of fastjson's. One addition: an object value's unused
+// string holds where the object lies in that copy (Parser.Copy), which AppendSpliced reads.
 // Reuse a Parser: its values and buffers are kept between bodies, so a warm Parser does not
 // allocate. Not for concurrent use.
 type Parser struct {
