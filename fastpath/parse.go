@@ -23,7 +23,6 @@ type Parser struct {
 	vs    []fastjson.Value // values handed out in this body, in order
 	spans []Span
 	keys  []string // scratch: the keys of a large object, sorted
-	fps   []uint64 // a stack of the open objects' key fingerprints (keyPrint)
 	lim   JSONLimits
 	short int // the string length below which no string limit can be broken
 }
@@ -44,7 +43,6 @@ func (p *Parser) Parse(body []byte, lim JSONLimits) (root *fastjson.Value, spans
 	}
 	p.vs = p.vs[:0]
 	p.spans = p.spans[:0]
-	p.fps = p.fps[:0] // a refused body may leave some
 	p.lim = lim
 	p.short = len(body)
 	for _, l := range [2]int{lim.MaxStringBytes, lim.MaxKeyBytes} {
@@ -188,8 +186,12 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 		o.s = b2s(b[start : i+1]) // where the object lies, for the splice (AppendSpliced)
 		return o.public(), i + 1, true
 	}
-	base := len(p.fps) // this object's key fingerprints are p.fps[base:], popped at its close
 	escapedKeys := false
+	// Duplicate keys: a key is compared with the object's earlier keys only when a filter of their
+	// prints (keyPrint; 256 bits, by a print's top byte) says one may be equal to it. Past
+	// maxPairwiseKeys keys, uniqueKeys sorts them all at the close instead.
+	var seen [4]uint64
+	dup := false
 	for i < len(b) && b[i] == '"' {
 		if p.lim.MaxMembers > 0 && len(o.o.kvs) >= p.lim.MaxMembers {
 			return nil, i, false
@@ -200,8 +202,18 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 		}
 		escapedKeys = escapedKeys || escaped
 		key := b2s(b[i+1 : end])
-		if span != nil && span.KeysUnique {
-			p.fps = append(p.fps, keyPrint(b[i+1:end]))
+		if span != nil && span.KeysUnique && !dup && len(o.o.kvs) < maxPairwiseKeys {
+			h := keyPrint(b[i+1 : end])
+			if w, bit := h>>62, uint64(1)<<(h>>56&63); seen[w]&bit == 0 {
+				seen[w] |= bit
+			} else {
+				for _, kv := range o.o.kvs {
+					if kv.k == key {
+						dup = true
+						break
+					}
+				}
+			}
 		}
 		i = p.space(end+1, span)
 		if i >= len(b) || b[i] != ':' {
@@ -223,7 +235,7 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 			i = p.space(i+1, span)
 			continue
 		case '}':
-			if span != nil && span.KeysUnique && (escapedKeys || !p.uniqueKeys(o.o.kvs, p.fps[base:])) {
+			if span != nil && span.KeysUnique && (escapedKeys || dup || len(o.o.kvs) > maxPairwiseKeys && !p.uniqueKeys(o.o.kvs)) {
 				// An escaped key may be another written differently: Process looks for a key
 				// twice in the tree's walk and words it.
 				span.KeysUnique = false
@@ -232,7 +244,6 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 			// object would scan each for a backslash to learn as much.
 			o.o.keysUnescaped = !escapedKeys
 			o.s = b2s(b[start : i+1])
-			p.fps = p.fps[:base]
 			return o.public(), i + 1, true
 		}
 		return nil, i, false
@@ -240,42 +251,23 @@ func (p *Parser) object(i, depth int, span *Span) (*fastjson.Value, int, bool) {
 	return nil, i, false
 }
 
-// uniqueKeys reports whether kvs's keys (raw, as read) are all different. fps are the keys'
-// keyPrints: keys are compared only when their prints are equal.
-func (p *Parser) uniqueKeys(kvs []fastjsonKV, fps []uint64) bool {
-	if len(fps) != len(kvs) {
-		return false // members added meanwhile: never, but then the walk decides
+// uniqueKeys reports whether kvs's keys (raw, as read), those of an object larger than
+// maxPairwiseKeys, are all different: sorted in the scratch space.
+func (p *Parser) uniqueKeys(kvs []fastjsonKV) bool {
+	p.keys = p.keys[:0]
+	for i := range kvs {
+		p.keys = append(p.keys, kvs[i].k)
 	}
-	if len(kvs) <= maxPairwiseKeys {
-		// A key is compared with the earlier ones only when a filter of their prints (256 bits,
-		// by a print's top byte) says one may be equal to it.
-		var seen [4]uint64
-		for i := range fps {
-			w, bit := fps[i]>>62, uint64(1)<<(fps[i]>>56&63)
-			if seen[w]&bit != 0 {
-				for j := 0; j < i; j++ {
-					if fps[j] == fps[i] && kvs[j].k == kvs[i].k {
-						return false
-					}
-				}
-			}
-			seen[w] |= bit
+	slices.Sort(p.keys)
+	unique := true
+	for i := 1; i < len(p.keys); i++ {
+		if p.keys[i] == p.keys[i-1] {
+			unique = false
+			break
 		}
-	} else {
-		// A large object: its keys sorted in the scratch space.
-		p.keys = p.keys[:0]
-		for i := range kvs {
-			p.keys = append(p.keys, kvs[i].k)
-		}
-		slices.Sort(p.keys)
-		for i := 1; i < len(p.keys); i++ {
-			if p.keys[i] == p.keys[i-1] {
-				return false
-			}
-		}
-		clear(p.keys)
 	}
-	return true
+	clear(p.keys)
+	return unique
 }
 
 // keyPrint is a fingerprint of a key: equal keys have equal prints; different keys mostly not.

@@ -3,6 +3,7 @@ package fastpath
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,9 +136,22 @@ func TestParserBuildsFastjsonTrees(t *testing.T) {
 		"{\"a\":\"tab\there\"}", `{"a":1e400}`, `{"a":1} x`, `{"a":1}{}`, `"x"`, `12`, ``, ` `,
 		`{"a":{"b":1} }`, "{\n\"a\": 1\n}", `[{"a":1}, 7, [1], {"b":[2, 3]}]`,
 		`{"a":1,"a":2}`, `[{"a":1},{"b":{"c":1,"c":2}}]`, `{"a":1,"\u0061":2}`, `{"x":[{"k":1,"k":1}]}`,
+		// Objects about maxPairwiseKeys large: a duplicate among the first keys, past them, across.
+		manyKeys(24, 0, 23), manyKeys(24, -1, -1), manyKeys(25, 0, 24), manyKeys(30, 25, 28),
+		manyKeys(30, 3, 29), manyKeys(30, -1, -1), `{"o":` + manyKeys(40, 1, 2) + `}`,
 	} {
 		checkParse(t, &p, []byte(body), lim)
 		checkParse(t, &p, []byte(body), JSONLimits{})
+	}
+	// A duplicate key is found by the one pass itself, however large the object and wherever the
+	// pair lies; an object without one is vouched for.
+	for _, c := range []struct {
+		n, i, j int
+	}{{24, 0, 23}, {24, 5, 6}, {25, 0, 24}, {30, 25, 28}, {30, 3, 29}, {24, -1, -1}, {30, -1, -1}} {
+		_, spans, ok := p.Parse([]byte(manyKeys(c.n, c.i, c.j)), JSONLimits{})
+		if !ok || len(spans) != 1 || spans[0].KeysUnique != (c.i < 0) {
+			t.Fatalf("%d keys, key %d named as key %d: ok %v, spans %+v", c.n, c.j, c.i, ok, spans)
+		}
 	}
 	// A string value with an escape is held raw until read, as fastjson holds it; one without is
 	// read already, and so are an object's keys when none has an escape.
@@ -216,4 +230,23 @@ func FuzzParser(f *testing.F) {
 		}
 		checkParse(t, &p, b, lim)
 	})
+}
+
+// manyKeys is an object of n members named k0, k1, ..., but member j named as member i (no
+// duplicate when i < 0).
+func manyKeys(n, i, j int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for m := range n {
+		if m > 0 {
+			b.WriteString(",")
+		}
+		name := m
+		if m == j && i >= 0 {
+			name = i
+		}
+		fmt.Fprintf(&b, `"k%d":%d`, name, m)
+	}
+	b.WriteString("}")
+	return b.String()
 }
