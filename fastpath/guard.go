@@ -35,12 +35,8 @@ func duplicateKey(ev *fastjson.Value, keys []string, path []byte) (pointer []byt
 			for _, kv := range kvs {
 				keys = append(keys, kv.k)
 			}
-			sorted := keys[start:]
-			slices.Sort(sorted)
-			for i := 1; i < len(sorted); i++ {
-				if sorted[i] == sorted[i-1] {
-					return path, sorted[i], keys, true
-				}
+			if k, dup := sortedDuplicate(keys[start:]); dup {
+				return path, k, keys, true
 			}
 			keys = keys[:start]
 		}
@@ -72,6 +68,17 @@ func duplicateKey(ev *fastjson.Value, keys []string, path []byte) (pointer []byt
 		}
 	}
 	return nil, "", keys, false
+}
+
+// sortedDuplicate sorts keys in place and returns a key that appears in it twice.
+func sortedDuplicate(keys []string) (string, bool) {
+	slices.Sort(keys)
+	for i := 1; i < len(keys); i++ {
+		if keys[i] == keys[i-1] {
+			return keys[i], true
+		}
+	}
+	return "", false
 }
 
 func appendIndexToken(dst []byte, i int) []byte {

@@ -3,7 +3,6 @@ package fastpath
 import (
 	"encoding/binary"
 	"math/bits"
-	"slices"
 	"unsafe"
 
 	"github.com/valyala/fastjson"
@@ -258,16 +257,9 @@ func (p *Parser) uniqueKeys(kvs []fastjsonKV) bool {
 	for i := range kvs {
 		p.keys = append(p.keys, kvs[i].k)
 	}
-	slices.Sort(p.keys)
-	unique := true
-	for i := 1; i < len(p.keys); i++ {
-		if p.keys[i] == p.keys[i-1] {
-			unique = false
-			break
-		}
-	}
+	_, dup := sortedDuplicate(p.keys)
 	clear(p.keys)
-	return unique
+	return !dup
 }
 
 // keyPrint is a fingerprint of a key: equal keys have equal prints; different keys mostly not.
