@@ -66,26 +66,33 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
-// reject answers a connection over a limit and closes it without serving its request. It reads
-// (and drops) what the client sends for up to a second first: closing with unread bytes would
-// reset the connection, and the client could lose the answer.
+// reject answers a connection over a limit and closes it without serving its request, gently
+// (drainClient, 64 KiB at most: an edge over its limits reads little for those it refuses).
 func (l *limitListener) reject(c net.Conn, status, body string) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
+	c.SetDeadline(time.Now().Add(drainTime))
 	c.Write([]byte("HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nRetry-After: " + l.retryAfter +
 		"\r\nConnection: close\r\nContent-Length: " + itoa(len(body)) + "\r\n\r\n" + body))
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.CloseWrite()
-	}
-	io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+	drainClient(c, 64<<10)
 }
 
 // drainLimit bounds what a connection closed after an unread request (drainOnClose) reads and
-// drops, and drainTime how long it waits for it.
+// drops, and drainTime how long a gentle close waits for the client.
 const (
 	drainLimit = 4 << 20
 	drainTime  = time.Second
 )
+
+// drainClient ends the edge's side of c, then reads and drops what the client still sends, up to
+// limit bytes and drainTime: closing with the client's bytes unread would reset the connection,
+// and the client, still sending, could lose the answer written before.
+func drainClient(c net.Conn, limit int64) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	c.SetReadDeadline(time.Now().Add(drainTime))
+	io.Copy(io.Discard, io.LimitReader(c, limit))
+}
 
 // limitConn gives its place back when closed (once: fasthttp may close twice).
 type limitConn struct {
@@ -95,21 +102,15 @@ type limitConn struct {
 	counted bool // counted in l.perIP
 	closed  atomic.Bool
 	// drainOnClose: the answer was written before the request was read to its end (a body over
-	// --max-body-bytes, a request fasthttp could not read). Closing with the client's bytes unread
-	// would reset the connection, and the client, still sending, could lose the answer; Close
-	// first ends the edge's side, then reads and drops what the client sends, for up to drainTime
-	// and drainLimit bytes.
+	// --max-body-bytes, a request fasthttp could not read): Close drains the client first
+	// (drainClient, drainLimit bytes).
 	drainOnClose atomic.Bool
 }
 
 func (c *limitConn) Close() error {
 	if c.closed.CompareAndSwap(false, true) {
-		if c.drainOnClose.Load() {
-			if tc, ok := c.Conn.(*net.TCPConn); ok {
-				tc.CloseWrite()
-				tc.SetReadDeadline(time.Now().Add(drainTime))
-				io.Copy(io.Discard, io.LimitReader(tc, drainLimit))
-			}
+		if tc, ok := c.Conn.(*net.TCPConn); ok && c.drainOnClose.Load() {
+			drainClient(tc, drainLimit)
 		}
 		c.l.open.Add(-1)
 		if c.counted {
