@@ -194,7 +194,6 @@ func (b *Batch) reset() {
 	b.res = b.res[:0]
 	b.hasShard = false
 	b.shard = 0
-	b.clockUses = 0
 	// Drop a token rung after the last Wait; one rung later only costs a spurious wakeup,
 	// because Wait counts again.
 	select {

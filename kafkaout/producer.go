@@ -73,7 +73,6 @@ type Producer struct {
 	unlingerCtx context.Context // done: a Flush with it sends what lingers and returns at once
 	_           cacheLinePad
 	coming      atomic.Int64 // requests on their way to TryProduce (Coming); request goroutines write it
-	_           cacheLinePad
 
 	// Written on the hot path, each on its own cache line, away from closed, which every
 	// TryProduce reads.
